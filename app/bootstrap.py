@@ -1,0 +1,89 @@
+"""One-command setup: ``python3 app/bootstrap.py serve`` or ``python3 app/bootstrap.py test``.
+
+Standard library only, so it runs on a fresh machine before anything is installed. It creates ``.venv``,
+installs the project (with the test extra for ``test``), installs Debian's chromium for the browser test when
+it is missing and we are root, then runs ``barraiser serve`` or ``pytest`` with any extra arguments.
+Re-runs skip the install while pyproject.toml is unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV = Path(os.environ.get("BARRAISER_VENV", ROOT / ".venv"))
+CHROMIUM = Path(os.environ.get("BARRAISER_CHROMIUM", "/usr/bin/chromium"))
+
+
+def say(message: str) -> None:
+    print(f"[bootstrap] {message}", flush=True)
+
+
+def fail(message: str) -> None:
+    print(f"[bootstrap] ERROR: {message}", file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+def run(cmd: list[str], **kwargs) -> None:
+    say(" ".join(cmd))
+    result = subprocess.run(cmd, **kwargs)
+    if result.returncode != 0:
+        fail(f"command failed with exit code {result.returncode}: {' '.join(cmd)}")
+
+
+def venv_python() -> Path:
+    return VENV / "bin" / "python"
+
+
+def ensure_venv(extra: str | None) -> None:
+    if sys.version_info < (3, 11):
+        fail(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
+    if not venv_python().exists():
+        run([sys.executable, "-m", "venv", str(VENV)])
+    spec = f".[{extra}]" if extra else "."
+    stamp = VENV / ".barraiser-installed"
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + spec.encode()).hexdigest()
+    installed = stamp.read_text().split() if stamp.exists() else []
+    if digest in installed:
+        return
+    run([str(venv_python()), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", spec], cwd=ROOT)
+    stamp.write_text("\n".join(installed + [digest]))
+
+
+def ensure_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        fail(f"the browser test needs Chromium at {CHROMIUM}. Install it with `sudo apt-get install chromium` "
+             "(or set BARRAISER_CHROMIUM to its path) and run the tests again.")
+    say("installing Debian chromium for the browser test (about a minute)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run(["apt-get", "update", "-q"], env=env)
+    run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"], env=env)
+    if not CHROMIUM.exists():
+        fail(f"apt-get installed chromium but {CHROMIUM} is still missing")
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in ("serve", "test"):
+        print(__doc__)
+        print("usage: python3 app/bootstrap.py serve [--host H] [--port P] | test [pytest args]")
+        return 2
+    command, rest = argv[0], argv[1:]
+    os.chdir(ROOT)
+    if command == "serve":
+        ensure_venv(None)
+        os.execv(str(VENV / "bin" / "barraiser"), ["barraiser", "serve", *rest])
+    ensure_venv("test")
+    ensure_chromium()
+    os.execv(str(venv_python()), [str(venv_python()), "-m", "pytest", *rest])
+    return 0  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
