@@ -1,0 +1,265 @@
+"""Loads ``rubrics/`` and ``prompts/`` into one validated, read-only :class:`Catalog`.
+
+Every problem found is reported as ``file: field: reason``; loading collects them all before failing,
+so one run of ``barraiser bank lint`` shows everything that needs fixing.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from app.content.models import (
+    LEVELS,
+    PRINCIPLE_NAMES,
+    DebriefTemplate,
+    FailureLadderFile,
+    LPAnswerRubric,
+    Principle,
+    PrinciplesFile,
+    Question,
+    Round,
+    RoundsFile,
+    SpokenLines,
+    TopicsFile,
+)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class ContentProblem:
+    file: str
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.field}: {self.reason}"
+
+
+class ContentError(Exception):
+    """The content does not validate; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: list[ContentProblem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Everything the interviewer knows about the loop, validated."""
+
+    rounds: dict[str, Round]
+    questions: dict[str, Question]
+    principles: dict[str, Principle]
+    lp_rubric: LPAnswerRubric
+    failure_ladder: FailureLadderFile
+    debrief: DebriefTemplate
+    lines: SpokenLines
+    topics: dict[str, str]
+    full_loop: list = field(default_factory=list)
+
+    def questions_for(self, round_id: str, level: str) -> list[Question]:
+        """Questions that may be asked in this round at this level, in bank order."""
+        return [q for q in self.questions.values() if round_id in q.rounds and level in q.levels]
+
+    def plan_questions(self, round_id: str, level: str, seed: str, exclude: set[str] = frozenset()) -> list[str]:
+        """The round's question plan: for each slot of its question mix, questions with a matching topic,
+        shuffled by ``seed`` (one session = one order), skipping ``exclude`` and repeats. The plan lists
+        spare questions after the budgeted ones so the graph can skip a question without running dry."""
+        rnd = self.rounds[round_id]
+        pool = self.questions_for(round_id, level)
+        rng = random.Random(seed)
+        chosen: list[str] = []
+        spares: list[str] = []
+        for slot in rnd.question_mix:
+            fits = [q.id for q in pool if set(q.topics) & set(slot.topics) and q.id not in exclude]
+            rng.shuffle(fits)
+            fresh = [q for q in fits if q not in chosen]
+            chosen += fresh[: slot.count]
+            spares += fresh[slot.count :]
+        rest = [q.id for q in pool if q.id not in exclude]
+        rng.shuffle(rest)
+        return chosen + [q for q in dict.fromkeys(spares + rest) if q not in chosen]
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _read_yaml(path: Path, root: Path, problems: list[ContentProblem]) -> Any:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except FileNotFoundError:
+        problems.append(ContentProblem(_rel(path, root), "-", "file is missing"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "-"
+        problems.append(ContentProblem(_rel(path, root), where, f"invalid YAML: {getattr(exc, 'problem', exc)}"))
+    return None
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _loc(loc: tuple, data: Any) -> str:
+    """Render a pydantic error location; list items that carry an ``id`` are named by it."""
+    parts: list[str] = []
+    node = data
+    for item in loc:
+        if isinstance(item, int):
+            label = f"[{item}]"
+            if isinstance(node, list) and item < len(node) and isinstance(node[item], dict):
+                ident = node[item].get("id") or node[item].get("name")
+                if ident:
+                    label = f"[{ident}]"
+            parts.append(label)
+            node = node[item] if isinstance(node, list) and item < len(node) else None
+        else:
+            parts.append(("." if parts else "") + str(item))
+            node = node.get(item) if isinstance(node, dict) else None
+    return "".join(parts) or "-"
+
+
+def _validate(model: type[M], data: Any, file: str, problems: list[ContentProblem]) -> M | None:
+    if data is None:
+        return None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            problems.append(ContentProblem(file, _loc(err["loc"], data), err["msg"]))
+        return None
+
+
+def _load_questions(rubrics_dir: Path, root: Path, problems: list[ContentProblem]) -> dict[str, Question]:
+    questions: dict[str, Question] = {}
+    where: dict[str, str] = {}
+    files = sorted((rubrics_dir / "questions").rglob("*.yaml"))
+    if not files:
+        problems.append(ContentProblem(_rel(rubrics_dir / "questions", root), "-", "no question files"))
+    for path in files:
+        rel = _rel(path, root)
+        data = _read_yaml(path, root, problems)
+        if data is None:
+            continue
+        if not isinstance(data, dict) or not isinstance(data.get("questions"), list):
+            problems.append(ContentProblem(rel, "questions", "expected a mapping with a `questions:` list"))
+            continue
+        for i, item in enumerate(data["questions"]):
+            label = item.get("id", i) if isinstance(item, dict) else i
+            q = _validate(Question, item, f"{rel}: questions[{label}]", problems)
+            if q is None:
+                continue
+            if q.id in questions:
+                problems.append(ContentProblem(rel, f"questions[{label}].id", f"duplicate id (also in {where[q.id]})"))
+                continue
+            questions[q.id] = q
+            where[q.id] = rel
+    return questions
+
+
+def _cross_check(
+    rounds: dict[str, Round],
+    questions: dict[str, Question],
+    principles: dict[str, Principle],
+    ladder: FailureLadderFile | None,
+    loop: list,
+    topics: dict[str, str],
+    problems: list[ContentProblem],
+) -> None:
+    for q in questions.values():
+        unknown = [t for t in q.topics if t not in topics]
+        if unknown:
+            problems.append(
+                ContentProblem(f"question {q.id}", "topics", f"unknown topics {unknown}; add them to rubrics/topics.yaml")
+            )
+        for r in q.rounds:
+            if r not in rounds:
+                problems.append(
+                    ContentProblem(f"question {q.id}", "rounds", f"unknown round {r!r}; known: {sorted(rounds)}")
+                )
+    for rnd in rounds.values():
+        for level in LEVELS:
+            if not any(rnd.id in q.rounds and level in q.levels for q in questions.values()):
+                problems.append(ContentProblem("rubrics/rounds.yaml", f"rounds[{rnd.id}]", f"no questions at {level}"))
+        for i, slot in enumerate(rnd.question_mix):
+            unknown = [t for t in slot.topics if t not in topics]
+            if unknown:
+                problems.append(
+                    ContentProblem("rubrics/rounds.yaml", f"rounds[{rnd.id}].question_mix[{i}]", f"unknown topics {unknown}")
+                )
+            if not any(rnd.id in q.rounds and set(q.topics) & set(slot.topics) for q in questions.values()):
+                problems.append(
+                    ContentProblem(
+                        "rubrics/rounds.yaml",
+                        f"rounds[{rnd.id}].question_mix[{i}]",
+                        f"no question of this round has any of the topics {slot.topics}",
+                    )
+                )
+    missing = [n for n in PRINCIPLE_NAMES if n not in principles]
+    if missing:
+        problems.append(ContentProblem("rubrics/principles.yaml", "principles", f"missing principles: {missing}"))
+    if ladder is not None:
+        for mode in ladder.modes:
+            for p in mode.principles:
+                if p not in PRINCIPLE_NAMES:
+                    problems.append(
+                        ContentProblem("rubrics/failure_ladder.yaml", f"modes[{mode.id}].principles", f"unknown {p!r}")
+                    )
+    for i, stage in enumerate(loop):
+        for r in stage.rounds:
+            if r not in rounds:
+                problems.append(ContentProblem("rubrics/rounds.yaml", f"full_loop[{i}]", f"unknown round {r!r}"))
+
+
+def load_catalog(rubrics_dir: Path, prompts_dir: Path) -> Catalog:
+    """Load and validate all content; raise :class:`ContentError` listing every problem."""
+    root = rubrics_dir.resolve().parent
+    problems: list[ContentProblem] = []
+
+    def load(model: type[M], path: Path) -> M | None:
+        return _validate(model, _read_yaml(path, root, problems), _rel(path, root), problems)
+
+    rounds_file = load(RoundsFile, rubrics_dir / "rounds.yaml")
+    principles_file = load(PrinciplesFile, rubrics_dir / "principles.yaml")
+    ladder = load(FailureLadderFile, rubrics_dir / "failure_ladder.yaml")
+    debrief = load(DebriefTemplate, rubrics_dir / "debrief.yaml")
+    lines = load(SpokenLines, prompts_dir / "offline" / "lines.yaml")
+    topics_file = load(TopicsFile, rubrics_dir / "topics.yaml")
+    topics = dict(topics_file.topics) if topics_file else {}
+    questions = _load_questions(rubrics_dir, root, problems)
+
+    rounds: dict[str, Round] = {}
+    for rnd in rounds_file.rounds if rounds_file else []:
+        if rnd.id in rounds:
+            problems.append(ContentProblem("rubrics/rounds.yaml", f"rounds[{rnd.id}]", "duplicate id"))
+        rounds[rnd.id] = rnd
+    principles = {p.name: p for p in principles_file.principles} if principles_file else {}
+    loop = rounds_file.full_loop if rounds_file else []
+    if rounds_file:
+        _cross_check(rounds, questions, principles, ladder, loop, topics, problems)
+
+    if problems or None in (rounds_file, principles_file, ladder, debrief, lines, topics_file):
+        raise ContentError(problems)
+    return Catalog(
+        rounds=rounds,
+        questions=questions,
+        principles=principles,
+        lp_rubric=principles_file.answer_rubric,
+        failure_ladder=ladder,
+        debrief=debrief,
+        lines=lines,
+        topics=topics,
+        full_loop=loop,
+    )

@@ -1,0 +1,414 @@
+"""Pydantic models of the interview content: rounds, questions with rubrics, Leadership Principles,
+the failure-case ladder and the offline brain's spoken lines.
+
+The YAML in ``rubrics/`` and ``prompts/`` is loaded into these models; adding a question or a principle
+never needs a code change. Every model forbids unknown keys so a typo is a load error, not a silent no-op.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Literal
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+LEVELS: tuple[str, ...] = ("L4", "L5", "L6")
+Level = Literal["L4", "L5", "L6"]
+
+# The 16 Amazon Leadership Principles, exact names.
+PRINCIPLE_NAMES: tuple[str, ...] = (
+    "Customer Obsession",
+    "Ownership",
+    "Invent and Simplify",
+    "Are Right, A Lot",
+    "Learn and Be Curious",
+    "Hire and Develop the Best",
+    "Insist on the Highest Standards",
+    "Think Big",
+    "Bias for Action",
+    "Frugality",
+    "Earn Trust",
+    "Dive Deep",
+    "Have Backbone; Disagree and Commit",
+    "Deliver Results",
+    "Strive to be Earth's Best Employer",
+    "Success and Scale Bring Broad Responsibility",
+)
+
+
+# The interviewer's moves: a fixed vocabulary stored on every interviewer turn.
+MOVES: tuple[str, ...] = (
+    "ask", "follow_up", "clarify", "hint", "lp_pivot", "lp_follow_up", "return", "failure_probe", "wrap_up", "end",
+)
+Move = Literal[
+    "ask", "follow_up", "clarify", "hint", "lp_pivot", "lp_follow_up", "return", "failure_probe", "wrap_up", "end",
+]
+
+
+class Vote(IntEnum):
+    """The Amazon vote scale, used for every grade (criterion, turn, debrief)."""
+
+    strong_no_hire = 1
+    not_inclined = 2
+    inclined = 3
+    strong_hire = 4
+
+
+VOTE_NAMES: tuple[str, ...] = tuple(v.name for v in Vote)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+"""A non-empty, stripped string (cue phrases, probes...)."""
+
+
+# --------------------------------------------------------------------------- rubric pieces
+
+
+class Anchors(Strict):
+    """What an answer looks like at each vote level (behaviourally anchored)."""
+
+    strong_no_hire: str
+    not_inclined: str
+    inclined: str
+    strong_hire: str
+
+
+class Criterion(Strict):
+    id: str
+    name: str
+    anchors: Anchors
+    key_points: list[str] = Field(
+        default_factory=list,
+        description="Key point ids that give evidence for this criterion; empty = all key points.",
+    )
+
+
+class KeyPoint(Strict):
+    id: str
+    text: str = Field(description="What a strong answer says, in the interviewer's private notes.")
+    cues: list[Text] = Field(min_length=1, description="Phrases or synonyms a rules engine can match.")
+    weight: float = Field(1.0, gt=0)
+
+
+class RedFlag(Strict):
+    id: str
+    text: str
+    cues: list[Text] = Field(min_length=1)
+
+
+class FollowUp(Strict):
+    key_point: str = Field(description="The key point this follow-up probes.")
+    text: str
+
+
+class Hint(Strict):
+    key_point: str | None = None
+    text: str
+    cost: int = Field(1, ge=1, le=3, description="How much taking this hint weighs against the candidate.")
+
+
+class LPBridge(Strict):
+    principle: str
+    bridge: str = Field(description="The pivot line; {quote} is replaced by the candidate's own phrase.")
+    cues: list[str] = Field(default_factory=list, description="Phrases in an answer that invite this pivot.")
+
+
+class Clarification(Strict):
+    cues: list[Text] = Field(min_length=1)
+    text: str
+
+
+class Rubric(Strict):
+    criteria: list[Criterion] = Field(min_length=3)
+    key_points: list[KeyPoint] = Field(min_length=1)
+    mistakes: list[RedFlag] = Field(default_factory=list, description="Common mistakes (cost a level).")
+    red_flags: list[RedFlag] = Field(default_factory=list, description="Red flags (cap the grade).")
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> "Rubric":
+        ids = [k.id for k in self.key_points]
+        dupes = {i for i in ids if ids.count(i) > 1}
+        if dupes:
+            raise ValueError(f"duplicate key point ids: {sorted(dupes)}")
+        for c in self.criteria:
+            unknown = set(c.key_points) - set(ids)
+            if unknown:
+                raise ValueError(f"criterion {c.id!r} names unknown key points {sorted(unknown)}")
+        return self
+
+
+# --------------------------------------------------------------------------- questions
+
+QuestionKind = Literal["concept", "sql", "python", "probability", "design", "case", "behavioral", "project", "mcq"]
+
+
+class SqlExercise(Strict):
+    """An executable SQL question: schema + seed data, a reference solution and its expected result."""
+
+    schema_sql: str
+    seed_sql: str
+    solution_sql: str
+    expected_columns: list[str]
+    expected_rows: list[list[str | int | float | None]]
+    ordered: bool = Field(False, description="Whether row order matters when checking a result.")
+
+
+class PythonExercise(Strict):
+    """An executable Python question: a reference solution and the tests it must pass."""
+
+    entry_point: str
+    solution: str
+    tests: str = Field(description="Python code with assert statements that call entry_point.")
+
+
+class ChoiceOption(Strict):
+    id: str
+    text: str
+
+
+class MultipleChoice(Strict):
+    options: list[ChoiceOption] = Field(min_length=2)
+    answer: list[str] = Field(min_length=1, description="Ids of the correct options.")
+
+    @model_validator(mode="after")
+    def _answers_exist(self) -> "MultipleChoice":
+        ids = {o.id for o in self.options}
+        if not set(self.answer) <= ids:
+            raise ValueError(f"answer {self.answer} names options that do not exist ({sorted(ids)})")
+        return self
+
+
+class Question(Strict):
+    id: str
+    title: str
+    kind: QuestionKind
+    rounds: list[str] = Field(min_length=1)
+    levels: list[Level] = Field(default_factory=lambda: list(LEVELS))
+    topics: list[str] = Field(min_length=1)
+    prompt: str
+    rubric: Rubric
+    follow_ups: list[FollowUp] = Field(default_factory=list)
+    hints: list[Hint] = Field(default_factory=list)
+    lp_bridges: list[LPBridge] = Field(default_factory=list)
+    clarifications: list[Clarification] = Field(default_factory=list)
+    sql: SqlExercise | None = None
+    python: PythonExercise | None = None
+    choices: MultipleChoice | None = None
+    source: str | None = Field(None, description="Attribution when adapted from a permissively licensed bank.")
+
+    @model_validator(mode="after")
+    def _internal_references(self) -> "Question":
+        kp = {k.id for k in self.rubric.key_points}
+        for f in self.follow_ups:
+            if f.key_point not in kp:
+                raise ValueError(f"follow-up {f.text[:40]!r} maps to unknown key point {f.key_point!r}")
+        for h in self.hints:
+            if h.key_point is not None and h.key_point not in kp:
+                raise ValueError(f"hint {h.text[:40]!r} maps to unknown key point {h.key_point!r}")
+        for b in self.lp_bridges:
+            if b.principle not in PRINCIPLE_NAMES:
+                raise ValueError(f"lp_bridges: unknown principle {b.principle!r}")
+        if self.kind == "sql" and self.sql is None:
+            raise ValueError("a sql question needs a `sql` exercise (schema, seed, solution, expected result)")
+        if self.kind == "mcq" and self.choices is None:
+            raise ValueError("an mcq question needs `choices`")
+        return self
+
+
+# --------------------------------------------------------------------------- principles
+
+
+class StarCue(Strict):
+    """Cues for one part of a STAR answer, and the follow-up that asks for it when it is missing."""
+
+    part: Literal["situation", "task", "action", "result", "lessons"]
+    cues: list[Text] = Field(min_length=1)
+    follow_up: str
+
+
+class Principle(Strict):
+    name: str
+    gist: str
+    probes: list[str] = Field(min_length=1)
+    star_follow_ups: list[str] = Field(default_factory=list)
+    positive_signals: list[str] = Field(default_factory=list)
+    red_flags: list[str] = Field(default_factory=list)
+    trigger_cues: list[str] = Field(default_factory=list, description="Phrases in a technical answer inviting a pivot.")
+    signal_cues: list[str] = Field(default_factory=list, description="Phrases in an LP answer that fit this principle.")
+
+    @field_validator("name")
+    @classmethod
+    def _exact_name(cls, v: str) -> str:
+        if v not in PRINCIPLE_NAMES:
+            raise ValueError(f"unknown principle {v!r}; the 16 names are: {', '.join(PRINCIPLE_NAMES)}")
+        return v
+
+
+class LPAnswerRubric(Strict):
+    """How an answer to a Leadership Principles probe is graded."""
+
+    criteria: list[Criterion] = Field(min_length=3)
+    star: list[StarCue] = Field(min_length=4)
+    ownership_cues: list[Text] = Field(min_length=1, description="First-person action phrases.")
+    collective_cues: list[Text] = Field(min_length=1, description='"We" phrases that hide who did what.')
+    result_cues: list[Text] = Field(min_length=1)
+
+
+class PrinciplesFile(Strict):
+    principles: list[Principle]
+    answer_rubric: LPAnswerRubric
+
+    @model_validator(mode="after")
+    def _all_sixteen(self) -> "PrinciplesFile":
+        names = [p.name for p in self.principles]
+        dupes = {n for n in names if names.count(n) > 1}
+        if dupes:
+            raise ValueError(f"duplicate principles: {sorted(dupes)}")
+        return self
+
+
+# --------------------------------------------------------------------------- failure-case ladder
+
+
+class FailureMode(Strict):
+    id: str
+    name: str
+    cues: list[Text] = Field(min_length=1, description="Phrases that show the candidate met this failure.")
+    ladder: list[str] = Field(min_length=3, description="Probes from what happened, to root cause, to prevention.")
+    principles: list[str] = Field(default_factory=list)
+
+
+class FailureLadderFile(Strict):
+    opener: str = Field(description="The probe used when the candidate has named no failure yet.")
+    modes: list[FailureMode] = Field(min_length=1)
+
+
+# --------------------------------------------------------------------------- topics and rounds
+
+
+class TopicsFile(Strict):
+    topics: dict[str, Text] = Field(min_length=1, description="Topic id -> what it covers.")
+
+
+
+class QuestionMix(Strict):
+    topics: list[str] = Field(min_length=1, description="Questions tagged with any of these topics qualify.")
+    count: int = Field(ge=1)
+
+
+class Round(Strict):
+    id: str
+    title: str
+    duration_min: int = Field(ge=5)
+    evaluates: list[str] = Field(min_length=1)
+    question_mix: list[QuestionMix] = Field(min_length=1)
+    lp_quota: int = Field(ge=0, le=4, description="Leadership Principles probes this interviewer may run.")
+    principles: list[str] = Field(default_factory=list, description="Principles this round usually covers.")
+    persona: str
+    levels: dict[Level, str] = Field(description="What changes at each level.")
+    failure_probes: bool = Field(False, description="Dig into failure cases (project deep dives, bar raiser).")
+    follow_ups_per_question: int = Field(2, ge=0)
+    hint_budget: int = Field(2, ge=0)
+
+    @field_validator("principles")
+    @classmethod
+    def _known_principles(cls, v: list[str]) -> list[str]:
+        unknown = [p for p in v if p not in PRINCIPLE_NAMES]
+        if unknown:
+            raise ValueError(f"unknown principles {unknown}")
+        return v
+
+    @property
+    def question_budget(self) -> int:
+        return sum(m.count for m in self.question_mix)
+
+
+class LoopStage(Strict):
+    rounds: list[str] = Field(min_length=1)
+    note: str = ""
+
+
+class RoundsFile(Strict):
+    rounds: list[Round] = Field(min_length=1)
+    full_loop: list[LoopStage] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- debrief template
+
+
+class DebriefTemplate(Strict):
+    """The structure both brains fill in at the end of a round."""
+
+    competencies: dict[str, str] = Field(description="Competency id -> title, e.g. technical_depth.")
+    criterion_competency: dict[str, str] = Field(
+        default_factory=dict, description="Rubric criterion id -> competency id; unlisted criteria count as default."
+    )
+    default_competency: str = "technical_depth"
+    lp_competency: str = Field("leadership_principles", description="Where answers to LP probes count.")
+    vote_rules: dict[str, str] = Field(default_factory=dict, description="Vote name -> what it means.")
+    practice_plan_intro: str = ""
+
+    @model_validator(mode="after")
+    def _competencies_exist(self) -> "DebriefTemplate":
+        targets = set(self.criterion_competency.values()) | {self.default_competency, self.lp_competency}
+        unknown = targets - set(self.competencies)
+        if unknown:
+            raise ValueError(f"unknown competencies {sorted(unknown)}; defined: {sorted(self.competencies)}")
+        return self
+
+
+# --------------------------------------------------------------------------- the offline brain's spoken lines
+
+# Placeholders each kind of line may use; a template naming anything else is a load error.
+LINE_PLACEHOLDERS: dict[str, set[str]] = {
+    "opening": {"round_title", "level", "duration_min"},
+    "ask_first": {"prompt", "title"},
+    "ask_next": {"prompt", "title"},
+    "follow_up": {"follow_up", "quote"},
+    "follow_up_generic": {"title", "quote"},
+    "clarify_default": set(),
+    "hint": {"hint"},
+    "nudge_empty": {"hint"},
+    "lp_pivot": {"quote", "probe", "bridge"},
+    "lp_pivot_unquoted": {"probe", "bridge"},
+    "lp_follow_up": {"follow_up"},
+    "return": {"title", "follow_up"},
+    "failure_probe": {"quote", "probe"},
+    "failure_probe_unquoted": {"probe"},
+    "wrap_up": set(),
+    "end": set(),
+}
+
+
+class SpokenLines(Strict):
+    """Templates the offline brain speaks, one list of variants per kind of line."""
+
+    lines: dict[str, list[Text]]
+
+    @model_validator(mode="after")
+    def _known_placeholders(self) -> "SpokenLines":
+        import string
+
+        missing = set(LINE_PLACEHOLDERS) - set(self.lines)
+        if missing:
+            raise ValueError(f"lines missing: {sorted(missing)}")
+        for kind, variants in self.lines.items():
+            if kind not in LINE_PLACEHOLDERS:
+                raise ValueError(f"unknown line kind {kind!r}; known: {sorted(LINE_PLACEHOLDERS)}")
+            if not variants:
+                raise ValueError(f"lines.{kind}: needs at least one variant")
+            for v in variants:
+                names = {f for _, f, _, _ in string.Formatter().parse(v) if f}
+                unknown = names - LINE_PLACEHOLDERS[kind]
+                if unknown:
+                    raise ValueError(
+                        f"lines.{kind}: unknown placeholder(s) {sorted(unknown)}; "
+                        f"allowed: {sorted(LINE_PLACEHOLDERS[kind]) or 'none'}"
+                    )
+        return self
