@@ -1,0 +1,97 @@
+"""Cue-phrase matching for the offline brain: find rubric cues in a candidate's words and cut verbatim quotes.
+
+Matching is case-insensitive, treats curly quotes as straight ones and runs of white space as one space, and a
+cue must start at a word boundary ("overfit" matches "overfitting" but not "nonoverfit"). Every span found maps
+back to the original text, so quotes taken from it are verbatim substrings of what the candidate wrote.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+_FOLD = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
+_SENTENCE_END = re.compile(r"[.!?;\n]")
+_MAX_QUOTE_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Match:
+    cue: str
+    start: int  # offsets into the original text
+    end: int
+
+
+class Text:
+    """A candidate turn prepared for matching; keeps the map from normalised to original offsets."""
+
+    def __init__(self, original: str):
+        self.original = original
+        chars: list[str] = []
+        index: list[int] = []
+        previous_space = True
+        for i, ch in enumerate(original.translate(_FOLD)):
+            if ch.isspace():
+                if previous_space:
+                    continue
+                ch, previous_space = " ", True
+            else:
+                previous_space = False
+                low = ch.lower()
+                ch = low if len(low) == 1 else ch
+            chars.append(ch)
+            index.append(i)
+        self.folded = "".join(chars)
+        self._index = index
+
+    def find(self, cue: str) -> Match | None:
+        """The first occurrence of ``cue`` starting at a word boundary, or ``None``."""
+        m = _cue_pattern(cue).search(self.folded)
+        if not m:
+            return None
+        start = self._index[m.start()]
+        end = self._index[m.end() - 1] + 1
+        return Match(cue, start, end)
+
+    def find_any(self, cues: list[str]) -> Match | None:
+        """The earliest match among ``cues``."""
+        found = [m for m in (self.find(c) for c in cues) if m]
+        return min(found, key=lambda m: m.start) if found else None
+
+    def count(self, cues: list[str]) -> int:
+        return sum(len(_cue_pattern(c).findall(self.folded)) for c in cues)
+
+    def sentence(self, match: Match) -> str:
+        """The sentence (or clause) around a match, verbatim, trimmed to a readable length."""
+        text = self.original
+        start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, match.start)), default=0)
+        end_m = _SENTENCE_END.search(text, match.end)
+        end = end_m.start() if end_m else len(text)
+        if end - start > _MAX_QUOTE_CHARS:
+            start = max(start, match.start - _MAX_QUOTE_CHARS // 2)
+            end = min(end, match.end + _MAX_QUOTE_CHARS // 2)
+        return text[start:end].strip()
+
+    def phrase(self, match: Match, words_each_side: int = 5) -> str:
+        """A short verbatim phrase around a match, for quoting back to the candidate."""
+        sentence = self.sentence(match)
+        offset = self.original.find(sentence)
+        rel_start, rel_end = match.start - offset, match.end - offset
+        before = sentence[:rel_start].split(" ")
+        after = sentence[rel_end:].split(" ")
+        left = " ".join(before[-(words_each_side + 1) :]) if rel_start > 0 else ""
+        right = " ".join(after[: words_each_side + 1]) if rel_end < len(sentence) else ""
+        phrase = (left + sentence[rel_start:rel_end] + right).strip(" ,")
+        return phrase if phrase in self.original else sentence[rel_start:rel_end]
+
+    @property
+    def words(self) -> int:
+        return len(self.folded.split())
+
+
+@lru_cache(maxsize=8192)
+def _cue_pattern(cue: str) -> re.Pattern[str]:
+    folded = " ".join(cue.translate(_FOLD).lower().split())
+    prefix = r"(?<![a-z0-9_])" if folded[:1].isalnum() else ""
+    return re.compile(prefix + re.escape(folded))

@@ -1,0 +1,27 @@
+"""Evidence rules shared by every brain: quotes must be verbatim, and no evidence means no grade."""
+
+from __future__ import annotations
+
+from app.grading.models import TurnGrade
+
+
+def verified_quotes(quotes: list[str], candidate_text: str) -> list[str]:
+    """Keep the quotes that appear verbatim in the candidate's turn, in order, without duplicates."""
+    seen: list[str] = []
+    for q in quotes:
+        q = q.strip()
+        if q and q in candidate_text and q not in seen:
+            seen.append(q)
+    return seen
+
+
+def enforce_evidence(grade: TurnGrade, candidate_text: str) -> TurnGrade:
+    """Drop unverifiable quotes; a criterion without evidence gets no level; an overall grade without any
+    evidence is ``None``. Every brain's grade passes through here before it is stored or sent."""
+    criteria = []
+    for c in grade.criteria:
+        evidence = verified_quotes(c.evidence, candidate_text)
+        criteria.append(c.model_copy(update={"evidence": evidence, "level": c.level if evidence else None}))
+    evidence = verified_quotes(grade.evidence + [q for c in criteria for q in c.evidence], candidate_text)
+    overall = grade.overall if evidence and any(c.level is not None for c in criteria) else None
+    return grade.model_copy(update={"criteria": criteria, "evidence": evidence, "overall": overall})

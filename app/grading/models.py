@@ -1,0 +1,89 @@
+"""Grade and debrief models shared by every brain, on the Amazon vote scale.
+
+A level is 1..4 (strong_no_hire..strong_hire) or ``None`` when there is not enough evidence.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, computed_field
+
+from app.content.models import Vote
+
+
+def level_label(level: int | None) -> str | None:
+    """``3`` -> ``"inclined"``; ``None`` stays ``None`` (no evidence)."""
+    return Vote(level).name if level is not None else None
+
+
+class CriterionGrade(BaseModel):
+    id: str
+    name: str
+    level: int | None = Field(None, ge=1, le=4)
+    evidence: list[str] = Field(default_factory=list, description="Verbatim quotes from the candidate turn.")
+
+    @computed_field
+    @property
+    def label(self) -> str | None:
+        return level_label(self.level)
+
+
+class TurnGrade(BaseModel):
+    turn: int = Field(description="Transcript index of the graded candidate turn.")
+    overall: int | None = Field(None, ge=1, le=4)
+    criteria: list[CriterionGrade] = Field(default_factory=list)
+    evidence: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    kind: Literal["technical", "lp", "failure", "closing"] = "technical"
+    question_id: str | None = None
+    principle: str | None = None
+    covered: list[str] = Field(default_factory=list, description="Key points / STAR parts seen in this turn.")
+    missed: list[str] = Field(default_factory=list, description="Key points / STAR parts still missing.")
+    red_flags: list[str] = Field(default_factory=list)
+
+    @computed_field
+    @property
+    def overall_label(self) -> str | None:
+        return level_label(self.overall)
+
+
+class Competency(BaseModel):
+    id: str
+    title: str
+    level: int | None = None
+    pros: list[str] = Field(default_factory=list)
+    cons: list[str] = Field(default_factory=list)
+    unknowns: list[str] = Field(default_factory=list)
+
+    @computed_field
+    @property
+    def label(self) -> str | None:
+        return level_label(self.level)
+
+
+class LPDataPoint(BaseModel):
+    principle: str
+    quote: str
+    polarity: Literal["positive", "negative"]
+    turn: int
+
+
+class PrincipleOutcome(BaseModel):
+    principle: str
+    probed: bool
+    demonstrated: bool
+    level: int | None = None
+
+
+class Debrief(BaseModel):
+    vote: str
+    vote_level: int = Field(ge=1, le=4)
+    brain: str
+    summary: str
+    competencies: list[Competency]
+    lp_data_points: list[LPDataPoint] = Field(default_factory=list)
+    principles: list[PrincipleOutcome] = Field(default_factory=list)
+    practice_plan: list[str] = Field(default_factory=list)
+    turns_graded: int = 0
+    turns_without_evidence: int = 0

@@ -1,0 +1,43 @@
+"""The round graph, assembled. It reads like its diagram:
+
+    START ─> respond ─> await_answer ──┬─> grade_turn ─> END        (grading runs beside the reply)
+                ^                      └─> respond ─> ...
+                └───────────── (loop) ─────┘
+    respond ── move == end ──> close_round ─> END
+    await_answer ── control: end ──> close_round
+
+``respond`` decides the next move within the rules and streams it; ``await_answer`` interrupts until the
+candidate answers; ``grade_turn`` grades that answer in parallel with the next ``respond``; ``close_round``
+writes the debrief.
+"""
+
+from __future__ import annotations
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Checkpointer
+
+from app.interview.nodes import (
+    Services,
+    after_answer,
+    after_reply,
+    await_answer,
+    close_round,
+    grade_turn,
+    respond,
+)
+from app.interview.state import InterviewState
+
+
+def build_graph(checkpointer: Checkpointer):
+    graph = StateGraph(InterviewState, context_schema=Services)
+    graph.add_node("respond", respond)
+    graph.add_node("await_answer", await_answer)
+    graph.add_node("grade_turn", grade_turn)
+    graph.add_node("close_round", close_round)
+
+    graph.add_edge(START, "respond")
+    graph.add_conditional_edges("respond", after_reply, ["await_answer", "close_round"])
+    graph.add_conditional_edges("await_answer", after_answer, ["grade_turn", "respond", "close_round"])
+    graph.add_edge("grade_turn", END)
+    graph.add_edge("close_round", END)
+    return graph.compile(checkpointer=checkpointer)

@@ -1,0 +1,102 @@
+"""The round's nodes: small functions, one job each. The graph in graph.py wires them together.
+
+Each node gets the run's services (brain, catalog) through LangGraph's runtime context and pushes frames for
+the client (``interviewer_delta``, ``interviewer_done``, ``turn_grade``, ``debrief``) through the stream writer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from langgraph.config import get_stream_writer
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+
+from app.brains.base import Brain, Decision
+from app.content.catalog import Catalog
+from app.grading.evidence import enforce_evidence
+from app.interview import rules
+from app.interview.state import InterviewState, Turn
+from app.interview.view import RoundView
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the nodes need besides the state; passed as the run's context, never checkpointed."""
+
+    brain: Brain
+    catalog: Catalog
+
+
+def _view(state: InterviewState, runtime: Runtime[Services]) -> RoundView:
+    return RoundView(state, runtime.context.catalog)
+
+
+async def _say(view: RoundView, brain: Brain, decision: Decision, write: Callable[[dict], None]) -> Turn:
+    """Stream the interviewer's words for ``decision`` to the client and return the finished turn."""
+    pieces: list[str] = []
+    stream: AsyncIterator[str] = brain.speak(view, decision)
+    async for piece in stream:
+        pieces.append(piece)
+        write({"type": "interviewer_delta", "text": piece})
+    thread = view.thread
+    principle = decision.principle or (thread["principle"] if thread and decision.move == "lp_follow_up" else None)
+    question_id = decision.question_id or (view.technical_thread or {}).get("question_id")
+    turn = Turn(index=view.next_index, role="interviewer", text="".join(pieces).strip(), move=decision.move,
+                principle=principle, question_id=question_id, at=time.time())
+    write({"type": "interviewer_done", **turn})
+    return turn
+
+
+async def respond(state: InterviewState, runtime: Runtime[Services]) -> dict:
+    """Decide the next move within the rules, then speak it."""
+    view, brain = _view(state, runtime), runtime.context.brain
+    allowed = rules.constraints(view)
+    decision = rules.enforce(await brain.decide(view, allowed), allowed, view)
+    turn = await _say(view, brain, decision, get_stream_writer())
+    return {"turns": [turn], **rules.apply(decision, view)}
+
+
+def await_answer(state: InterviewState) -> dict:
+    """Wait for the candidate (``interrupt``); resumed with ``Command(resume={"type": "answer", "text": ...})``
+    or ``{"type": "control", "action": "end"}``."""
+    reply = interrupt({"awaiting": "answer", "turn": state["turns"][-1]})
+    if reply.get("type") == "control":
+        return {"phase": "ended"}
+    thread = state["stack"][-1]["kind"] if state["stack"] else "technical"
+    turn = Turn(index=len(state["turns"]), role="candidate", text=reply["text"], thread=thread, at=time.time())
+    return {"turns": [turn]}
+
+
+async def grade_turn(state: InterviewState, runtime: Runtime[Services]) -> dict:
+    """Grade the candidate's last turn; runs beside ``respond`` so the reply never waits for it."""
+    view = _view(state, runtime)
+    grade = await runtime.context.brain.grade(view)
+    grade = enforce_evidence(grade, view.last_answer["text"])
+    frame = grade.model_dump(mode="json")
+    get_stream_writer()({"type": "turn_grade", **frame})
+    return {"grades": [frame]}
+
+
+async def close_round(state: InterviewState, runtime: Runtime[Services]) -> dict:
+    """Say goodbye (unless already said) and write the debrief."""
+    view, brain, write = _view(state, runtime), runtime.context.brain, get_stream_writer()
+    update: dict = {"phase": "ended"}
+    last = view.last_interviewer_turn
+    if not (last and last.get("move") == "end" and state["turns"][-1] is last):
+        turn = await _say(view, brain, Decision(move="end", rationale="the round is over"), write)
+        update["turns"] = [turn]
+        view = RoundView({**state, "turns": state["turns"] + [turn]}, view.catalog)  # type: ignore[typeddict-item]
+    debrief = (await brain.debrief(view)).model_dump(mode="json")
+    write({"type": "debrief", **debrief})
+    return {**update, "debrief": debrief}
+
+
+def after_reply(state: InterviewState) -> str:
+    return "close_round" if state["turns"][-1].get("move") == "end" else "await_answer"
+
+
+def after_answer(state: InterviewState) -> str | list[str]:
+    return "close_round" if state["phase"] == "ended" else ["grade_turn", "respond"]

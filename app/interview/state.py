@@ -1,0 +1,67 @@
+"""The round's state: what the checkpointer saves after every step of the graph.
+
+One LangGraph thread per interview session. ``turns`` and ``grades`` grow through reducers (the grader and
+the interviewer write beside each other in the same step); everything else is replaced by the node that owns it.
+
+The **thread stack** (``stack``) is how a pivot stays mid-discussion: the bottom entry is the technical question
+under discussion; an LP probe or a failure probe is pushed on top of it, and ``return`` pops back to it.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Literal, NotRequired, TypedDict
+
+ThreadKind = Literal["technical", "lp", "failure"]
+Phase = Literal["interviewing", "wrap_up", "ended"]
+
+
+class Turn(TypedDict):
+    index: int
+    role: Literal["interviewer", "candidate"]
+    text: str
+    move: NotRequired[str]
+    principle: NotRequired[str | None]
+    question_id: NotRequired[str | None]
+    thread: NotRequired[ThreadKind]
+    at: NotRequired[float]
+
+
+class Thread(TypedDict):
+    kind: ThreadKind
+    question_id: str | None  # technical: the question; lp / failure: the question they were pivoted from
+    principle: str | None  # lp: the principle probed
+    failure_mode: str | None  # failure: the failure mode being dug into (None = the opener)
+    step: int  # failure: rung of the ladder reached
+    covered: list[str]  # technical: key point ids seen; lp: STAR parts seen
+    asked: list[str]  # follow-ups asked in this thread (key point ids, STAR parts, "hint:<n>", "clarify")
+    answers: int  # candidate turns given in this thread
+
+
+class InterviewState(TypedDict):
+    session_id: str
+    round_id: str
+    level: str
+    started_at: float
+    plan: list[str]  # the question order for this session
+    turns: Annotated[list[Turn], operator.add]
+    grades: Annotated[list[dict], operator.add]  # TurnGrade dumps, keyed by their `turn`
+    stack: list[Thread]
+    asked_questions: Annotated[list[str], operator.add]
+    principles_probed: Annotated[list[str], operator.add]
+    hints_used: int
+    phase: Phase
+    debrief: dict | None
+
+
+def new_thread(kind: ThreadKind, question_id: str | None, principle: str | None = None,
+               failure_mode: str | None = None) -> Thread:
+    return Thread(kind=kind, question_id=question_id, principle=principle, failure_mode=failure_mode,
+                  step=0, covered=[], asked=[], answers=0)
+
+
+def initial_state(session_id: str, round_id: str, level: str, plan: list[str], started_at: float) -> InterviewState:
+    """The input that starts a session's graph."""
+    return InterviewState(session_id=session_id, round_id=round_id, level=level, started_at=started_at, plan=plan,
+                          turns=[], grades=[], stack=[], asked_questions=[], principles_probed=[], hints_used=0,
+                          phase="interviewing", debrief=None)

@@ -1,0 +1,79 @@
+"""A read-only view of the round for brains and rules: state plus the content it refers to."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from app.content.catalog import Catalog
+from app.content.models import Principle, Question, Round
+from app.interview.state import InterviewState, Thread, Turn
+
+
+@dataclass(frozen=True)
+class RoundView:
+    state: InterviewState
+    catalog: Catalog
+    now: float = field(default_factory=time.time)
+
+    @property
+    def round(self) -> Round:
+        return self.catalog.rounds[self.state["round_id"]]
+
+    @property
+    def level(self) -> str:
+        return self.state["level"]
+
+    @property
+    def turns(self) -> list[Turn]:
+        return self.state["turns"]
+
+    @property
+    def thread(self) -> Thread | None:
+        """The thread under discussion (top of the stack)."""
+        return self.state["stack"][-1] if self.state["stack"] else None
+
+    @property
+    def technical_thread(self) -> Thread | None:
+        """The technical question suspended at the bottom of the stack."""
+        return self.state["stack"][0] if self.state["stack"] else None
+
+    @property
+    def question(self) -> Question | None:
+        t = self.thread
+        return self.catalog.questions.get(t["question_id"]) if t and t["question_id"] else None
+
+    @property
+    def principle(self) -> Principle | None:
+        t = self.thread
+        return self.catalog.principles.get(t["principle"]) if t and t["principle"] else None
+
+    @property
+    def last_answer(self) -> Turn | None:
+        turns = self.state["turns"]
+        return turns[-1] if turns and turns[-1]["role"] == "candidate" else None
+
+    @property
+    def last_interviewer_turn(self) -> Turn | None:
+        return next((t for t in reversed(self.state["turns"]) if t["role"] == "interviewer"), None)
+
+    @property
+    def elapsed_min(self) -> float:
+        return (self.now - self.state["started_at"]) / 60.0
+
+    @property
+    def next_index(self) -> int:
+        return len(self.state["turns"])
+
+    def thread_answers(self) -> list[str]:
+        """The candidate's answers since the current thread began (this one included)."""
+        t = self.thread
+        if not t or not t["answers"]:
+            return []
+        answers = [x["text"] for x in self.state["turns"] if x["role"] == "candidate"]
+        return answers[-t["answers"]:]
+
+    def next_question_id(self) -> str | None:
+        """The next planned question not yet asked in this session."""
+        asked = set(self.state["asked_questions"])
+        return next((q for q in self.state["plan"] if q not in asked), None)
