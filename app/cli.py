@@ -1,0 +1,99 @@
+"""The ``barraiser`` command: ``serve`` runs the app; ``bank lint`` / ``bank stats`` check the content."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+
+from app.config import Settings
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from app.brains import BrainUnavailable
+    from app.content.catalog import ContentError
+    from app.server.app import create_app
+
+    try:
+        application = create_app(settings)
+    except ContentError as exc:
+        print("The interview content does not validate:\n" + str(exc), file=sys.stderr)
+        return 2
+    except BrainUnavailable as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    host = args.host or settings.host
+    port = settings.port if args.port is None else args.port
+    print(f"Bar Raiser on http://{host}:{port} (brain: {settings.brain})", flush=True)
+    uvicorn.run(application, host=host, port=port, ws_max_size=settings.max_frame_bytes * 4,
+                log_level="info", timeout_graceful_shutdown=5)
+    return 0
+
+
+def _bank(args: argparse.Namespace, settings: Settings) -> int:
+    from app.content.catalog import ContentError, load_catalog
+
+    try:
+        catalog = load_catalog(settings.rubrics_dir, settings.prompts_dir)
+    except ContentError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s)", file=sys.stderr)
+        return 1
+    if args.bank_command == "lint":
+        print(f"ok: {len(catalog.questions)} questions, {len(catalog.rounds)} rounds, "
+              f"{len(catalog.principles)} principles, {len(catalog.failure_ladder.modes)} failure modes")
+        return 0
+    rounds, topics, levels, kinds = Counter(), Counter(), Counter(), Counter()
+    for q in catalog.questions.values():
+        rounds.update(q.rounds)
+        topics.update(q.topics)
+        levels.update(q.levels)
+        kinds[q.kind] += 1
+    bridges = Counter(b.principle for q in catalog.questions.values() for b in q.lp_bridges)
+    stats = {
+        "questions": len(catalog.questions),
+        "rounds": dict(sorted(rounds.items())),
+        "topics": dict(sorted(topics.items())),
+        "levels": dict(sorted(levels.items())),
+        "kinds": dict(sorted(kinds.items())),
+        "principles": {p.name: {"probes": len(p.probes), "trigger_cues": len(p.trigger_cues),
+                                "bridges": bridges.get(p.name, 0)} for p in catalog.principles.values()},
+        "failure_modes": len(catalog.failure_ladder.modes),
+    }
+    if args.json:
+        print(json.dumps(stats, indent=2))
+    else:
+        print(f"{stats['questions']} questions")
+        for section in ("rounds", "levels", "kinds"):
+            print(f"{section}: " + ", ".join(f"{k} {v}" for k, v in stats[section].items()))
+        print("principles: " + ", ".join(f"{k} ({v['probes']} probes)" for k, v in stats["principles"].items()))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="barraiser", description="Bar Raiser: Amazon DS mock interviewer.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the web app")
+    serve.add_argument("--host", help="interface to bind (default BARRAISER_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default BARRAISER_PORT or 8000; 0 = any free port)")
+    serve.set_defaults(handler=_serve)
+    bank = sub.add_parser("bank", help="check the question bank and content")
+    bank_sub = bank.add_subparsers(dest="bank_command", required=True)
+    bank_sub.add_parser("lint", help="validate rubrics/ and prompts/; print file: field: reason per problem")
+    stats = bank_sub.add_parser("stats", help="counts per round, topic, level and principle")
+    stats.add_argument("--json", action="store_true", help="machine-readable output")
+    bank.set_defaults(handler=_bank)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args, Settings())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

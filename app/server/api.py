@@ -1,0 +1,77 @@
+"""REST endpoints: health, the round catalogue, session creation and the graded transcript."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Header, HTTPException, Request, status
+from pydantic import BaseModel, Field
+
+from app import __version__
+from app.content.models import LEVELS
+from app.interview.transcript import transcript_turns
+
+router = APIRouter(prefix="/api")
+
+
+class NewSession(BaseModel):
+    round: str = Field(description="A round id from GET /api/rounds.")
+    level: str = Field(description="L4, L5 or L6.")
+
+
+@router.get("/health")
+async def health(request: Request) -> dict[str, Any]:
+    bar = request.app.state.bar
+    return {"status": "ok", "brain": bar.brain.name, "brain_label": bar.brain.label, "version": __version__}
+
+
+@router.get("/rounds")
+async def rounds(request: Request) -> dict[str, Any]:
+    catalog = request.app.state.bar.catalog
+    return {
+        "levels": list(LEVELS),
+        "rounds": [
+            {"id": r.id, "title": r.title, "duration_min": r.duration_min, "levels": list(r.levels),
+             "evaluates": r.evaluates, "lp_quota": r.lp_quota, "questions": r.question_budget,
+             "level_notes": r.levels}
+            for r in catalog.rounds.values()
+        ],
+    }
+
+
+@router.post("/sessions", status_code=status.HTTP_201_CREATED)
+async def create_session(body: NewSession, request: Request) -> dict[str, Any]:
+    bar = request.app.state.bar
+    catalog = bar.catalog
+    if body.round not in catalog.rounds:
+        raise HTTPException(422, f"unknown round {body.round!r}; valid rounds: {', '.join(catalog.rounds)}")
+    if body.level not in LEVELS:
+        raise HTTPException(422, f"unknown level {body.level!r}; valid levels: {', '.join(LEVELS)}")
+    client = request.client.host if request.client else "unknown"
+    if not bar.session_limiter.allow(client):
+        raise HTTPException(429, f"more than {bar.settings.max_sessions_per_minute} new sessions a minute; "
+                                 "try again shortly")
+    plan = catalog.plan_questions(body.round, body.level, seed=secrets.token_hex(8))
+    record, token = await bar.storage.sessions.create(body.round, body.level, bar.brain.name, plan)
+    return {"session_id": record.id, "token": token, "round": record.round_id, "level": record.level,
+            "brain": record.brain}
+
+
+@router.get("/sessions/{session_id}/transcript")
+async def transcript(session_id: str, request: Request, token: str | None = None,
+                     authorization: str | None = Header(None)) -> dict[str, Any]:
+    bar = request.app.state.bar
+    if authorization and authorization.lower().startswith("bearer "):
+        token = authorization[7:].strip()
+    if await bar.storage.sessions.get(session_id) is None:
+        raise HTTPException(404, f"no session {session_id!r}")
+    record = await bar.storage.sessions.authorize(session_id, token)
+    if record is None:
+        raise HTTPException(401, "missing or wrong token", headers={"WWW-Authenticate": "Bearer"})
+    snap = await bar.interviews.snapshot(session_id)
+    values = snap.values or {}
+    ended = values.get("phase") == "ended" and not snap.next
+    return {"session_id": record.id, "round": record.round_id, "level": record.level, "brain": record.brain,
+            "status": "ended" if ended else "in_progress", "turns": transcript_turns(values),
+            "debrief": values.get("debrief")}

@@ -1,0 +1,65 @@
+"""The FastAPI application: wires settings, content, brain, storage and the round graph together, and serves
+the REST API, the interview WebSocket and the static page."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from app import __version__
+from app.brains import make_brain
+from app.brains.base import Brain
+from app.config import Settings, get_settings
+from app.content.catalog import Catalog, load_catalog
+from app.interview.graph import build_graph
+from app.interview.nodes import Services
+from app.server import api, ws
+from app.server.interviews import Interviews, RateLimiter
+from app.store.sqlite import Storage, open_storage
+
+
+@dataclass
+class BarRaiser:
+    """Everything a request handler needs, hung on ``app.state.bar``."""
+
+    settings: Settings
+    catalog: Catalog
+    brain: Brain
+    storage: Storage
+    interviews: Interviews
+    session_limiter: RateLimiter
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    catalog = load_catalog(settings.rubrics_dir, settings.prompts_dir)  # fails fast with file: field: reason
+    brain = make_brain(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_storage(settings.sqlite_path) as storage:
+            graph = build_graph(storage.checkpointer)
+            app.state.bar = BarRaiser(
+                settings=settings, catalog=catalog, brain=brain, storage=storage,
+                interviews=Interviews(graph, Services(brain=brain, catalog=catalog)),
+                session_limiter=RateLimiter(settings.max_sessions_per_minute),
+            )
+            yield
+
+    app = FastAPI(title="Bar Raiser", version=__version__, lifespan=lifespan,
+                  description="Mock interviewer for the Amazon Data Scientist loop. See docs/protocol.md.")
+    app.include_router(api.router)
+    app.include_router(ws.router)
+    index = settings.frontend_dir / "index.html"
+    app.mount("/static", StaticFiles(directory=settings.frontend_dir), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(index, headers={"Cache-Control": "no-cache"})
+
+    return app

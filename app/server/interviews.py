@@ -1,0 +1,112 @@
+"""Runs interview sessions on the compiled graph: one run at a time per session, frames streamed to the caller.
+
+The graph's state lives in the checkpointer, so any connection (after a reload, or after a server restart)
+picks a session up exactly where it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from langgraph.types import Command
+
+from app.content.catalog import Catalog
+from app.interview.nodes import Services
+from app.interview.state import initial_state
+from app.interview.transcript import transcript_turns
+from app.store.sqlite import SessionRecord
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[dict], Awaitable[None]]
+
+
+class NotAwaitingAnswer(Exception):
+    """The session is not waiting for the candidate (the interviewer is speaking, or the round is over)."""
+
+    def __init__(self, ended: bool):
+        self.ended = ended
+
+
+class Interviews:
+    def __init__(self, graph: Any, services: Services):
+        self.graph = graph
+        self.services = services
+        self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.services.catalog
+
+    @staticmethod
+    def _config(session_id: str) -> dict:
+        return {"configurable": {"thread_id": session_id}}
+
+    async def snapshot(self, session_id: str):
+        return await self.graph.aget_state(self._config(session_id))
+
+    async def _stream(self, session_id: str, graph_input: Any, send: Send) -> None:
+        async for frame in self.graph.astream(graph_input, self._config(session_id), context=self.services,
+                                              stream_mode="custom", durability="sync"):
+            await send(frame)
+
+    async def advance(self, record: SessionRecord, send: Send) -> bool:
+        """Start the session if it is new, or finish a run a fault interrupted. False if nothing to do."""
+        async with self._locks[record.id]:
+            snap = await self.snapshot(record.id)
+            if not snap.values:
+                start = initial_state(record.id, record.round_id, record.level, record.plan, time.time())
+                await self._stream(record.id, start, send)
+                return True
+            if snap.next and not snap.interrupts:
+                await self._stream(record.id, None, send)
+                return True
+            return False
+
+    async def resume(self, record: SessionRecord, reply: dict, send: Send) -> None:
+        """Feed the candidate's reply (an answer or an end control) to the waiting graph."""
+        async with self._locks[record.id]:
+            snap = await self.snapshot(record.id)
+            if not snap.interrupts:
+                raise NotAwaitingAnswer(ended=not snap.next and snap.values.get("phase") == "ended")
+            await self._stream(record.id, Command(resume=reply), send)
+
+    async def state_frame(self, record: SessionRecord, brain_label: str, max_answer_chars: int) -> dict:
+        snap = await self.snapshot(record.id)
+        values = snap.values or {}
+        rnd = self.catalog.rounds[record.round_id]
+        if values.get("phase") == "ended" and not snap.next:
+            status = "ended"
+        elif snap.interrupts:
+            status = "awaiting_answer"
+        else:
+            status = "speaking"
+        return {
+            "type": "state", "session_id": record.id, "status": status, "level": record.level,
+            "round": {"id": rnd.id, "title": rnd.title, "duration_min": rnd.duration_min},
+            "brain": record.brain, "brain_label": brain_label, "turns": transcript_turns(values),
+            "debrief": values.get("debrief"), "limits": {"max_answer_chars": max_answer_chars},
+        }
+
+
+class RateLimiter:
+    """At most ``limit`` events per ``window_s`` per key (sliding window, in memory)."""
+
+    def __init__(self, limit: int, window_s: float = 60.0):
+        self.limit, self.window_s = limit, window_s
+        self._events: dict[str, deque[float]] = defaultdict(deque)
+
+    def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        events = self._events[key]
+        while events and now - events[0] > self.window_s:
+            events.popleft()
+        if len(events) >= self.limit:
+            return False
+        events.append(now)
+        return True

@@ -1,0 +1,158 @@
+"""The interview WebSocket: authenticates, replays the session state, and turns client frames into graph runs.
+
+Bad input never breaks the connection or the session: each problem gets an ``error`` frame with a code
+(docs/protocol.md) and nothing the candidate sent is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketException, status
+from pydantic import ValidationError
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from app.server.interviews import NotAwaitingAnswer, RateLimiter
+from app.server.protocol import CLIENT_FRAME_TYPES, AnswerFrame, client_frame, error_frame
+from app.store.sqlite import SessionRecord
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+
+@router.websocket("/ws/sessions/{session_id}")
+async def interview_socket(websocket: WebSocket, session_id: str, token: str | None = None) -> None:
+    bar = websocket.app.state.bar
+    record = await bar.storage.sessions.authorize(session_id, token)
+    if record is None:
+        raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason="unknown session or wrong token")
+    await websocket.accept()
+    await Connection(websocket, record, bar).serve()
+
+
+class Connection:
+    """One browser tab on one session."""
+
+    def __init__(self, websocket: WebSocket, record: SessionRecord, bar: Any):
+        self.ws, self.record, self.bar = websocket, record, bar
+        self.settings = bar.settings
+        self.limiter = RateLimiter(self.settings.max_frames_per_minute)
+        self.run: asyncio.Task | None = None
+        self.awaiting_answer = False
+        self.ended = False
+
+    async def send(self, frame: dict) -> None:
+        if frame.get("type") == "interviewer_done":
+            self.awaiting_answer = frame.get("move") != "end"
+        elif frame.get("type") == "debrief":
+            self.ended, self.awaiting_answer = True, False
+        if self.ws.application_state != WebSocketState.CONNECTED:
+            return
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            await self.ws.send_json(frame)
+
+    def _start(self, coro) -> None:
+        async def guarded():
+            try:
+                await coro
+            except NotAwaitingAnswer as exc:
+                await self.send(error_frame("round_ended" if exc.ended else "interviewer_speaking",
+                                            "The round has ended." if exc.ended else
+                                            "The interviewer is still speaking; send your answer after the turn ends."))
+            except Exception:  # a fault in a brain or storage: keep the connection, say what happened
+                log.exception("session %s: run failed", self.record.id)
+                await self.send(error_frame("internal_error", "The interviewer failed to produce its turn. Your "
+                                            "answer is saved; reconnect to retry."))
+
+        self.run = asyncio.create_task(guarded())
+
+    async def serve(self) -> None:
+        interviews = self.bar.interviews
+        state = await interviews.state_frame(self.record, self.bar.brain.label, self.settings.max_answer_chars)
+        await self.send(state)
+        self.ended = state["status"] == "ended"
+        if state["status"] == "awaiting_answer":
+            pending = state["turns"][-1]
+            await self.send({"type": "interviewer_done", **pending})
+        elif state["status"] == "speaking":
+            self._start(interviews.advance(self.record, self.send))
+        try:
+            while True:
+                try:
+                    message = await asyncio.wait_for(self.ws.receive(), timeout=self.settings.idle_timeout_s)
+                except TimeoutError:
+                    await self.ws.close(code=status.WS_1000_NORMAL_CLOSURE, reason="idle timeout")
+                    return
+                if message["type"] == "websocket.disconnect":
+                    return
+                await self.handle(message)
+        except WebSocketDisconnect:
+            return
+        finally:
+            if self.run and not self.run.done():
+                # let the run finish so its state is checkpointed; frames to a closed socket are dropped
+                await asyncio.shield(self.run)
+
+    async def handle(self, message: dict) -> None:
+        if not self.limiter.allow("frames"):
+            return await self.send(error_frame("rate_limited", f"More than {self.settings.max_frames_per_minute} "
+                                               "frames a minute; slow down."))
+        if message.get("bytes") is not None:
+            return await self.send(error_frame("audio_not_supported", "Audio frames are not supported yet."))
+        raw = message.get("text") or ""
+        if len(raw.encode()) > self.settings.max_frame_bytes:
+            return await self.send(error_frame("frame_too_large",
+                                               f"Frames are limited to {self.settings.max_frame_bytes} bytes."))
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            return await self.send(error_frame("invalid_json", f"The frame is not valid JSON: {exc.msg}."))
+        if not isinstance(data, dict):
+            return await self.send(error_frame("invalid_json", "The frame must be a JSON object."))
+        if data.get("type") not in CLIENT_FRAME_TYPES:
+            return await self.send(error_frame("unknown_type", f"Unknown frame type {data.get('type')!r}; "
+                                               f"expected one of {', '.join(CLIENT_FRAME_TYPES)}."))
+        try:
+            frame = client_frame.validate_python(data)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'][1:])) or 'frame'}: {e['msg']}" for e in exc.errors())
+            return await self.send(error_frame("invalid_frame", problems))
+        if isinstance(frame, AnswerFrame):
+            await self.answer(frame.text)
+        else:
+            await self.end()
+
+    async def _refuse_if_ended(self) -> bool:
+        if self.ended:
+            await self.send(error_frame("round_ended", "The round has ended; start a new interview from the lobby."))
+        return self.ended
+
+    async def answer(self, text: str) -> None:
+        if await self._refuse_if_ended():
+            return
+        limit = self.settings.max_answer_chars
+        if len(text) > limit:
+            return await self.send(error_frame("answer_too_long", f"Answers are limited to {limit} characters; "
+                                               f"this one has {len(text)}. Nothing was sent; shorten it and retry."))
+        if not self.awaiting_answer:
+            return await self.send(error_frame("interviewer_speaking", "The interviewer is still speaking; "
+                                               "send your answer after the turn ends."))
+        self.awaiting_answer = False
+        await self._after_current_run()
+        self._start(self.bar.interviews.resume(self.record, {"type": "answer", "text": text}, self.send))
+
+    async def end(self) -> None:
+        if await self._refuse_if_ended():
+            return
+        await self._after_current_run()
+        self.awaiting_answer = False
+        self._start(self.bar.interviews.resume(self.record, {"type": "control", "action": "end"}, self.send))
+
+    async def _after_current_run(self) -> None:
+        """Wait for the grader of the previous turn to finish before resuming (the reply is already out)."""
+        if self.run and not self.run.done():
+            await self.run
