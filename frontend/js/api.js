@@ -1,0 +1,75 @@
+// REST client for the Bar Raiser server (see docs/protocol.md).
+
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(typeof detail === "string" && detail ? detail : `Request failed (${status})`);
+    this.name = "ApiError";
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+/** Turn a FastAPI `detail` (a string, or a list of validation errors) into one readable sentence. */
+function detailMessage(detail, status) {
+  if (typeof detail === "string" && detail.trim()) return detail;
+  if (Array.isArray(detail) && detail.length) {
+    return detail
+      .map((d) => (d && typeof d === "object" ? d.msg || JSON.stringify(d) : String(d)))
+      .join("; ");
+  }
+  if (status === 429) return "Too many new interviews from this address. Wait a minute and try again.";
+  if (status === 401) return "This session's key is missing or wrong.";
+  if (status === 404) return "That session does not exist on this server.";
+  return `The server answered ${status}.`;
+}
+
+async function request(path, { method = "GET", body, token } = {}) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let res;
+  try {
+    res = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: "no-store",
+    });
+  } catch (err) {
+    throw new ApiError(0, "Can't reach the Bar Raiser server. Is it running?");
+  }
+  let data = null;
+  const text = await res.text();
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!res.ok) {
+    throw new ApiError(res.status, detailMessage(data && data.detail, res.status));
+  }
+  return data;
+}
+
+/** GET /api/health → {status, brain, brain_label, version} */
+export function getHealth() {
+  return request("/api/health");
+}
+
+/** GET /api/rounds → {levels, rounds:[...]} */
+export function getRounds() {
+  return request("/api/rounds");
+}
+
+/** POST /api/sessions → {session_id, token, round, level, brain} (422 / 429 raise ApiError with detail) */
+export function createSession(round, level) {
+  return request("/api/sessions", { method: "POST", body: { round, level } });
+}
+
+/** GET /api/sessions/{id}/transcript?token=... → the whole transcript (and debrief when ended) */
+export function getTranscript(sessionId, token) {
+  const q = new URLSearchParams({ token });
+  return request(`/api/sessions/${encodeURIComponent(sessionId)}/transcript?${q}`);
+}

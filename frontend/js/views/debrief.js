@@ -1,0 +1,158 @@
+// Debrief: the vote, the evidence behind it, and what to practise next.
+import { el, replaceChildren, quoted } from "../dom.js";
+import { getTranscript } from "../api.js";
+import { vote, VOTES, humanize } from "../labels.js";
+import { voteChip, interviewerTurn, candidateTurn } from "../components.js";
+import { forgetCurrent } from "../store.js";
+import { showToast } from "../toast.js";
+
+export function mountDebrief(root, ctx, { sessionId, token, debrief, round, level, turns }) {
+  const d = debrief || {};
+  const v = vote(d.vote, d.vote_level);
+  const competencies = Array.isArray(d.competencies) ? d.competencies : [];
+  const dataPoints = Array.isArray(d.lp_data_points) ? d.lp_data_points : [];
+  const principles = Array.isArray(d.principles) ? d.principles : [];
+  const plan = Array.isArray(d.practice_plan) ? d.practice_plan : [];
+  const allTurns = Array.isArray(turns) ? turns : [];
+
+  const downloadBtn = el("button", { type: "button", class: "btn btn--secondary", "data-testid": "download", onclick: download },
+    "Download transcript (JSON)");
+  const newBtn = el("button", { type: "button", class: "btn btn--primary", "data-testid": "new-interview",
+    onclick: () => { forgetCurrent(); ctx.navigate("#/"); } }, "New interview");
+
+  const roundName = round ? round.title || round.id : null;
+  const stats = [];
+  if (Number.isInteger(d.turns_graded)) stats.push(`${d.turns_graded} answer${d.turns_graded === 1 ? "" : "s"} graded`);
+  if (Number.isInteger(d.turns_without_evidence) && d.turns_without_evidence > 0) {
+    stats.push(`${d.turns_without_evidence} without evidence`);
+  }
+
+  const page = el(
+    "div",
+    { class: "page debrief", "data-testid": "debrief" },
+    el(
+      "section",
+      { class: `panel verdict verdict--${v.key}` },
+      el("div", { class: "verdict__main" },
+        el("p", { class: "eyebrow", text: ["Debrief", roundName, level].filter(Boolean).join(" \u00B7 ") }),
+        el("h1", { class: "verdict__label" },
+          el("span", { class: "verdict__caption", text: "Bar raiser vote" }),
+          el("span", { class: `vote vote--${v.key}`, "data-testid": "vote", "data-vote": v.key, text: v.text })),
+        voteScale(v.key),
+        stats.length ? el("p", { class: "muted small", text: stats.join(" \u00B7 ") }) : null),
+      el("div", { class: "verdict__actions" }, downloadBtn, newBtn),
+    ),
+    d.summary
+      ? el("section", { class: "panel" },
+          el("h2", { class: "section-title", text: "Summary" }),
+          el("p", { class: "summary", "data-testid": "summary", text: d.summary }))
+      : null,
+    competencies.length
+      ? el("section", { class: "panel", "aria-labelledby": "comp-h" },
+          el("h2", { id: "comp-h", class: "section-title", text: "Competencies" }),
+          competencyTable(competencies))
+      : null,
+    dataPoints.length || principles.length
+      ? el("section", { class: "panel", "aria-labelledby": "lp-h" },
+          el("h2", { id: "lp-h", class: "section-title", text: "Leadership Principles" }),
+          principles.length ? principleTable(principles) : null,
+          dataPoints.length
+            ? el("div", { class: "datapoints" },
+                el("h3", { class: "sub-title", text: "Data points" }),
+                el("ul", { class: "datapoint-list", "data-testid": "lp-data-points" }, dataPoints.map(dataPoint)))
+            : null)
+      : null,
+    plan.length
+      ? el("section", { class: "panel", "aria-labelledby": "plan-h" },
+          el("h2", { id: "plan-h", class: "section-title", text: "Practice plan" }),
+          el("ol", { class: "plan", "data-testid": "practice-plan" }, plan.map((p) => el("li", { text: p }))))
+      : null,
+    allTurns.length
+      ? el("section", { class: "panel" },
+          el("details", { class: "replay" },
+            el("summary", { class: "replay__summary", text: `Review the conversation (${allTurns.length} turns)` }),
+            el("div", { class: "transcript transcript--static" },
+              allTurns.map((t) => (t.role === "interviewer" ? interviewerTurn(t) : candidateTurn(t))))))
+      : null,
+  );
+  // The replay bubbles reuse the room's components; give them their own test ids so they are not counted as live turns.
+  for (const n of page.querySelectorAll(".replay [data-testid]")) {
+    n.setAttribute("data-testid", `replay-${n.getAttribute("data-testid")}`);
+  }
+  replaceChildren(root, page);
+
+  async function download() {
+    downloadBtn.disabled = true;
+    try {
+      const data = await getTranscript(sessionId, token);
+      const blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
+      const url = URL.createObjectURL(blob);
+      const a = el("a", { href: url, download: `bar-raiser-${(data && data.round) || "interview"}-${String(sessionId).slice(0, 8)}.json` });
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    } catch (err) {
+      showToast({ kind: "error", message: err.message || "Could not download the transcript." });
+    } finally {
+      downloadBtn.disabled = false;
+    }
+  }
+
+  return () => {};
+}
+
+function voteScale(activeKey) {
+  return el("ol", { class: "vote-scale", "aria-label": "Vote scale" },
+    [1, 2, 3, 4].map((n) => {
+      const v = VOTES[n];
+      const on = v.key === activeKey;
+      return el("li", { class: `vote-scale__step vote-scale__step--${v.key}${on ? " is-active" : ""}`, "aria-current": on ? "true" : null },
+        el("span", { class: "vote-scale__bar", "aria-hidden": "true" }),
+        el("span", { class: "vote-scale__label", text: v.text }));
+    }));
+}
+
+function list(items, cls, emptyText) {
+  const xs = Array.isArray(items) ? items.filter(Boolean) : [];
+  if (!xs.length) return el("span", { class: "muted small", text: emptyText });
+  return el("ul", { class: `bullets ${cls}` }, xs.map((x) => el("li", { text: x })));
+}
+
+function competencyTable(rows) {
+  return el("div", { class: "table-wrap" },
+    el("table", { class: "comp-table", "data-testid": "competencies" },
+      el("thead", {}, el("tr", {},
+        ["Competency", "Level", "Pros", "Cons", "Unknowns"].map((h) => el("th", { scope: "col", text: h })))),
+      el("tbody", {}, rows.map((c) =>
+        el("tr", { "data-competency": c.id || null },
+          el("th", { scope: "row", class: "comp-table__name", text: c.title || humanize(c.id) }),
+          el("td", { "data-label": "Level" }, voteChip(c.label, c.level, { size: "small" })),
+          el("td", { "data-label": "Pros" }, list(c.pros, "bullets--pro", "\u2014")),
+          el("td", { "data-label": "Cons" }, list(c.cons, "bullets--con", "\u2014")),
+          el("td", { "data-label": "Unknowns" }, list(c.unknowns, "bullets--unknown", "\u2014")))))));
+}
+
+function principleTable(rows) {
+  const yes = (b) => el("span", { class: `yn ${b ? "yn--yes" : "yn--no"}`, text: b ? "Yes" : "No" });
+  return el("div", { class: "table-wrap" },
+    el("table", { class: "lp-table", "data-testid": "principles" },
+      el("thead", {}, el("tr", {},
+        ["Principle", "Probed", "Demonstrated", "Level"].map((h) => el("th", { scope: "col", text: h })))),
+      el("tbody", {}, rows.map((p) =>
+        el("tr", {},
+          el("th", { scope: "row", text: p.principle || "" }),
+          el("td", { "data-label": "Probed" }, yes(p.probed)),
+          el("td", { "data-label": "Demonstrated" }, yes(p.demonstrated)),
+          el("td", { "data-label": "Level" }, p.probed || p.level != null ? voteChip(null, p.level, { size: "small" }) : el("span", { class: "muted small", text: "\u2014" })))))));
+}
+
+function dataPoint(p) {
+  const pol = String(p.polarity || "neutral").toLowerCase();
+  const polText = { positive: "Positive", negative: "Concern", neutral: "Neutral" }[pol] || humanize(pol);
+  return el("li", { class: `datapoint datapoint--${pol}` },
+    el("div", { class: "datapoint__head" },
+      el("span", { class: "datapoint__principle", text: p.principle || "Leadership Principle" }),
+      el("span", { class: `polarity polarity--${pol}`, text: polText })),
+    p.quote ? el("blockquote", { class: "datapoint__quote", text: quoted(p.quote) }) : null);
+}
