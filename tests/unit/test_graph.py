@@ -1,0 +1,121 @@
+"""The round graph on an in-memory checkpointer: ask -> answer -> (grade beside reply) -> pivot -> return ->
+wrap-up -> end -> debrief, and what the state holds at each step."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
+
+from app.brains.offline import OfflineBrain
+from app.interview.graph import build_graph
+from app.interview.nodes import Services
+from app.interview.state import initial_state
+
+PIVOT_ANSWER = ("High variance means the model overfits; I'd compare training and validation error "
+                "on a learning curve and regularize.")
+STORY = ("At my previous job our churn model overfit. I was responsible for it. I built a time-based split; as a "
+         "result the gap fell from 12% to 2%. I learned to check leakage first.")
+
+
+class Round:
+    def __init__(self, catalog, round_id="ml_breadth", plan=("ml-bias-variance", "ml-l1-vs-l2")):
+        self.graph = build_graph(InMemorySaver())
+        self.services = Services(brain=OfflineBrain(), catalog=catalog)
+        self.config = {"configurable": {"thread_id": "s1"}}
+        self.start = initial_state("s1", round_id, "L5", list(plan), time.time())
+
+    async def run(self, graph_input) -> list[dict]:
+        return [f async for f in self.graph.astream(graph_input, self.config, context=self.services,
+                                                      stream_mode="custom")]
+
+    async def answer(self, text: str) -> list[dict]:
+        return await self.run(Command(resume={"type": "answer", "text": text}))
+
+    async def values(self) -> dict:
+        return (await self.graph.aget_state(self.config)).values
+
+
+def done(frames):
+    return [f for f in frames if f["type"] == "interviewer_done"]
+
+
+@pytest.fixture
+def round_(catalog):
+    return Round(catalog)
+
+
+async def test_opening_streams_the_first_question_and_waits(round_):
+    frames = await round_.run(round_.start)
+    deltas = "".join(f["text"] for f in frames if f["type"] == "interviewer_delta")
+    [turn] = done(frames)
+    assert turn["move"] == "ask" and turn["question_id"] == "ml-bias-variance"
+    assert deltas.strip() == turn["text"]
+    snap = await round_.graph.aget_state(round_.config)
+    assert snap.next == ("await_answer",) and snap.interrupts
+    assert snap.values["stack"][0]["question_id"] == "ml-bias-variance"
+
+
+async def test_pivot_suspends_the_question_and_return_resumes_it(round_):
+    await round_.run(round_.start)
+    frames = await round_.answer(PIVOT_ANSWER)
+    [pivot] = done(frames)
+    assert pivot["move"] == "lp_pivot" and pivot["principle"] == "Earn Trust"
+    values = await round_.values()
+    assert [t["kind"] for t in values["stack"]] == ["technical", "lp"]
+    assert values["stack"][1]["principle"] == "Earn Trust"
+
+    frames = await round_.answer(STORY)
+    [back] = done(frames)
+    assert back["move"] == "return" and back["question_id"] == "ml-bias-variance"
+    values = await round_.values()
+    assert [t["kind"] for t in values["stack"]] == ["technical"]
+    assert values["principles_probed"] == ["Earn Trust"]
+
+
+async def test_every_candidate_turn_gets_a_grade_frame_beside_the_reply(round_):
+    await round_.run(round_.start)
+    frames = await round_.answer(PIVOT_ANSWER)
+    types = [f["type"] for f in frames]
+    assert "turn_grade" in types and "interviewer_done" in types
+    [grade] = [f for f in frames if f["type"] == "turn_grade"]
+    assert grade["turn"] == 1 and grade["kind"] == "technical"
+    assert all(q in PIVOT_ANSWER for q in grade["evidence"])
+    values = await round_.values()
+    assert [g["turn"] for g in values["grades"]] == [1]
+
+
+async def test_round_runs_to_a_debrief_with_lp_data_points(round_):
+    await round_.run(round_.start)
+    await round_.answer(PIVOT_ANSWER)
+    await round_.answer(STORY)
+    moves = []
+    for _ in range(12):
+        frames = await round_.answer("L2 shrinks weights and L1 gives sparse weights because of the corner of the "
+                                     "diamond, so L1 does feature selection.")
+        moves += [f["move"] for f in done(frames)]
+        if any(f["type"] == "debrief" for f in frames):
+            debrief = next(f for f in frames if f["type"] == "debrief")
+            break
+    else:
+        pytest.fail(f"no debrief after moves {moves}")
+    assert "ask" in moves and "wrap_up" in moves and moves[-1] == "end"
+    assert debrief["vote"] in {"strong_no_hire", "not_inclined", "inclined", "strong_hire"}
+    assert any(p["principle"] == "Earn Trust" for p in debrief["lp_data_points"])
+    values = await round_.values()
+    assert values["phase"] == "ended" and values["debrief"] == {k: v for k, v in debrief.items() if k != "type"}
+    candidate_turns = [t["index"] for t in values["turns"] if t["role"] == "candidate"]
+    assert sorted(g["turn"] for g in values["grades"]) == candidate_turns
+    assert len(set(values["asked_questions"])) == len(values["asked_questions"])
+
+
+async def test_control_end_closes_the_round_at_once(round_):
+    await round_.run(round_.start)
+    frames = await round_.run(Command(resume={"type": "control", "action": "end"}))
+    assert [f["move"] for f in done(frames)] == ["end"]
+    debrief = next(f for f in frames if f["type"] == "debrief")
+    assert debrief["turns_graded"] == 0 and debrief["vote"] == "not_inclined"
+    snap = await round_.graph.aget_state(round_.config)
+    assert not snap.next
