@@ -138,7 +138,13 @@ def _validate(model: type[M], data: Any, file: str, problems: list[ContentProble
         return model.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors():
-            problems.append(ContentProblem(file, _loc(err["loc"], data), err["msg"]))
+            where = _loc(err["loc"], data)
+            for reason in err["msg"].removeprefix("Value error, ").split(" | "):
+                field, sep, rest = reason.partition(": ")
+                if where == "-" and sep and " " not in field:  # model-level check naming its own field
+                    problems.append(ContentProblem(file, field, rest))
+                else:
+                    problems.append(ContentProblem(file, where if where != "-" else "(whole entry)", reason))
         return None
 
 

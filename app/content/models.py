@@ -205,19 +205,22 @@ class Question(Strict):
     @model_validator(mode="after")
     def _internal_references(self) -> "Question":
         kp = {k.id for k in self.rubric.key_points}
-        for f in self.follow_ups:
+        problems = []
+        for i, f in enumerate(self.follow_ups):
             if f.key_point not in kp:
-                raise ValueError(f"follow-up {f.text[:40]!r} maps to unknown key point {f.key_point!r}")
-        for h in self.hints:
+                problems.append(f"follow_ups[{i}].key_point: maps to unknown key point {f.key_point!r}")
+        for i, h in enumerate(self.hints):
             if h.key_point is not None and h.key_point not in kp:
-                raise ValueError(f"hint {h.text[:40]!r} maps to unknown key point {h.key_point!r}")
-        for b in self.lp_bridges:
+                problems.append(f"hints[{i}].key_point: maps to unknown key point {h.key_point!r}")
+        for i, b in enumerate(self.lp_bridges):
             if b.principle not in PRINCIPLE_NAMES:
-                raise ValueError(f"lp_bridges: unknown principle {b.principle!r}")
+                problems.append(f"lp_bridges[{i}].principle: unknown principle {b.principle!r}")
         if self.kind == "sql" and self.sql is None:
-            raise ValueError("a sql question needs a `sql` exercise (schema, seed, solution, expected result)")
+            problems.append("sql: a sql question needs a `sql` exercise (schema, seed, solution, expected result)")
         if self.kind == "mcq" and self.choices is None:
-            raise ValueError("an mcq question needs `choices`")
+            problems.append("choices: an mcq question needs `choices`")
+        if problems:
+            raise ValueError(" | ".join(problems))
         return self
 
 

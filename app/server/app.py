@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -21,6 +21,15 @@ from app.interview.nodes import Services
 from app.server import api, ws
 from app.server.interviews import Interviews, RateLimiter
 from app.store.sqlite import Storage, open_storage
+
+
+# The page loads only its own files; candidate text can never become script or markup.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 @dataclass
@@ -53,6 +62,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Bar Raiser", version=__version__, lifespan=lifespan,
                   description="Mock interviewer for the Amazon Data Scientist loop. See docs/protocol.md.")
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
     app.include_router(api.router)
     app.include_router(ws.router)
     index = settings.frontend_dir / "index.html"
