@@ -37,6 +37,7 @@ def test_candidate_goes_through_a_round_in_the_browser(live_server, tmp_path):
 
             first = page.get_by_test_id("interviewer-turn").first
             expect(first).to_contain_text("ML breadth round at level L4", timeout=10_000)
+            expect(page.get_by_test_id("status")).to_have_attribute("data-status", "awaiting_answer")
             question = first.text_content()
 
             answer = ("<b>High variance</b> means the model overfits and memorizes noise; I would compare training "
@@ -52,6 +53,7 @@ def test_candidate_goes_through_a_round_in_the_browser(live_server, tmp_path):
             page.screenshot(path=str(ARTIFACTS / "browser-round.png"), full_page=True)
 
             # a reload resumes exactly where the round was
+            expect(page.get_by_test_id("status")).to_have_attribute("data-status", "awaiting_answer")
             second_turn = page.get_by_test_id("interviewer-turn").nth(1).text_content()
             page.reload()
             expect(page.get_by_test_id("interviewer-turn")).to_have_count(2, timeout=10_000)
