@@ -32,6 +32,11 @@ _EXPLAIN_CUES = ["because", "so that", "which means", "means", "that is why", "s
                  "for example", "e.g", "for instance", "so the", "otherwise", "whereas", "instead"]
 _STAR_ORDER = ["situation", "action", "result", "lessons", "task"]
 _MIN_WORDS_PER_KEY_POINT = 5
+# "I added", "I also built", "I personally told": first-person actions count as the A of STAR and as ownership
+_FIRST_PERSON_ACTION = re.compile(
+    r"(?<![a-z])i (?:also |then |first |personally |finally )?(?:[a-z]+ed|built|wrote|made|ran|led|set up|took|"
+    r"found|did|chose|drove|got|put|sent|told|spent|kept|began|brought|dug|gave|held|met|paid|read|saw|shipped|"
+    r"spoke|taught|thought|won|own|owned|lead)\b")
 
 
 def _level_from_coverage(coverage: float) -> int:
@@ -142,6 +147,8 @@ class OfflineBrain:
             m = text.find_any(part.cues)
             if m:
                 found[part.part] = m
+        if "action" not in found and (m := text.search(_FIRST_PERSON_ACTION)):
+            found["action"] = m
         return found
 
     def _grade_lp(self, view: RoundView, text: Text, base: TurnGrade) -> TurnGrade:
@@ -153,8 +160,10 @@ class OfflineBrain:
             return base.model_copy(update={"notes": ["not enough evidence to grade: no story told"]})
         parts = self._star_parts(view, text)
         seen = set(thread["covered"]) | set(parts)
-        mine, ours = text.find_any(lp.ownership_cues), text.find_any(lp.collective_cues)
-        n_mine, n_ours = text.count(lp.ownership_cues), text.count(lp.collective_cues)
+        mine = text.find_any(lp.ownership_cues) or text.search(_FIRST_PERSON_ACTION)
+        ours = text.find_any(lp.collective_cues)
+        n_mine = text.count(lp.ownership_cues) + len(_FIRST_PERSON_ACTION.findall(text.folded))
+        n_ours = text.count(lp.collective_cues)
         result = text.find_any(lp.result_cues)
         number = re.search(r"\d", text.sentence(result)) if result else None
         fit = [m for m in (text.find(c) for c in principle.signal_cues) if m]
@@ -231,20 +240,19 @@ class OfflineBrain:
             if "hint" in allowed and target is not None:
                 return Decision(move="hint", key_point=target, rationale="the candidate is stuck")
             return self._next_question(rules, "the candidate is stuck and no hint is left")
-        # 3. an LP trigger in the answer: pivot mid-discussion, quoting the candidate
+        # 3. project deep dives dig into failure cases first: a failure named in the answer, or none yet
+        if "failure_probe" in allowed and not any(t["kind"] == "failure" for t in view.state["stack"]):
+            mode, quote = self._failure_trigger(view, text)
+            if mode or (thread["answers"] >= 1 and not self._failure_probed(view, question.id)):
+                return Decision(move="failure_probe", failure_mode=mode, quote=quote, covered=covered_now,
+                                rationale="dig into what went wrong")
+        # 4. an LP trigger in the answer: pivot mid-discussion, quoting the candidate
         if "lp_pivot" in allowed:
             pivot = self._lp_trigger(view, question, text)
             if pivot:
                 principle, quote = pivot
                 return Decision(move="lp_pivot", principle=principle, quote=quote, covered=covered_now,
                                 rationale=f"the answer invites a {principle} probe")
-        # 4. project deep dives dig into failure cases
-        if "failure_probe" in allowed and not any(t["kind"] == "failure" for t in view.state["stack"]) and \
-                "failure" not in thread["asked"]:
-            mode, quote = self._failure_trigger(view, text)
-            if mode or thread["answers"] >= 1:
-                return Decision(move="failure_probe", failure_mode=mode, quote=quote, covered=covered_now,
-                                rationale="dig into what went wrong")
         # 5. follow up on the biggest uncovered key point
         follow_ups_asked = sum(1 for a in thread["asked"] if not a.startswith("hint:") and a != "clarify")
         if uncovered and follow_ups_asked < view.round.follow_ups_per_question:
@@ -266,7 +274,10 @@ class OfflineBrain:
         parts = self._star_parts(view, text)
         seen = set(thread["covered"]) | set(parts)
         asked = thread["asked"]
-        if text.count(lp.collective_cues) > text.count(lp.ownership_cues) and "ownership" not in asked:
+        if _is_gibberish(text) or (text.find_any(_DONT_KNOW) is not None and text.words < 12):
+            return self._return(view, rules, [], "no story to dig into")
+        n_mine = text.count(lp.ownership_cues) + len(_FIRST_PERSON_ACTION.findall(text.folded))
+        if text.count(lp.collective_cues) > n_mine and "ownership" not in asked:
             return Decision(move="lp_follow_up", star_part="ownership", principle=thread["principle"],
                             covered=sorted(parts), rationale='the story says "we"; ask what the candidate did')
         missing = [p for p in _STAR_ORDER if p not in seen and p not in asked and p != "task"]
@@ -289,6 +300,12 @@ class OfflineBrain:
         if thread["step"] + 1 < len(mode.ladder) and "failure_probe" in rules.allowed:
             return Decision(move="failure_probe", failure_mode=mode_id, rationale="next rung of the failure ladder")
         return self._return(view, rules, [], "failure ladder finished")
+
+    @staticmethod
+    def _failure_probed(view: RoundView, question_id: str) -> bool:
+        """Whether a failure probe already ran during this question."""
+        asked_at = max((t["index"] for t in view.turns if t.get("move") == "ask"), default=0)
+        return any(t.get("move") == "failure_probe" for t in view.turns if t["index"] > asked_at)
 
     def _return(self, view: RoundView, rules: Constraints, covered: list[str], why: str) -> Decision:
         base = view.technical_thread
@@ -379,8 +396,7 @@ class OfflineBrain:
             follow = self._follow_up_text(q, d.key_point, base["asked"])
             if move == "return":
                 follow = follow or "Where would you take your answer from here?"
-                return self._line(view, "return", title=q.title.lower() if q.title[:1].isupper() and
-                                  not q.title[:2].isupper() else q.title, follow_up=follow)
+                return self._line(view, "return", title=q.title, follow_up=follow)
             if follow:
                 return self._line(view, "follow_up", follow_up=follow, quote=d.quote or "")
             return self._line(view, "follow_up_generic", title=q.title.lower(), quote=d.quote or "")

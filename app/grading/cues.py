@@ -13,6 +13,9 @@ from functools import lru_cache
 
 _FOLD = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
 _SENTENCE_END = re.compile(r"[.!?;\n]")
+_DANGLING = {"the", "a", "an", "and", "or", "to", "of", "in", "on", "for", "with", "when", "because", "that", "which",
+             "is", "was", "but", "so", "if", "we", "i", "it", "my", "our", "this"}
+_CLAUSE_END = re.compile(r"[,;:]\s|\s[-\u2013\u2014]\s|\s\(|\)\s")
 _MAX_QUOTE_CHARS = 200
 
 
@@ -54,6 +57,13 @@ class Text:
         end = self._index[m.end() - 1] + 1
         return Match(cue, start, end)
 
+    def search(self, pattern: re.Pattern[str]) -> Match | None:
+        """The first match of a regular expression over the normalised text, mapped back to the original."""
+        m = pattern.search(self.folded)
+        if not m:
+            return None
+        return Match(m.group(0), self._index[m.start()], self._index[m.end() - 1] + 1)
+
     def find_any(self, cues: list[str]) -> Match | None:
         """The earliest match among ``cues``."""
         found = [m for m in (self.find(c) for c in cues) if m]
@@ -73,17 +83,28 @@ class Text:
             end = min(end, match.end + _MAX_QUOTE_CHARS // 2)
         return text[start:end].strip()
 
-    def phrase(self, match: Match, words_each_side: int = 5) -> str:
-        """A short verbatim phrase around a match, for quoting back to the candidate."""
+    def phrase(self, match: Match, max_words: int = 14) -> str:
+        """The clause around a match (split at commas, semicolons, dashes), verbatim, for quoting back."""
         sentence = self.sentence(match)
-        offset = self.original.find(sentence)
+        offset = self.original.find(sentence, max(0, match.start - len(sentence)))
         rel_start, rel_end = match.start - offset, match.end - offset
-        before = sentence[:rel_start].split(" ")
-        after = sentence[rel_end:].split(" ")
-        left = " ".join(before[-(words_each_side + 1) :]) if rel_start > 0 else ""
-        right = " ".join(after[: words_each_side + 1]) if rel_end < len(sentence) else ""
-        phrase = (left + sentence[rel_start:rel_end] + right).strip(" ,")
-        return phrase if phrase in self.original else sentence[rel_start:rel_end]
+        bounds = [0] + [m.end() for m in _CLAUSE_END.finditer(sentence)] + [len(sentence)]
+        start = max(b for b in bounds if b <= rel_start)
+        end = min(b for b in bounds if b >= rel_end)
+        clause = sentence[start:end]
+        words = clause.split()
+        if len(words) > max_words:
+            before = sentence[start:rel_start].split()
+            keep_before = before[-(max_words // 2):] if before else []
+            after = sentence[rel_end:end].split()
+            clause = " ".join(keep_before) + (" " if keep_before else "") + sentence[rel_start:rel_end]
+            rest = " ".join(after[: max_words - len(keep_before) - 1])
+            if rest:
+                clause += ("" if sentence[rel_end:rel_end + 1] != " " else " ") + rest
+        clause = clause.strip(" ,;:-")
+        while (tail := clause.rsplit(" ", 1)) and len(tail) == 2 and tail[1].lower() in _DANGLING:
+            clause = tail[0]
+        return clause if clause and clause in self.original else sentence[rel_start:rel_end]
 
     @property
     def words(self) -> int:

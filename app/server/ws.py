@@ -7,7 +7,6 @@ Bad input never breaks the connection or the session: each problem gets an ``err
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from typing import Any
@@ -52,8 +51,10 @@ class Connection:
             self.ended, self.awaiting_answer = True, False
         if self.ws.application_state != WebSocketState.CONNECTED:
             return
-        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        try:
             await self.ws.send_json(frame)
+        except Exception:  # the client went away mid-run; the run goes on and its state is checkpointed
+            log.debug("session %s: frame dropped, socket closed", self.record.id)
 
     def _start(self, coro) -> None:
         async def guarded():
