@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     index = settings.frontend_dir / "index.html"
     app.mount("/static", StaticFiles(directory=settings.frontend_dir), name="static")
 
-    @app.get("/", include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     async def page() -> FileResponse:
         return FileResponse(index, headers={"Cache-Control": "no-cache"})
 

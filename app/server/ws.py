@@ -43,13 +43,14 @@ class Connection:
         self.run: asyncio.Task | None = None
         self.awaiting_answer = False
         self.ended = False
+        self.closed = False
 
     async def send(self, frame: dict) -> None:
         if frame.get("type") == "interviewer_done":
             self.awaiting_answer = frame.get("move") != "end"
         elif frame.get("type") == "debrief":
             self.ended, self.awaiting_answer = True, False
-        if self.ws.application_state != WebSocketState.CONNECTED:
+        if self.closed or self.ws.application_state != WebSocketState.CONNECTED:
             return
         try:
             await self.ws.send_json(frame)
@@ -74,13 +75,9 @@ class Connection:
     async def serve(self) -> None:
         interviews = self.bar.interviews
         state = await interviews.state_frame(self.record, self.bar.brain.label, self.settings.max_answer_chars)
-        await self.send(state)
-        self.ended = state["status"] == "ended"
-        if state["status"] == "awaiting_answer":
-            pending = state["turns"][-1]
-            await self.send({"type": "interviewer_done", **pending})
-        elif state["status"] == "speaking":
-            self._start(interviews.advance(self.record, self.send))
+        await self._sync(state)
+        if state["status"] == "speaking":
+            self._start(self._advance())
         try:
             while True:
                 try:
@@ -89,14 +86,31 @@ class Connection:
                     await self.ws.close(code=status.WS_1000_NORMAL_CLOSURE, reason="idle timeout")
                     return
                 if message["type"] == "websocket.disconnect":
+                    self.closed = True
                     return
                 await self.handle(message)
         except WebSocketDisconnect:
             return
         finally:
+            self.closed = True
             if self.run and not self.run.done():
                 # let the run finish so its state is checkpointed; frames to a closed socket are dropped
                 await asyncio.shield(self.run)
+
+    async def _sync(self, state: dict) -> None:
+        """Send the session state, and the pending interviewer turn again if the candidate owes an answer."""
+        await self.send(state)
+        self.ended = state["status"] == "ended"
+        if state["status"] == "awaiting_answer":
+            await self.send({"type": "interviewer_done", **state["turns"][-1]})
+
+    async def _advance(self) -> None:
+        """Start a new session's round or finish an interrupted run; if another tab is already producing the
+        turn, wait for it and then catch this tab up."""
+        interviews = self.bar.interviews
+        if not await interviews.advance(self.record, self.send):
+            await self._sync(await interviews.state_frame(self.record, self.bar.brain.label,
+                                                          self.settings.max_answer_chars))
 
     async def handle(self, message: dict) -> None:
         if not self.limiter.allow("frames"):

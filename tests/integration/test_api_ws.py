@@ -385,7 +385,9 @@ def test_ws_frame_too_large(make_client) -> None:
         ws.send_json({"type": "answer", "text": "a" * 2000})
         expect_error(ws, "frame_too_large")
         # the limit is in bytes, not characters: 400 three-byte characters are 1200 bytes
-        ws.send_json({"type": "answer", "text": "€" * 400}, mode="text")
+        raw = json.dumps({"type": "answer", "text": "€" * 400}, ensure_ascii=False)
+        assert len(raw) < 1024 < len(raw.encode())
+        ws.send_text(raw)
         expect_error(ws, "frame_too_large")
         assert assert_session_alive(ws)["index"] == 2
     assert [t["text"] for t in candidate_turns(transcript(client, sid, token))] == [ANSWER]
@@ -545,3 +547,51 @@ def test_ws_prompt_injection_is_not_graded(client: TestClient) -> None:
     assert grade["overall_label"] is None
     assert all(c["level"] is None for c in grade["criteria"]), grade["criteria"]
     assert nxt["move"] != "end"
+
+
+# ----------------------------------------------------------------------------- a real server: reload mid-turn
+
+
+async def test_reload_while_interviewer_speaking_resumes(tmp_path: Path) -> None:
+    """On a real server (a closed socket does not stop the run there), reload the page mid-turn: the new tab
+    must get the turn as an interviewer_done, as docs/protocol.md promises ("a reload resumes exactly where the
+    round was"). The offline brain is slowed down so the reload lands inside the first turn. (Regression: the
+    new tab used to get state 'speaking' and then nothing, and every answer was refused as interviewer_speaking.)"""
+    import asyncio
+
+    import httpx
+    import websockets
+
+    from tests.conftest import LiveServer
+
+    server = LiveServer(tmp_path / "live.db", tmp_path / "server.log", env={"BARRAISER_STREAM_DELAY_MS": "20"})
+    server.start()
+    try:
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            body = (await http.post("/api/sessions", json={"round": "ml_breadth", "level": "L5"})).json()
+        url = f"ws://127.0.0.1:{server.port}/ws/sessions/{body['session_id']}?token={body['token']}"
+        async with websockets.connect(url) as ws:
+            assert json.loads(await ws.recv())["status"] == "speaking"
+            assert json.loads(await ws.recv())["type"] == "interviewer_delta"  # the turn is under way
+        async with websockets.connect(url) as ws:
+            state = json.loads(await ws.recv())
+            assert state["type"] == "state"
+            done = None
+            for _ in range(MAX_FRAMES):
+                try:
+                    frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=3))
+                except TimeoutError:
+                    break
+                if frame["type"] == "interviewer_done":
+                    done = frame
+                    break
+            assert done is not None, "the reloaded tab never got the interviewer's turn"
+            assert done["index"] == 0 and done["move"] == "ask"
+            await ws.send(json.dumps({"type": "answer", "text": ANSWER}))
+            for _ in range(MAX_FRAMES):
+                frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=3))
+                assert frame["type"] != "error", frame
+                if frame["type"] == "interviewer_done":
+                    break
+    finally:
+        server.stop()
