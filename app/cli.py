@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections import Counter
+from pathlib import Path
 
 from app.config import Settings
 
@@ -17,6 +18,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from app.content.catalog import ContentError
     from app.server.app import create_app
 
+    if args.record:
+        settings = settings.model_copy(update={"record_dir": args.record})
     try:
         application = create_app(settings)
     except ContentError as exc:
@@ -27,7 +30,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
-    print(f"Bar Raiser on http://{host}:{port} (brain: {settings.brain})", flush=True)
+    print(f"Bar Raiser on http://{host}:{port} (brain: {application.state.brain_label})", flush=True)
     uvicorn.run(application, host=host, port=port, ws_max_size=settings.max_frame_bytes * 4,
                 log_level="info", timeout_graceful_shutdown=5)
     return 0
@@ -80,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the web app")
     serve.add_argument("--host", help="interface to bind (default BARRAISER_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default BARRAISER_PORT or 8000; 0 = any free port)")
+    serve.add_argument("--record", type=Path, metavar="DIR",
+                       help="write every LLM request/response to cassettes in DIR (one file per session)")
     serve.set_defaults(handler=_serve)
     bank = sub.add_parser("bank", help="check the question bank and content")
     bank_sub = bank.add_subparsers(dest="bank_command", required=True)
@@ -87,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     stats = bank_sub.add_parser("stats", help="counts per round, topic, level and principle")
     stats.add_argument("--json", action="store_true", help="machine-readable output")
     bank.set_defaults(handler=_bank)
+
+    from app.llm.fake_server import add_cli as add_fake_llm
+
+    add_fake_llm(sub)
     return parser
 
 

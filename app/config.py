@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +26,7 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
+        populate_by_name=True,
     )
 
     # Where things live
@@ -38,7 +39,31 @@ class Settings(BaseSettings):
     frontend_dir: Path = Field(PROJECT_ROOT / "frontend", description="Static files of the web page.")
 
     # Which interviewer brain drives the round
-    brain: BrainName = Field("offline", description="offline (rules, no model) or llm.")
+    brain: BrainName | None = Field(
+        None, description="offline (rules, no model) or llm; default: llm when an endpoint is configured, else offline."
+    )
+
+    # The LLM brain: any OpenAI-compatible endpoint
+    llm_base_url: str | None = Field(
+        None, validation_alias=AliasChoices("BARRAISER_LLM_BASE_URL", "OPENAI_BASE_URL"),
+        description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1 (falls back to OPENAI_BASE_URL).",
+    )
+    llm_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("BARRAISER_LLM_API_KEY", "OPENAI_API_KEY"),
+        description="API key (falls back to OPENAI_API_KEY); local servers accept any value.",
+    )
+    llm_model: str = Field("gpt-4o-mini", description="The interviewer model.")
+    grader_model: str | None = Field(None, description="The grading model (default: llm_model).")
+    llm_timeout_s: float = Field(30.0, gt=0, description="Timeout of one LLM request, in seconds.")
+    llm_max_retries: int = Field(2, ge=0, le=10, description="Retries on timeouts, 429 and 5xx (backoff with jitter).")
+    llm_history_turns: int = Field(
+        8, ge=2, description="Turns quoted verbatim in each prompt; older turns are summarised (bounded prompts)."
+    )
+    llm_max_output_tokens: int = Field(700, ge=64, description="Upper bound on tokens per LLM response.")
+    record_dir: Path | None = Field(None, description="Write every LLM request/response to cassettes here.")
+    recent_sessions_window: int = Field(
+        5, ge=0, description="Questions asked in this many recent sessions of the same browser are not asked again."
+    )
 
     # Serving
     host: str = "127.0.0.1"
@@ -67,6 +92,14 @@ class Settings(BaseSettings):
                 f"got {value!r}"
             )
         return value
+
+    @model_validator(mode="after")
+    def _default_brain(self) -> "Settings":
+        if self.brain is None:
+            self.brain = "llm" if self.llm_base_url else "offline"
+        if self.grader_model is None:
+            self.grader_model = self.llm_model
+        return self
 
     @property
     def sqlite_path(self) -> str:

@@ -17,6 +17,24 @@ from app.grading.models import Debrief, TurnGrade
 from app.interview.view import RoundView
 
 
+class BrainError(RuntimeError):
+    """A brain could not do its job; ``code`` is the error code sent to the client."""
+
+    code = "internal_error"
+
+
+class ModelUnavailable(BrainError):
+    """The model endpoint did not answer (after bounded retries)."""
+
+    code = "model_unavailable"
+
+
+class ModelOutputError(BrainError):
+    """The model's structured output stayed invalid or truncated after one retry."""
+
+    code = "model_output_invalid"
+
+
 class Decision(BaseModel):
     """The interviewer's next move, typed. Stored (as the turn's move) on every interviewer turn."""
 
@@ -29,6 +47,7 @@ class Decision(BaseModel):
     quote: str | None = Field(None, description="The candidate's own phrase the line quotes back.")
     covered: list[str] = Field(default_factory=list, description="Key points / STAR parts seen in the last answer.")
     rationale: str = ""
+    usage: list[dict] = Field(default_factory=list, description="Token usage of the LLM calls behind this turn.")
 
 
 class Constraints(BaseModel):

@@ -69,24 +69,29 @@ class Catalog:
         """Questions that may be asked in this round at this level, in bank order."""
         return [q for q in self.questions.values() if round_id in q.rounds and level in q.levels]
 
-    def plan_questions(self, round_id: str, level: str, seed: str, exclude: set[str] = frozenset()) -> list[str]:
+    def plan_questions(self, round_id: str, level: str, seed: str, exclude: set[str] = frozenset(),
+                       avoid: set[str] = frozenset()) -> list[str]:
         """The round's question plan: for each slot of its question mix, questions with a matching topic,
-        shuffled by ``seed`` (one session = one order), skipping ``exclude`` and repeats. The plan lists
-        spare questions after the budgeted ones so the graph can skip a question without running dry."""
+        shuffled by ``seed`` (one session = one order). ``exclude`` is never planned; ``avoid`` (e.g. asked in the
+        candidate's recent sessions) only comes after everything else. Spare questions follow the budgeted ones
+        so the graph can skip a question without running dry."""
         rnd = self.rounds[round_id]
-        pool = self.questions_for(round_id, level)
+        pool = [q for q in self.questions_for(round_id, level) if q.id not in exclude]
         rng = random.Random(seed)
         chosen: list[str] = []
         spares: list[str] = []
         for slot in rnd.question_mix:
-            fits = [q.id for q in pool if set(q.topics) & set(slot.topics) and q.id not in exclude]
+            fits = [q.id for q in pool if set(q.topics) & set(slot.topics) and q.id not in chosen]
             rng.shuffle(fits)
-            fresh = [q for q in fits if q not in chosen]
-            chosen += fresh[: slot.count]
-            spares += fresh[slot.count :]
-        rest = [q.id for q in pool if q.id not in exclude]
+            fits.sort(key=lambda q: q in avoid)  # stable: fresh questions first, in shuffled order
+            chosen += fits[: slot.count]
+            spares += fits[slot.count :]
+        rest = [q.id for q in pool]
         rng.shuffle(rest)
-        return chosen + [q for q in dict.fromkeys(spares + rest) if q not in chosen]
+        rest.sort(key=lambda q: q in avoid)
+        tail = [q for q in dict.fromkeys(spares + rest) if q not in chosen]
+        tail.sort(key=lambda q: q in avoid)
+        return chosen + tail
 
 
 # --------------------------------------------------------------------------- loading

@@ -41,6 +41,7 @@ class TurnGrade(BaseModel):
     covered: list[str] = Field(default_factory=list, description="Key points / STAR parts seen in this turn.")
     missed: list[str] = Field(default_factory=list, description="Key points / STAR parts still missing.")
     red_flags: list[str] = Field(default_factory=list)
+    usage: list[dict] = Field(default_factory=list, description="Token usage of the grading call(s).")
 
     @computed_field
     @property
@@ -76,6 +77,12 @@ class PrincipleOutcome(BaseModel):
     level: int | None = None
 
 
+class PrincipleFeedback(BaseModel):
+    principle: str
+    recognised: bool = Field(description="Did the candidate recognise which principle was being probed?")
+    feedback: str
+
+
 class Debrief(BaseModel):
     vote: str
     vote_level: int = Field(ge=1, le=4)
@@ -87,3 +94,6 @@ class Debrief(BaseModel):
     practice_plan: list[str] = Field(default_factory=list)
     turns_graded: int = 0
     turns_without_evidence: int = 0
+    principle_feedback: list[PrincipleFeedback] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    usage: list[dict] = Field(default_factory=list)

@@ -14,9 +14,10 @@ from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from app.brains.base import Brain, Decision
+from app.brains.base import Brain, BrainError, Decision
 from app.content.catalog import Catalog
 from app.grading.evidence import enforce_evidence
+from app.grading.models import TurnGrade
 from app.interview import rules
 from app.interview.state import InterviewState, Turn
 from app.interview.view import RoundView
@@ -46,6 +47,8 @@ async def _say(view: RoundView, brain: Brain, decision: Decision, write: Callabl
     question_id = decision.question_id or (view.technical_thread or {}).get("question_id")
     turn = Turn(index=view.next_index, role="interviewer", text="".join(pieces).strip(), move=decision.move,
                 principle=principle, question_id=question_id, at=time.time())
+    if decision.usage:
+        turn["usage"] = decision.usage
     write({"type": "interviewer_done", **turn})
     return turn
 
@@ -73,8 +76,13 @@ def await_answer(state: InterviewState) -> dict:
 async def grade_turn(state: InterviewState, runtime: Runtime[Services]) -> dict:
     """Grade the candidate's last turn; runs beside ``respond`` so the reply never waits for it."""
     view = _view(state, runtime)
-    grade = await runtime.context.brain.grade(view)
-    grade = enforce_evidence(grade, view.last_answer["text"])
+    answer = view.last_answer
+    try:
+        grade = await runtime.context.brain.grade(view)
+    except BrainError as exc:  # never a made-up grade: record that this turn could not be graded
+        grade = TurnGrade(turn=answer["index"], notes=[f"not graded: {exc}"],
+                          question_id=(view.thread or {}).get("question_id"))
+    grade = enforce_evidence(grade, answer["text"])
     frame = grade.model_dump(mode="json")
     get_stream_writer()({"type": "turn_grade", **frame})
     return {"grades": [frame]}

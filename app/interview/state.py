@@ -25,6 +25,7 @@ class Turn(TypedDict):
     question_id: NotRequired[str | None]
     thread: NotRequired[ThreadKind]
     at: NotRequired[float]
+    usage: NotRequired[list[dict]]  # token usage of the LLM calls behind an interviewer turn
 
 
 class Thread(TypedDict):

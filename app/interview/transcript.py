@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-_TURN_FIELDS = ("index", "role", "text", "move", "principle", "question_id")
+_TURN_FIELDS = ("index", "role", "text", "move", "principle", "question_id", "usage")
 
 
 def transcript_turns(values: dict[str, Any]) -> list[dict[str, Any]]:
@@ -16,7 +16,7 @@ def transcript_turns(values: dict[str, Any]) -> list[dict[str, Any]]:
         if t["role"] == "candidate" and t["index"] in grades:
             g = grades[t["index"]]
             turn["grade"] = {k: g.get(k) for k in ("overall", "overall_label", "criteria", "evidence", "notes", "kind",
-                                                  "principle")}
+                                                  "principle", "usage")}
         turns.append(turn)
     return turns
 

@@ -18,12 +18,17 @@ router = APIRouter(prefix="/api")
 class NewSession(BaseModel):
     round: str = Field(description="A round id from GET /api/rounds.")
     level: str = Field(description="L4, L5 or L6.")
+    client_id: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+                                  description="A random id the browser keeps, so recent questions are not repeated.")
 
 
 @router.get("/health")
 async def health(request: Request) -> dict[str, Any]:
     bar = request.app.state.bar
-    return {"status": "ok", "brain": bar.brain.name, "brain_label": bar.brain.label, "version": __version__}
+    body = {"status": "ok", "brain": bar.brain.name, "brain_label": bar.brain.label, "version": __version__}
+    if bar.brain.name == "llm":
+        body |= {"model": bar.settings.llm_model, "grader_model": bar.settings.grader_model}
+    return body
 
 
 @router.get("/rounds")
@@ -52,8 +57,12 @@ async def create_session(body: NewSession, request: Request) -> dict[str, Any]:
     if not bar.session_limiter.allow(client):
         raise HTTPException(429, f"more than {bar.settings.max_sessions_per_minute} new sessions a minute; "
                                  "try again shortly")
-    plan = catalog.plan_questions(body.round, body.level, seed=secrets.token_hex(8))
-    record, token = await bar.storage.sessions.create(body.round, body.level, bar.brain.name, plan)
+    recent: set[str] = set()
+    if body.client_id and bar.settings.recent_sessions_window:
+        for sid in await bar.storage.sessions.recent(body.client_id, bar.settings.recent_sessions_window):
+            recent |= set((await bar.interviews.snapshot(sid)).values.get("asked_questions", []))
+    plan = catalog.plan_questions(body.round, body.level, seed=secrets.token_hex(8), avoid=recent)
+    record, token = await bar.storage.sessions.create(body.round, body.level, bar.brain.name, plan, body.client_id)
     return {"session_id": record.id, "token": token, "round": record.round_id, "level": record.level,
             "brain": record.brain}
 

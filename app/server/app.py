@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Bar Raiser", version=__version__, lifespan=lifespan,
                   description="Mock interviewer for the Amazon Data Scientist loop. See docs/protocol.md.")
+    app.state.brain_label = brain.label
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
         response = await call_next(request)

@@ -15,12 +15,20 @@ from fastapi import APIRouter, WebSocket, WebSocketException, status
 from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from app.brains.base import BrainError
 from app.server.interviews import NotAwaitingAnswer, RateLimiter
 from app.server.protocol import CLIENT_FRAME_TYPES, AnswerFrame, client_frame, error_frame
 from app.store.sqlite import SessionRecord
 
 log = logging.getLogger(__name__)
 router = APIRouter()
+
+_BRAIN_ERROR_MESSAGES = {
+    "model_unavailable": "The interviewer model is unavailable right now. Your answer is saved; reconnect to "
+                         "continue when the model is back.",
+    "model_output_invalid": "The interviewer model produced an invalid turn twice. Your answer is saved; "
+                            "reconnect to try again.",
+}
 
 
 @router.websocket("/ws/sessions/{session_id}")
@@ -65,6 +73,9 @@ class Connection:
                 await self.send(error_frame("round_ended" if exc.ended else "interviewer_speaking",
                                             "The round has ended." if exc.ended else
                                             "The interviewer is still speaking; send your answer after the turn ends."))
+            except BrainError as exc:  # the model is down or talks nonsense: the answer is kept, retry later
+                log.warning("session %s: %s", self.record.id, exc)
+                await self.send(error_frame(exc.code, _BRAIN_ERROR_MESSAGES.get(exc.code, str(exc))))
             except Exception:  # a fault in a brain or storage: keep the connection, say what happened
                 log.exception("session %s: run failed", self.record.id)
                 await self.send(error_frame("internal_error", "The interviewer failed to produce its turn. Your "

@@ -24,9 +24,12 @@ CREATE TABLE IF NOT EXISTS sessions (
     level TEXT NOT NULL,
     brain TEXT NOT NULL,
     plan TEXT NOT NULL,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    client_id TEXT
 )
 """
+_MIGRATIONS = ["ALTER TABLE sessions ADD COLUMN client_id TEXT"]
+_INDEX = "CREATE INDEX IF NOT EXISTS sessions_by_client ON sessions (client_id, created_at)"
 
 
 @dataclass(frozen=True)
@@ -51,16 +54,31 @@ class SessionStore:
 
     async def setup(self) -> None:
         await self._conn.execute(_SCHEMA)
+        async with self._conn.execute("PRAGMA table_info(sessions)") as cur:
+            columns = {row[1] for row in await cur.fetchall()}
+        if "client_id" not in columns:
+            for statement in _MIGRATIONS:
+                await self._conn.execute(statement)
+        await self._conn.execute(_INDEX)
         await self._conn.commit()
 
-    async def create(self, round_id: str, level: str, brain: str, plan: list[str]) -> tuple[SessionRecord, str]:
+    async def recent(self, client_id: str, limit: int) -> list[str]:
+        """The ids of this browser's most recent sessions, newest first."""
+        async with self._conn.execute(
+            "SELECT id FROM sessions WHERE client_id = ? ORDER BY created_at DESC LIMIT ?", (client_id, limit)
+        ) as cur:
+            return [row[0] for row in await cur.fetchall()]
+
+    async def create(self, round_id: str, level: str, brain: str, plan: list[str],
+                     client_id: str | None = None) -> tuple[SessionRecord, str]:
         """A new session and its bearer token (returned once; only its hash is stored)."""
         record = SessionRecord(id=secrets.token_hex(16), round_id=round_id, level=level, brain=brain, plan=plan,
                                created_at=time.time())
         token = secrets.token_urlsafe(24)
         await self._conn.execute(
-            "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (record.id, _digest(token), round_id, level, brain, "\n".join(plan), record.created_at),
+            "INSERT INTO sessions (id, token_sha256, round_id, level, brain, plan, created_at, client_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (record.id, _digest(token), round_id, level, brain, "\n".join(plan), record.created_at, client_id),
         )
         await self._conn.commit()
         return record, token

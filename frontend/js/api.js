@@ -63,9 +63,24 @@ export function getRounds() {
   return request("/api/rounds");
 }
 
+/** A random id this browser keeps, so the server avoids questions from its recent sessions. */
+function clientId() {
+  const KEY = "barraiser.client";
+  try {
+    let id = localStorage.getItem(KEY);
+    if (!id) {
+      id = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("");
+      localStorage.setItem(KEY, id);
+    }
+    return id;
+  } catch {
+    return undefined;
+  }
+}
+
 /** POST /api/sessions → {session_id, token, round, level, brain} (422 / 429 raise ApiError with detail) */
 export function createSession(round, level) {
-  return request("/api/sessions", { method: "POST", body: { round, level } });
+  return request("/api/sessions", { method: "POST", body: { round, level, client_id: clientId() } });
 }
 
 /** GET /api/sessions/{id}/transcript?token=... → the whole transcript (and debrief when ended) */

@@ -26,6 +26,9 @@ const REJECTED = new Set([
   "unknown_type",
 ]);
 
+// Server faults after which the answer is kept and a reconnect retries the interviewer's turn.
+const RETRYABLE = new Set(["internal_error", "model_unavailable", "model_output_invalid"]);
+
 const IS_MAC = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent || "");
 
 export function mountRoom(root, ctx, sessionId) {
@@ -325,10 +328,11 @@ export function mountRoom(root, ctx, sessionId) {
       restoreAnswer(text);
       if (S.status === "speaking" && !S.live) S.status = prevStatus;
       typing.remove();
-    } else if (code === "internal_error") {
+    } else if (RETRYABLE.has(code)) {
       // The answer is kept on the server; reconnecting retries the interviewer's turn.
       resolvePending();
-      action = { label: "Reconnect", onClick: () => sock.restart() };
+      if (S.live) { S.live.node.remove(); S.live = null; }
+      action = { label: code === "internal_error" ? "Reconnect" : "Retry", onClick: () => sock.restart() };
     }
     if (code === "round_ended") {
       S.status = "ended";
@@ -337,7 +341,7 @@ export function mountRoom(root, ctx, sessionId) {
     if (code === "interviewer_speaking" && !S.live) {
       // We thought it was our turn; the next frames will settle it.
     }
-    S.ending = S.ending && code !== "rate_limited" && code !== "internal_error";
+    S.ending = S.ending && code !== "rate_limited" && !RETRYABLE.has(code);
     showToast({ kind: "error", message: f.message || "Something went wrong.", code, action });
     renderHeader();
     renderComposer();
