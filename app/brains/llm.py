@@ -29,6 +29,7 @@ from app.llm.structured import Capabilities, parse_structured, stream_json
 
 STAR_PARTS = ["situation", "task", "action", "result", "lessons", "ownership"]
 _MAX_TURN_CHARS = 1500
+_PLAIN_LINES = ("wrap_up", "end")  # moves with a fixed meaning the offline lines can say when the model will not
 
 
 class CriterionOut(BaseModel):
@@ -244,7 +245,14 @@ class LLMBrain:
                 await opened[1].aclose()
             forced = Constraints(allowed=[decision.move], forced=decision.move, next_question_id=decision.question_id,
                                  reason="decided by the rules of the round")
-            fresh, stream = await self._open_turn(view, forced)
+            try:
+                fresh, stream = await self._open_turn(view, forced)
+            except ModelOutputError:
+                if decision.move not in _PLAIN_LINES:
+                    raise
+                # closing the round must not hang on a model that will not say goodbye: say the plain line
+                yield view.catalog.lines.lines[decision.move][0]
+                return
             decision.usage = fresh.usage
         else:
             stream = opened[1]
