@@ -1,0 +1,258 @@
+"""The handlers behind ``barraiser eval``, ``barraiser regrade`` and ``barraiser export``.
+
+Exit codes: 0 all checks and thresholds pass; 1 a check or a threshold failed; 2 the run could not start
+(scenario load errors, bad config, unknown session, brain unavailable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from app.brains.base import Brain
+from app.config import Settings
+from app.evaluation import DEFAULT_CONFIG, DEFAULT_EVALS_DIR
+from app.evaluation.report import ConfigError, Report, build_report, load_config, render
+from app.evaluation.runner import Runner
+from app.evaluation.scenarios import Case, ScenarioError, load_cases
+
+
+class BrainError(Exception):
+    pass
+
+
+def _err(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def make_eval_brain(settings: Settings, name: str, cassettes: str | None = None, record: str | None = None) -> Brain:
+    """``offline``: the rules brain. ``llm``: the LLM brain on the configured endpoint, live (recording every
+    call into cassettes under ``record`` when given). ``replay``: the LLM brain fed from the cassettes in
+    ``cassettes`` (a missing call is an error naming the scenario and turn, never a live call). Whatever
+    ``app.brains.make_brain`` raises becomes a clear error: the runner never falls back to another brain."""
+    if name == "offline":
+        if cassettes or record:
+            raise BrainError("--cassettes and --record need --brain replay / --brain llm")
+        from app.brains.offline import OfflineBrain
+
+        return OfflineBrain()
+    if name == "replay" and not cassettes:
+        raise BrainError("--brain replay needs --cassettes DIR (recorded with `barraiser eval --brain llm --record "
+                         "DIR`, or `barraiser serve --record DIR` then `barraiser export ... --cassettes DIR`)")
+    if name == "replay" and record:
+        raise BrainError("--record records live calls: use it with --brain llm, not replay")
+    if name == "llm" and cassettes:
+        raise BrainError("--cassettes replays recorded calls: use it with --brain replay")
+    try:
+        from app import brains
+
+        if name == "replay":
+            return brains.make_brain(settings, mode="replay", cassettes=Path(cassettes))
+        update: dict[str, Any] = {"brain": "llm"}
+        if record:
+            update["record_dir"] = Path(record)
+        return brains.make_brain(settings.model_copy(update=update), mode="live")
+    except Exception as exc:  # the LLM brain may be unavailable or misconfigured: say so, never fall back
+        raise BrainError(f"cannot start the {name} brain: {exc}") from exc
+
+
+def _catalog(settings: Settings):
+    from app.content.catalog import ContentError, load_catalog
+
+    try:
+        return load_catalog(settings.rubrics_dir, settings.prompts_dir)
+    except ContentError as exc:
+        _err("The interview content does not validate:\n" + str(exc))
+        return None
+
+
+def _settings_of(args: argparse.Namespace) -> tuple[dict | None, dict]:
+    """(config, thresholds with the flags applied); config None on a config error (already reported)."""
+    path = Path(args.config) if args.config else DEFAULT_CONFIG
+    if args.config and not path.exists():
+        _err(f"{path}: no such config file")
+        return None, {}
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        _err(str(exc))
+        return None, {}
+    thresholds = dict(config["thresholds"])
+    for key in thresholds:
+        value = getattr(args, key, None)
+        if value is not None:
+            thresholds[key] = value
+    return config, thresholds
+
+
+async def _run(brain: Brain, catalog, cases: list[Case], repeat: int, concurrency: int):
+    runner = Runner(brain, catalog, concurrency=concurrency)
+    return await runner.run(cases, repeat=repeat)
+
+
+def _write_json(report: Report, path: str | None) -> None:
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(report.data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _execute(args, settings, catalog, cases: list[Case], config: dict, thresholds: dict,
+             repeat: int = 1, baseline: dict | None = None) -> int:
+    try:
+        brain = make_eval_brain(settings, args.brain, args.cassettes, args.record)
+    except BrainError as exc:
+        _err(str(exc))
+        return 2
+    concurrency = args.concurrency or config.get("concurrency") or 8
+    started = time.perf_counter()
+    results = asyncio.run(_run(brain, catalog, cases, repeat, concurrency))
+    report = build_report(results, args.brain, time.perf_counter() - started, thresholds)
+    if baseline is not None:
+        from app.evaluation.baseline import compare
+
+        report.data["baseline"] = compare(report.data, baseline, args.baseline)
+    print(render(report))
+    _write_json(report, args.json)
+    return 0 if report.passed else 1
+
+
+def run_eval(args: argparse.Namespace, settings: Settings) -> int:
+    config, thresholds = _settings_of(args)
+    if config is None:
+        return 2
+    catalog = _catalog(settings)
+    if catalog is None:
+        return 2
+    if args.repeat < 1:
+        _err("--repeat must be at least 1")
+        return 2
+    paths = [Path(p) for p in args.paths] or [Path("evals") if Path("evals").is_dir() else DEFAULT_EVALS_DIR]
+    try:
+        cases = load_cases(paths, catalog)
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            _err(problem)
+        _err(f"{len(exc.problems)} scenario problem(s)")
+        return 2
+    baseline = None
+    if args.baseline:
+        from app.evaluation.baseline import BaselineError, load_baseline
+
+        try:
+            baseline = load_baseline(Path(args.baseline))
+        except BaselineError as exc:
+            _err(str(exc))
+            return 2
+    if args.repeat > 1 and args.brain == "replay":
+        _err("--repeat needs --brain llm: a replay has one recording per scenario")
+        return 2
+    if args.repeat > 1 and args.brain == "offline":
+        print(f"note: the offline brain is deterministic; --repeat {args.repeat} runs identical rounds",
+              file=sys.stderr)
+    return _execute(args, settings, catalog, cases, config, thresholds, args.repeat, baseline)
+
+
+def run_regrade(args: argparse.Namespace, settings: Settings) -> int:
+    """Regrade: stored grades are golden; exit 1 only when a grade threshold fails (reply-move drift is shown
+    as failed checks but, since a different brain or a changed rubric may legitimately change replies, it does
+    not fail the command)."""
+    from app.evaluation.sessions import SessionError, case_from_export, case_from_state, load_session_states
+
+    config, thresholds = _settings_of(args)
+    if config is None:
+        return 2
+    catalog = _catalog(settings)
+    if catalog is None:
+        return 2
+    cases: list[Case] = []
+    try:
+        for f in args.exports:
+            cases.append(case_from_export(Path(f), catalog))
+        if args.session_ids or not args.exports:
+            states = asyncio.run(load_session_states(settings.sqlite_path, list(args.session_ids)))
+            cases += [case_from_state(sid, values, catalog) for sid, values in states.items()]
+    except SessionError as exc:
+        _err(str(exc))
+        return 2
+    if not cases:
+        _err("no sessions to regrade")
+        return 2
+    try:
+        brain = make_eval_brain(settings, args.brain, args.cassettes, args.record)
+    except BrainError as exc:
+        _err(str(exc))
+        return 2
+    started = time.perf_counter()
+    results = asyncio.run(_run(brain, catalog, cases, 1, args.concurrency or config.get("concurrency") or 8))
+    report = build_report(results, args.brain, time.perf_counter() - started, thresholds)
+    report.data["mode"] = "regrade"
+    print(render(report))
+    print("(regrade: golden = the stored grade; a failed `expect.move` check is a reply that differs from the "
+          "stored session)")
+    _write_json(report, args.json)
+    thresholds_ok = all(t["passed"] is not False
+                        for t in report.data["thresholds"] + report.data["holdout"]["thresholds"])
+    return 0 if thresholds_ok else 1
+
+
+def run_export(args: argparse.Namespace, settings: Settings) -> int:
+    from app.evaluation.export import scenario_yaml
+    from app.evaluation.sessions import SessionError, load_session_states
+
+    out = Path(args.scenario)
+    if out.exists() and not args.force:
+        _err(f"{out} exists; pass --force to overwrite it")
+        return 2
+    try:
+        values = asyncio.run(load_session_states(settings.sqlite_path, [args.session_id]))[args.session_id]
+    except SessionError as exc:
+        _err(str(exc))
+        return 2
+    if not any(t.get("role") == "candidate" for t in values.get("turns", [])):
+        _err(f"session {args.session_id} has no candidate turns to export")
+        return 2
+    text = scenario_yaml(args.session_id, values, brain=_brain_of(settings, args.session_id))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    catalog = _catalog(settings)
+    if catalog is not None:
+        try:
+            load_cases([out], catalog)
+        except ScenarioError as exc:  # pragma: no cover - the writer and the loader disagree: a bug
+            _err("the exported scenario does not load:\n" + str(exc))
+            return 1
+    print(f"wrote {out} (id session-{args.session_id[:8]}); review its golden grades before committing it")
+    if args.cassettes:
+        from app.evaluation.export import copy_cassette
+
+        try:
+            print(f"wrote {copy_cassette(Path(args.cassettes), args.session_id, f'session-{args.session_id[:8]}')}")
+        except OSError as exc:
+            _err(f"cannot copy the session's cassette: {exc}")
+            return 2
+    return 0
+
+
+def _brain_of(settings: Settings, session_id: str) -> str:
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{settings.sqlite_path}?mode=ro", uri=True) as conn:
+            row = conn.execute("SELECT brain FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        return row[0] if row else ""
+    except sqlite3.Error:
+        return ""
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m app.evaluation.cli eval ...` before cli.py wires it in
+    parser = argparse.ArgumentParser(prog="barraiser")
+    from app.evaluation import add_cli
+
+    add_cli(parser.add_subparsers(dest="command", required=True))
+    ns = parser.parse_args()
+    sys.exit(ns.handler(ns, Settings()))
