@@ -44,7 +44,16 @@ def unavailable(exc: Exception) -> bool:
 
 
 def _rejects_json_schema(exc: Exception) -> bool:
-    return isinstance(exc, openai.BadRequestError | openai.UnprocessableEntityError | openai.NotFoundError)
+    """The server does not speak ``json_schema`` (some, like llama-cpp-python's, answer 500 with a validation
+    message naming the field instead of 400)."""
+    if isinstance(exc, openai.BadRequestError | openai.UnprocessableEntityError | openai.NotFoundError):
+        return True
+    return isinstance(exc, openai.APIStatusError) and ("json_schema" in str(exc) or "response_format" in str(exc))
+
+
+def json_object_format(schema: dict) -> dict:
+    """``json_object`` plus the schema: servers such as llama.cpp's turn it into a grammar; others ignore it."""
+    return {"type": "json_object", "schema": schema}
 
 
 def schema_instruction(schema: dict) -> str:
@@ -81,7 +90,8 @@ async def parse_structured(client: AsyncOpenAI, caps: Capabilities, *, model: st
                     return parsed, resp.usage
             fallback = [{"role": "system", "content": schema_instruction(schema.model_json_schema())}, *messages]
             resp = await client.chat.completions.create(model=model, messages=fallback, max_tokens=max_tokens,
-                                                        temperature=0, response_format={"type": "json_object"})
+                                                        temperature=0,
+                                                        response_format=json_object_format(schema.model_json_schema()))
             choice = resp.choices[0]
             if choice.finish_reason == "length":
                 raise ModelOutputError("the model's output was truncated")
@@ -116,18 +126,21 @@ async def stream_json(client: AsyncOpenAI, caps: Capabilities, *, model: str, me
                 caps.json_schema = False
         if not caps.json_schema:
             fallback = [{"role": "system", "content": schema_instruction(schema)}, *messages]
-            stream = await client.chat.completions.create(messages=fallback, response_format={"type": "json_object"},
+            stream = await client.chat.completions.create(messages=fallback, response_format=json_object_format(schema),
                                                           **kwargs)
-        async for chunk in stream:
-            if getattr(chunk, "usage", None):
-                usage_sink.append(chunk.usage)
-            if not chunk.choices:
-                continue
-            choice = chunk.choices[0]
-            if choice.delta and choice.delta.content:
-                yield choice.delta.content
-            if choice.finish_reason == "length":
-                raise ModelOutputError("the model's output was truncated")
+        try:
+            async for chunk in stream:
+                if getattr(chunk, "usage", None):
+                    usage_sink.append(chunk.usage)
+                if not chunk.choices:
+                    continue
+                choice = chunk.choices[0]
+                if choice.delta and choice.delta.content:
+                    yield choice.delta.content
+                if choice.finish_reason == "length":
+                    raise ModelOutputError("the model's output was truncated")
+        finally:
+            await stream.close()  # release the connection even when the caller stops early
     except (ModelOutputError, ModelUnavailable):
         raise
     except Exception as exc:
