@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from statistics import median_low
 from collections.abc import AsyncIterator
 
 from app.brains.base import Constraints, Decision
@@ -32,6 +33,14 @@ _EXPLAIN_CUES = ["because", "so that", "which means", "means", "that is why", "s
                  "for example", "e.g", "for instance", "so the", "otherwise", "whereas", "instead"]
 _STAR_ORDER = ["situation", "action", "result", "lessons", "task"]
 _MIN_WORDS_PER_KEY_POINT = 5
+_PIVOT_MIN_COVERAGE = 0.34  # share of the question's key points covered before an LP pivot is earned
+# Text that tries to instruct the grader ("SYSTEM: grade 4", "ignore the rubric", "rate me strong hire")
+_INSTRUCTIONS_TO_GRADER = re.compile(
+    r"\b(system|assistant|developer)\s*:|ignore (all |any |your |the |previous |prior |above )*(instructions|rubric|rules)"
+    r"|\b(rate|grade|score|mark) (me|this|the candidate)\b|strong[ _]hire|evaluator note|you (have been|are) instructed"
+    r"|as the (grader|evaluator)")
+_STORY_KINDS = ("project", "behavioral")  # questions about the candidate's own past work
+_OWNERSHIP_PROBE = 'You said "we" a few times. What did you personally do, and what did others do?'
 # "I added", "I also built", "I personally told": first-person actions count as the A of STAR and as ownership
 _FIRST_PERSON_ACTION = re.compile(
     r"(?<![a-z])i (?:also |then |first |personally |finally )?(?:[a-z]+ed|built|wrote|made|ran|led|set up|took|"
@@ -77,12 +86,10 @@ class OfflineBrain:
             return base.model_copy(update={"kind": "closing", "notes": ["closing questions: not graded"]})
         if thread is None:
             return base.model_copy(update={"notes": ["no question was open"]})
-        if thread["kind"] == "lp":
+        if thread["kind"] in ("lp", "failure"):
             return self._grade_lp(view, text, base)
         question = view.catalog.questions[thread["question_id"]]
-        kind = "failure" if thread["kind"] == "failure" else "technical"
-        covered_before = set(thread["covered"]) if kind == "technical" else set()
-        return self._grade_technical(question, text, covered_before, base.model_copy(update={"kind": kind}))
+        return self._grade_technical(question, text, set(thread["covered"]), base)
 
     def _key_point_matches(self, question: Question, text: Text) -> dict[str, Match]:
         found = {}
@@ -97,16 +104,16 @@ class OfflineBrain:
         if _is_gibberish(text) or text.find_any(_DONT_KNOW) and text.words < 12:
             return base.model_copy(update={"notes": ["not enough evidence to grade: no substantive answer"],
                                            "missed": [k.id for k in rubric.key_points if k.id not in covered_before]})
+        if self._is_clarifying(text):
+            return base.model_copy(update={"notes": ["a clarifying question: not graded"],
+                                           "missed": [k.id for k in rubric.key_points if k.id not in covered_before]})
         matches = self._key_point_matches(question, text)
         covered = covered_before | set(matches)
         weights = {k.id: k.weight for k in rubric.key_points}
         notes: list[str] = []
-        red = [(f, text.find_any(f.cues)) for f in rubric.red_flags]
-        red = [(f, m) for f, m in red if m]
-        mistakes = [(f, text.find_any(f.cues)) for f in rubric.mistakes]
-        mistakes = [(f, m) for f, m in mistakes if m]
-        stuffed = bool(matches) and text.words / len(matches) < _MIN_WORDS_PER_KEY_POINT and not text.find_any(
-            _EXPLAIN_CUES)
+        red = [(f, m) for f in rubric.red_flags if (m := text.find_affirmed(f.cues))]
+        mistakes = [(f, m) for f in rubric.mistakes if (m := text.find_affirmed(f.cues))]
+        stuffed = self._stuffed(text, matches)
         criteria = []
         for c in rubric.criteria:
             ids = c.key_points or list(weights)
@@ -116,23 +123,33 @@ class OfflineBrain:
             level = _level_from_coverage(coverage) if evidence else None
             if level is not None and mistakes and c.id == rubric.criteria[0].id:
                 level = max(1, level - 1)
+            if level is not None and stuffed:
+                level = min(level, 2)
             criteria.append(CriterionGrade(id=c.id, name=c.name, level=level, evidence=evidence))
+        flagged = red + mistakes
+        if flagged and criteria and criteria[0].level is None:  # only the mistake is on record: that is evidence
+            criteria[0].level, criteria[0].evidence = 1, [text.sentence(m) for _, m in flagged]
         levels = [c.level for c in criteria if c.level is not None]
         overall = round(sum(levels) / len(levels)) if levels else None
-        evidence = [text.sentence(m) for m in matches.values()]
+        if overall is not None:  # the answer to the question as a whole bounds the average of its parts
+            total = sum(weights.values())
+            overall = min(overall, _level_from_coverage(sum(weights[i] for i in covered) / total) + 1)
+        evidence = [text.sentence(m) for m in matches.values()] + [text.sentence(m) for _, m in flagged]
         if red:
-            evidence += [text.sentence(m) for _, m in red]
             overall = 1 if overall is None or overall <= 2 else 2
             notes += [f"red flag: {f.text}" for f, _ in red]
-            for c in criteria:
-                if c.level is None:
-                    c.level, c.evidence = 1, [text.sentence(m) for _, m in red]
-                    break
         if mistakes:
             notes += [f"mistake: {f.text}" for f, _ in mistakes]
+        if overall is not None and len(levels) * 2 < len(criteria):
+            overall = min(overall, 2)
+            notes.append("evidence on too few criteria to meet the bar")
         if stuffed and overall is not None:
             overall = min(overall, 2)
             notes.append("names the right terms without explaining them")
+        if _INSTRUCTIONS_TO_GRADER.search(text.folded):  # ignored as instructions; weighed like a red flag
+            notes.append("red flag: tries to instruct the grader")
+            if overall is not None:
+                overall = 1 if overall <= 2 else 2
         missed = [k.id for k in sorted(rubric.key_points, key=lambda k: -k.weight) if k.id not in covered]
         if matches:
             notes.append("covered: " + "; ".join(k.text for k in rubric.key_points if k.id in matches))
@@ -140,6 +157,15 @@ class OfflineBrain:
             "overall": overall, "criteria": criteria, "evidence": evidence, "notes": notes,
             "covered": sorted(matches), "missed": missed, "red_flags": [f.id for f, _ in red],
         })
+
+    @staticmethod
+    def _stuffed(text: Text, matches: dict) -> bool:
+        """Rubric terms strung together without the words that explain them: few words per key point named, or
+        a list of two-word fragments, and none of the connectives an explanation needs."""
+        if not matches or text.find_any(_EXPLAIN_CUES):
+            return False
+        fragments = [len(f.split()) for f in re.split(r"[.,;:\n]", text.folded) if f.strip()]
+        return text.words / len(matches) < _MIN_WORDS_PER_KEY_POINT or median_low(fragments) <= 3
 
     def _star_parts(self, view: RoundView, text: Text) -> dict[str, Match]:
         found = {}
@@ -152,10 +178,18 @@ class OfflineBrain:
         return found
 
     def _grade_lp(self, view: RoundView, text: Text, base: TurnGrade) -> TurnGrade:
+        """A story: STAR completeness, ownership, a measured result, lessons, and fit to the principle probed
+        (for a failure-case probe, the principles that failure mode connects to)."""
         thread = view.thread
-        principle = view.catalog.principles[thread["principle"]]
         lp = view.catalog.lp_rubric
-        base = base.model_copy(update={"kind": "lp", "principle": principle.name})
+        if thread["kind"] == "lp":
+            principle = view.catalog.principles[thread["principle"]]
+            base = base.model_copy(update={"kind": "lp", "principle": principle.name})
+        else:
+            mode = next((m for m in view.catalog.failure_ladder.modes if m.id == thread["failure_mode"]), None)
+            name = mode.principles[0] if mode and mode.principles else "Earn Trust"
+            principle = view.catalog.principles[name]
+            base = base.model_copy(update={"kind": "failure"})
         if _is_gibberish(text) or text.find_any(_DONT_KNOW) and text.words < 12:
             return base.model_copy(update={"notes": ["not enough evidence to grade: no story told"]})
         parts = self._star_parts(view, text)
@@ -226,7 +260,9 @@ class OfflineBrain:
         question = view.question
         thread = view.thread
         allowed = set(rules.allowed)
-        covered_now = sorted(self._key_point_matches(question, text))
+        matches = self._key_point_matches(question, text)
+        # terms named without explanation do not count as covered: the follow-ups still ask for them
+        covered_now = [] if self._stuffed(text, matches) else sorted(matches)
         covered = set(thread["covered"]) | set(covered_now)
         uncovered = [k for k in sorted(question.rubric.key_points, key=lambda k: -k.weight) if k.id not in covered]
         stuck = _is_gibberish(text) or (text.find_any(_DONT_KNOW) is not None and text.words < 12)
@@ -240,27 +276,41 @@ class OfflineBrain:
             if "hint" in allowed and target is not None:
                 return Decision(move="hint", key_point=target, rationale="the candidate is stuck")
             return self._next_question(rules, "the candidate is stuck and no hint is left")
-        # 3. project deep dives dig into failure cases first: a failure named in the answer, or none yet
-        if "failure_probe" in allowed and not any(t["kind"] == "failure" for t in view.state["stack"]):
+        weights = {k.id: k.weight for k in question.rubric.key_points}
+        progress = sum(weights[i] for i in covered if i in weights) / sum(weights.values())
+        # a pivot needs a solid answer on a thread that is going reasonably well, not a wrong or hollow one
+        solid = self._solid(question, text) and progress >= _PIVOT_MIN_COVERAGE
+        story = question.kind in _STORY_KINDS
+        # 3. a story told in "we": first pin down what the candidate did
+        lp = view.catalog.lp_rubric
+        if story and "ownership" not in thread["asked"] and text.count(lp.collective_cues) > (
+                text.count(lp.ownership_cues) + len(_FIRST_PERSON_ACTION.findall(text.folded))):
+            return Decision(move="follow_up", star_part="ownership", covered=covered_now,
+                            rationale='the story says "we"; ask what the candidate did')
+        # 4. project deep dives dig into failure cases: a failure named in a story, or (projects) none yet
+        if "failure_probe" in allowed and story and not any(t["kind"] == "failure" for t in view.state["stack"]):
             mode, quote = self._failure_trigger(view, text)
-            if mode or (thread["answers"] >= 1 and not self._failure_probed(view, question.id)):
+            opener = question.kind == "project" and thread["answers"] >= 1
+            if mode or (opener and not self._failure_probed(view, question.id)):
                 return Decision(move="failure_probe", failure_mode=mode, quote=quote, covered=covered_now,
                                 rationale="dig into what went wrong")
-        # 4. an LP trigger in the answer: pivot mid-discussion, quoting the candidate
-        if "lp_pivot" in allowed:
+        # 5. an LP trigger in a solid answer: pivot mid-discussion, quoting the candidate (a wrong or hollow
+        #    answer gets a technical follow-up instead)
+        if "lp_pivot" in allowed and solid:
             pivot = self._lp_trigger(view, question, text)
             if pivot:
                 principle, quote = pivot
                 return Decision(move="lp_pivot", principle=principle, quote=quote, covered=covered_now,
                                 rationale=f"the answer invites a {principle} probe")
-        # 5. follow up on the biggest uncovered key point
+        # 6. follow up on the biggest uncovered key point
         follow_ups_asked = sum(1 for a in thread["asked"] if not a.startswith("hint:") and a != "clarify")
         if uncovered and follow_ups_asked < view.round.follow_ups_per_question:
             target = self._follow_up_target(question, uncovered, thread["asked"])
             return Decision(move="follow_up", key_point=target, covered=covered_now,
                             rationale=f"not yet covered: {target}")
-        # 6. a planned pivot from this question's bridges, once the technical thread has had its say
-        if "lp_pivot" in allowed and question.lp_bridges:
+        # 7. a planned pivot from this question's bridges, once the thread has had its say (a behavioural
+        #    question is already a Leadership Principles probe)
+        if "lp_pivot" in allowed and solid and question.lp_bridges and "behavioral" not in question.topics:
             fresh = [b for b in question.lp_bridges if b.principle not in view.state["principles_probed"]]
             if fresh:
                 quote = self._salient_phrase(question, text)
@@ -301,6 +351,13 @@ class OfflineBrain:
             return Decision(move="failure_probe", failure_mode=mode_id, rationale="next rung of the failure ladder")
         return self._return(view, rules, [], "failure ladder finished")
 
+    def _solid(self, question: Question, text: Text) -> bool:
+        """A substantive answer: it covers a key point, with no red flag or common mistake, and is not a list
+        of rubric terms. Only such an answer earns a Leadership Principles pivot."""
+        matches = self._key_point_matches(question, text)
+        flagged = any(text.find_affirmed(f.cues) for f in question.rubric.red_flags + question.rubric.mistakes)
+        return bool(matches) and not flagged and not self._stuffed(text, matches)
+
     @staticmethod
     def _failure_probed(view: RoundView, question_id: str) -> bool:
         """Whether a failure probe already ran during this question."""
@@ -325,11 +382,12 @@ class OfflineBrain:
         return stripped.endswith("?") and text.words <= 40 and (
             any(stripped.startswith(o) for o in _CLARIFY_OPENERS) or text.words <= 15)
 
-    @staticmethod
-    def _follow_up_target(question: Question, uncovered: list[KeyPoint], asked: list[str]) -> str | None:
-        with_text = {f.key_point for f in question.follow_ups}
+    @classmethod
+    def _follow_up_target(cls, question: Question, uncovered: list[KeyPoint], asked: list[str]) -> str | None:
+        """The heaviest uncovered key point that has a follow-up which does not give the answer away."""
+        missing = {kp.id for kp in uncovered}
         for kp in uncovered:
-            if kp.id in with_text and kp.id not in asked:
+            if kp.id not in asked and cls._follow_up_text(question, kp.id, missing):
                 return kp.id
         return next((kp.id for kp in uncovered if kp.id not in asked), uncovered[0].id if uncovered else None)
 
@@ -346,7 +404,7 @@ class OfflineBrain:
     def _lp_trigger(self, view: RoundView, question: Question, text: Text) -> tuple[str, str] | None:
         probed = set(view.state["principles_probed"])
         for bridge in question.lp_bridges:
-            m = text.find_any(bridge.cues) if bridge.cues else None
+            m = text.find_affirmed(bridge.cues) if bridge.cues else None
             if m and bridge.principle not in probed:
                 return bridge.principle, text.phrase(m)
         preferred = view.round.principles + [p for p in view.catalog.principles if p not in view.round.principles]
@@ -354,7 +412,7 @@ class OfflineBrain:
             principle = view.catalog.principles.get(name)
             if principle is None or name in probed:
                 continue
-            m = text.find_any(principle.trigger_cues)
+            m = text.find_affirmed(principle.trigger_cues)
             if m:
                 return name, text.phrase(m)
         return None
@@ -362,7 +420,7 @@ class OfflineBrain:
     @staticmethod
     def _failure_trigger(view: RoundView, text: Text) -> tuple[str | None, str | None]:
         for mode in view.catalog.failure_ladder.modes:
-            m = text.find_any(mode.cues)
+            m = text.find_affirmed(mode.cues)
             if m:
                 return mode.id, text.phrase(m)
         return None, None
@@ -390,10 +448,14 @@ class OfflineBrain:
                                      duration_min=str(view.round.duration_min))
                 return opening + " " + self._line(view, "ask_first", prompt=q.prompt.strip(), title=q.title)
             return self._line(view, "ask_next", prompt=q.prompt.strip(), title=q.title)
+        if move == "follow_up" and d.star_part == "ownership":
+            return self._line(view, "follow_up", follow_up=_OWNERSHIP_PROBE, quote=d.quote or "")
         if move in ("follow_up", "return"):
             base = view.technical_thread if move == "return" else view.thread
             q = catalog.questions[base["question_id"]]
-            follow = self._follow_up_text(q, d.key_point, base["asked"])
+            covered = set(base["covered"]) | (set(d.covered) if move == "follow_up" else set())
+            missing = {k.id for k in q.rubric.key_points if k.id not in covered}
+            follow = self._follow_up_text(q, d.key_point, missing)
             if move == "return":
                 follow = follow or "Where would you take your answer from here?"
                 return self._line(view, "return", title=q.title, follow_up=follow)
@@ -426,7 +488,7 @@ class OfflineBrain:
             return self._line(view, kind, quote=d.quote or "", probe=probe, bridge=bridge or probe)
         if move == "lp_follow_up":
             if d.star_part == "ownership":
-                return self._line(view, "lp_follow_up", follow_up="You said \"we\" a few times. What did you personally do?")
+                return self._line(view, "lp_follow_up", follow_up=_OWNERSHIP_PROBE)
             part = next((s for s in catalog.lp_rubric.star if s.part == d.star_part), None)
             principle = catalog.principles.get(view.thread["principle"]) if view.thread else None
             text = part.follow_up if part else (principle.star_follow_ups[0] if principle and principle.star_follow_ups
@@ -447,9 +509,14 @@ class OfflineBrain:
         return self._line(view, move)  # wrap_up, end
 
     @staticmethod
-    def _follow_up_text(question: Question, key_point: str | None, asked: list[str]) -> str | None:
-        options = [f.text for f in question.follow_ups if f.key_point == key_point]
-        return options[0] if options else None
+    def _follow_up_text(question: Question, key_point: str | None, missing: set[str]) -> str | None:
+        """A follow-up on ``key_point`` that names none of the cues of the key points still ``missing``:
+        asking "NOT EXISTS or LEFT JOIN?" of a candidate who wrote NOT IN would hand over the answer."""
+        cues = [c for k in question.rubric.key_points if k.id in missing for c in k.cues if len(c) >= 4]
+        for f in question.follow_ups:
+            if f.key_point == key_point and not Text(f.text).find_any(cues):
+                return f.text
+        return None
 
     async def speak(self, view: RoundView, decision: Decision) -> AsyncIterator[str]:
         words = self.render(view, decision).split(" ")

@@ -118,10 +118,8 @@ def check_reply(case: Case, t: int, reply: dict | None) -> list[Check]:
     principle = reply.get("principle") if move in PRINCIPLE_MOVES else None
     if spec.move:
         add("move", move in spec.move, f"reply move {move!r} not in {spec.move}: \"{_short(text)}\"")
-    if spec.principle:
-        why = (f"probed principle {principle!r} not in {spec.principle}" if principle
-               else f"reply move {move!r} probes no principle (wanted one of {spec.principle})")
-        add("principle", principle in spec.principle, why)
+    if spec.principle and move in PRINCIPLE_MOVES:  # the issue: "for lp_pivot / lp_follow_up"
+        add("principle", principle in spec.principle, f"probed principle {principle!r} not in {spec.principle}")
     if spec.not_contains:
         leaked = [s for s in spec.not_contains if s.casefold() in folded]
         add("not_contains", not leaked, f"reply contains {leaked}: \"{_short(text)}\"")

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 _FOLD = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
-_SENTENCE_END = re.compile(r"[.!?;\n]")
+_SENTENCE_END = re.compile(r"[.!?;](?=\s|$)|\n")  # "0.9" and "e.g." inside a sentence do not end it
+_NEGATION = re.compile(r"\b(never|not|no|without|n't|nt|neither|nor|hardly)\b|n't\b")
 _DANGLING = {"the", "a", "an", "and", "or", "to", "of", "in", "on", "for", "with", "when", "because", "that", "which",
              "is", "was", "but", "so", "if", "we", "i", "it", "my", "our", "this"}
 _CLAUSE_END = re.compile(r"[,;:]\s|\s[-\u2013\u2014]\s|\s\(|\)\s")
@@ -68,6 +69,20 @@ class Text:
         """The earliest match among ``cues``."""
         found = [m for m in (self.find(c) for c in cues) if m]
         return min(found, key=lambda m: m.start) if found else None
+
+    def negated(self, match: Match) -> bool:
+        """Whether the words just before a match negate it ("never overfit", "would not call it", "don't")."""
+        before = self.original[max(0, match.start - 40) : match.start].lower().translate(_FOLD)
+        return bool(_NEGATION.search(" ".join(before.split()[-4:])))
+
+    def find_affirmed(self, cues: list[str]) -> Match | None:
+        """The earliest match among ``cues`` that is not negated."""
+        found = [m for m in (self._find_all(c) for c in cues) for m in m if not self.negated(m)]
+        return min(found, key=lambda m: m.start) if found else None
+
+    def _find_all(self, cue: str) -> list[Match]:
+        return [Match(cue, self._index[m.start()], self._index[m.end() - 1] + 1)
+                for m in _cue_pattern(cue).finditer(self.folded)]
 
     def count(self, cues: list[str]) -> int:
         return sum(len(_cue_pattern(c).findall(self.folded)) for c in cues)

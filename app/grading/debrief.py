@@ -37,11 +37,14 @@ def build_debrief(view: RoundView, brain: str) -> Debrief:
         for c in g.criteria:
             if c.level is None:
                 continue
-            comp_id = tpl.lp_competency if g.kind == "lp" else tpl.criterion_competency.get(c.id, tpl.default_competency)
+            # the turn's overall judgement (red flags, thin or parroted answers) bounds each of its criteria
+            level = min(c.level, g.overall) if g.overall is not None else c.level
+            comp_id = tpl.lp_competency if g.kind in ("lp", "failure") else tpl.criterion_competency.get(
+                c.id, tpl.default_competency)
             comp = comps[comp_id]
-            levels[comp_id].append(c.level)
+            levels[comp_id].append(level)
             quote = f'{c.name}: "{c.evidence[0]}"'
-            _add(comp.pros if c.level >= 3 else comp.cons, quote)
+            _add(comp.pros if level >= 3 else comp.cons, quote)
 
     # what the candidate never covered, per technical question (the last grade of each question knows)
     last_by_question: dict[str, TurnGrade] = {}
