@@ -1,0 +1,24 @@
+"""A question asked in one of a browser's recent sessions is not asked again in its next session."""
+
+from __future__ import annotations
+
+
+def first_question(client, body: dict) -> str:
+    s = client.post("/api/sessions", json=body).json()
+    with client.websocket_connect(f"/ws/sessions/{s['session_id']}?token={s['token']}") as ws:
+        frame = ws.receive_json()
+        while frame["type"] != "interviewer_done":
+            frame = ws.receive_json()
+    return frame["question_id"]
+
+
+def test_recent_questions_are_planned_last_for_the_same_browser(client):
+    body = {"round": "ml_breadth", "level": "L5", "client_id": "browser-1"}
+    seen = [first_question(client, body) for _ in range(6)]
+    # six sessions, six different openings (by chance alone: about 1 in 5 with 11 questions in the pool)
+    assert len(set(seen)) == 6
+
+    # another browser is not affected by browser-1's history; a bad client id is refused clearly
+    assert first_question(client, {**body, "client_id": "browser-2"})
+    bad = client.post("/api/sessions", json={**body, "client_id": "not ok!"})
+    assert bad.status_code == 422
