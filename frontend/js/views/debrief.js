@@ -13,6 +13,8 @@ export function mountDebrief(root, ctx, { sessionId, token, debrief, round, leve
   const dataPoints = Array.isArray(d.lp_data_points) ? d.lp_data_points : [];
   const principles = Array.isArray(d.principles) ? d.principles : [];
   const plan = Array.isArray(d.practice_plan) ? d.practice_plan : [];
+  const feedback = Array.isArray(d.principle_feedback) ? d.principle_feedback : [];
+  const notes = Array.isArray(d.notes) ? d.notes : [];
   const allTurns = Array.isArray(turns) ? turns : [];
 
   const downloadBtn = el("button", { type: "button", class: "btn btn--secondary", "data-testid": "download", onclick: download },
@@ -45,7 +47,8 @@ export function mountDebrief(root, ctx, { sessionId, token, debrief, round, leve
     d.summary
       ? el("section", { class: "panel" },
           el("h2", { class: "section-title", text: "Summary" }),
-          el("p", { class: "summary", "data-testid": "summary", text: d.summary }))
+          el("p", { class: "summary", "data-testid": "summary", text: d.summary }),
+          notes.map((n) => el("p", { class: "muted small", text: n })))
       : null,
     competencies.length
       ? el("section", { class: "panel", "aria-labelledby": "comp-h" },
@@ -56,6 +59,17 @@ export function mountDebrief(root, ctx, { sessionId, token, debrief, round, leve
       ? el("section", { class: "panel", "aria-labelledby": "lp-h" },
           el("h2", { id: "lp-h", class: "section-title", text: "Leadership Principles" }),
           principles.length ? principleTable(principles) : null,
+          feedback.length
+            ? el("div", { class: "datapoints" },
+                el("h3", { class: "sub-title", text: "Did you recognise the principle being probed?" }),
+                el("ul", { class: "datapoint-list", "data-testid": "principle-feedback" }, feedback.map((f) =>
+                  el("li", { class: `datapoint datapoint--${f.recognised ? "positive" : "negative"}` },
+                    el("div", { class: "datapoint__head" },
+                      el("span", { class: "datapoint__principle", text: f.principle || "" }),
+                      el("span", { class: `polarity polarity--${f.recognised ? "positive" : "negative"}`,
+                        text: f.recognised ? "Recognised" : "Missed" })),
+                    el("p", { class: "small", text: f.feedback || "" })))))
+            : null,
           dataPoints.length
             ? el("div", { class: "datapoints" },
                 el("h3", { class: "sub-title", text: "Data points" }),
