@@ -41,7 +41,7 @@ def venv_python() -> Path:
 
 
 def ensure_venv(extra: str | None) -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this file runs before the project, on any python3
         fail(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
     if not venv_python().exists():
         run([sys.executable, "-m", "venv", str(VENV)])

@@ -93,11 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true", help="machine-readable output")
     bank.set_defaults(handler=_bank)
 
+    from app.bench import add_cli as add_bench
     from app.evaluation import add_cli as add_evaluation
     from app.llm.fake_server import add_cli as add_fake_llm
 
     add_evaluation(sub)
     add_fake_llm(sub)
+    add_bench(sub)
     return parser
 
 

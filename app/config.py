@@ -94,7 +94,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _default_brain(self) -> "Settings":
+    def _default_brain(self) -> Settings:
         if self.brain is None:
             self.brain = "llm" if self.llm_base_url else "offline"
         if self.grader_model is None:

@@ -56,7 +56,7 @@ class LiveServer:
         self.env = {**os.environ, "BARRAISER_DATABASE_URL": f"sqlite:///{db_path}", **(env or {})}
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "LiveServer":
+    def start(self) -> LiveServer:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from statistics import median_low
 from collections.abc import AsyncIterator
+from statistics import median_low
 
 from app.brains.base import Constraints, Decision
 from app.content.models import KeyPoint, Question
@@ -24,7 +24,7 @@ from app.interview.view import RoundView
 
 LABEL = "Offline rules brain (no language model)"
 
-_DONT_KNOW = ["i don't know", "i do not know", "no idea", "not sure", "i'm not sure", "i have no clue", "pass",
+_DONT_KNOW = ["i don't know", "i do not know", "no idea", "not sure", "i'm not sure", "i have no clue", "i'll pass",
               "can't remember", "cannot remember", "i forget", "idk"]
 _CLARIFY_OPENERS = ["can i assume", "should i assume", "do you mean", "what do you mean", "could you clarify",
                     "can you clarify", "is it", "are we", "does the", "do we", "what is the", "which", "how many",
@@ -66,6 +66,11 @@ def _is_gibberish(text: Text) -> bool:
     return vowelless / len(words) > 0.5
 
 
+def _no_substance(text: Text) -> bool:
+    """Empty, gibberish, or a short "I don't know": nothing to grade, a candidate who is stuck."""
+    return _is_gibberish(text) or (text.find_any(_DONT_KNOW) is not None and text.words < 12)
+
+
 class OfflineBrain:
     """Deterministic rules over the rubric data. Same input, same interview, same grades."""
 
@@ -101,7 +106,7 @@ class OfflineBrain:
 
     def _grade_technical(self, question: Question, text: Text, covered_before: set[str], base: TurnGrade) -> TurnGrade:
         rubric = question.rubric
-        if _is_gibberish(text) or text.find_any(_DONT_KNOW) and text.words < 12:
+        if _no_substance(text):
             return base.model_copy(update={"notes": ["not enough evidence to grade: no substantive answer"],
                                            "missed": [k.id for k in rubric.key_points if k.id not in covered_before]})
         if self._is_clarifying(text):
@@ -190,7 +195,7 @@ class OfflineBrain:
             name = mode.principles[0] if mode and mode.principles else "Earn Trust"
             principle = view.catalog.principles[name]
             base = base.model_copy(update={"kind": "failure"})
-        if _is_gibberish(text) or text.find_any(_DONT_KNOW) and text.words < 12:
+        if _no_substance(text):
             return base.model_copy(update={"notes": ["not enough evidence to grade: no story told"]})
         parts = self._star_parts(view, text)
         seen = set(thread["covered"]) | set(parts)
@@ -265,7 +270,7 @@ class OfflineBrain:
         covered_now = [] if self._stuffed(text, matches) else sorted(matches)
         covered = set(thread["covered"]) | set(covered_now)
         uncovered = [k for k in sorted(question.rubric.key_points, key=lambda k: -k.weight) if k.id not in covered]
-        stuck = _is_gibberish(text) or (text.find_any(_DONT_KNOW) is not None and text.words < 12)
+        stuck = _no_substance(text)
 
         # 1. a clarifying question gets an answer, once or twice per question
         if "clarify" in allowed and self._is_clarifying(text) and thread["asked"].count("clarify") < 2:
@@ -324,7 +329,7 @@ class OfflineBrain:
         parts = self._star_parts(view, text)
         seen = set(thread["covered"]) | set(parts)
         asked = thread["asked"]
-        if _is_gibberish(text) or (text.find_any(_DONT_KNOW) is not None and text.words < 12):
+        if _no_substance(text):
             return self._return(view, rules, [], "no story to dig into")
         n_mine = text.count(lp.ownership_cues) + len(_FIRST_PERSON_ACTION.findall(text.folded))
         if text.count(lp.collective_cues) > n_mine and "ownership" not in asked:

@@ -29,7 +29,6 @@ from app.content.models import (
     TopicsFile,
 )
 
-
 M = TypeVar("M", bound=BaseModel)
 
 

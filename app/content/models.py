@@ -8,9 +8,7 @@ never needs a code change. Every model forbids unknown keys so a typo is a load 
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Literal
-
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -131,7 +129,7 @@ class Rubric(Strict):
     red_flags: list[RedFlag] = Field(default_factory=list, description="Red flags (cap the grade).")
 
     @model_validator(mode="after")
-    def _references_resolve(self) -> "Rubric":
+    def _references_resolve(self) -> Rubric:
         ids = [k.id for k in self.key_points]
         dupes = {i for i in ids if ids.count(i) > 1}
         if dupes:
@@ -177,7 +175,7 @@ class MultipleChoice(Strict):
     answer: list[str] = Field(min_length=1, description="Ids of the correct options.")
 
     @model_validator(mode="after")
-    def _answers_exist(self) -> "MultipleChoice":
+    def _answers_exist(self) -> MultipleChoice:
         ids = {o.id for o in self.options}
         if not set(self.answer) <= ids:
             raise ValueError(f"answer {self.answer} names options that do not exist ({sorted(ids)})")
@@ -203,7 +201,7 @@ class Question(Strict):
     source: str | None = Field(None, description="Attribution when adapted from a permissively licensed bank.")
 
     @model_validator(mode="after")
-    def _internal_references(self) -> "Question":
+    def _internal_references(self) -> Question:
         kp = {k.id for k in self.rubric.key_points}
         problems = []
         for i, f in enumerate(self.follow_ups):
@@ -268,7 +266,7 @@ class PrinciplesFile(Strict):
     answer_rubric: LPAnswerRubric
 
     @model_validator(mode="after")
-    def _all_sixteen(self) -> "PrinciplesFile":
+    def _all_sixteen(self) -> PrinciplesFile:
         names = [p.name for p in self.principles]
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
@@ -358,7 +356,7 @@ class DebriefTemplate(Strict):
     practice_plan_intro: str = ""
 
     @model_validator(mode="after")
-    def _competencies_exist(self) -> "DebriefTemplate":
+    def _competencies_exist(self) -> DebriefTemplate:
         targets = set(self.criterion_competency.values()) | {self.default_competency, self.lp_competency}
         unknown = targets - set(self.competencies)
         if unknown:
@@ -395,7 +393,7 @@ class SpokenLines(Strict):
     lines: dict[str, list[Text]]
 
     @model_validator(mode="after")
-    def _known_placeholders(self) -> "SpokenLines":
+    def _known_placeholders(self) -> SpokenLines:
         import string
 
         missing = set(LINE_PLACEHOLDERS) - set(self.lines)

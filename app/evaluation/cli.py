@@ -30,6 +30,20 @@ def _err(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
+def default_paths(brain: str) -> list[Path]:
+    """With no PATH: the replay suite (``evals/replay``) for ``--brain replay``, else every other scenario folder
+    of ``evals/`` (``scenarios/``, ``holdout/``, ...)."""
+    root = Path("evals") if Path("evals").is_dir() else DEFAULT_EVALS_DIR
+    if brain == "replay":
+        return [root / "replay"]
+    return [p for p in sorted(root.iterdir()) if p.is_dir() and p.name not in ("replay", "cassettes")]
+
+
+def default_cassettes(brain: str) -> str | None:
+    root = Path("evals") if Path("evals").is_dir() else DEFAULT_EVALS_DIR
+    return str(root / "cassettes") if brain == "replay" and (root / "cassettes").is_dir() else None
+
+
 def make_eval_brain(settings: Settings, name: str, cassettes: str | None = None, record: str | None = None) -> Brain:
     """``offline``: the rules brain. ``llm``: the LLM brain on the configured endpoint, live (recording every
     call into cassettes under ``record`` when given). ``replay``: the LLM brain fed from the cassettes in
@@ -104,7 +118,7 @@ def _write_json(report: Report, path: str | None) -> None:
 def _execute(args, settings, catalog, cases: list[Case], config: dict, thresholds: dict,
              repeat: int = 1, baseline: dict | None = None) -> int:
     try:
-        brain = make_eval_brain(settings, args.brain, args.cassettes, args.record)
+        brain = make_eval_brain(settings, args.brain, args.cassettes or default_cassettes(args.brain), args.record)
     except BrainError as exc:
         _err(str(exc))
         return 2
@@ -131,7 +145,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.repeat < 1:
         _err("--repeat must be at least 1")
         return 2
-    paths = [Path(p) for p in args.paths] or [Path("evals") if Path("evals").is_dir() else DEFAULT_EVALS_DIR]
+    paths = [Path(p) for p in args.paths] or default_paths(args.brain)
     try:
         cases = load_cases(paths, catalog)
     except ScenarioError as exc:

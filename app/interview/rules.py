@@ -65,7 +65,7 @@ def enforce(decision: Decision, rules: Constraints, view: RoundView) -> Decision
     ):
         move = "follow_up"
     if move not in rules.allowed:
-        fallback = next((m for m in ("return", "follow_up", "lp_follow_up", "ask", "wrap_up") if m in rules.allowed))
+        fallback = next(m for m in ("return", "follow_up", "lp_follow_up", "ask", "wrap_up") if m in rules.allowed)
         decision = decision.model_copy(update={"move": fallback, "rationale": f"rule: {move} not allowed now; "
                                                + decision.rationale})
     elif move != decision.move:

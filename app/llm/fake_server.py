@@ -773,7 +773,7 @@ class FakeLLM:
     def base_url(self) -> str:
         return self.url + "/v1"
 
-    def start(self) -> "FakeLLM":
+    def start(self) -> FakeLLM:
         if self.proc is not None:
             return self
         cmd = [sys.executable, "-m", "app.llm.fake_server", "--host", self.host, "--port", "0"]
@@ -864,7 +864,7 @@ class FakeLLM:
         if proc.stdout is not None:
             proc.stdout.close()
 
-    def __enter__(self) -> "FakeLLM":
+    def __enter__(self) -> FakeLLM:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:

@@ -73,7 +73,7 @@ async def parse_structured(client: AsyncOpenAI, caps: Capabilities, *, model: st
                            schema: type[M], max_tokens: int) -> tuple[M, Any]:
     """One validated instance of ``schema`` and the call's usage."""
     last_error: Exception | None = None
-    for attempt in range(2):
+    for _attempt in range(2):
         try:
             if caps.json_schema:
                 try:

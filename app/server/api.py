@@ -20,6 +20,7 @@ class NewSession(BaseModel):
     level: str = Field(description="L4, L5 or L6.")
     client_id: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
                                   description="A random id the browser keeps, so recent questions are not repeated.")
+    question: str | None = Field(None, description="Start with this question (practise a specific one).")
 
 
 @router.get("/health")
@@ -53,6 +54,9 @@ async def create_session(body: NewSession, request: Request) -> dict[str, Any]:
         raise HTTPException(422, f"unknown round {body.round!r}; valid rounds: {', '.join(catalog.rounds)}")
     if body.level not in LEVELS:
         raise HTTPException(422, f"unknown level {body.level!r}; valid levels: {', '.join(LEVELS)}")
+    if body.question is not None and body.question not in {q.id for q in catalog.questions_for(body.round, body.level)}:
+        raise HTTPException(422, f"question {body.question!r} is not in the {body.round} round at {body.level}; "
+                                 "see `barraiser bank stats` or rubrics/questions/")
     client = request.client.host if request.client else "unknown"
     if not bar.session_limiter.allow(client):
         raise HTTPException(429, f"more than {bar.settings.max_sessions_per_minute} new sessions a minute; "
@@ -61,7 +65,9 @@ async def create_session(body: NewSession, request: Request) -> dict[str, Any]:
     if body.client_id and bar.settings.recent_sessions_window:
         for sid in await bar.storage.sessions.recent(body.client_id, bar.settings.recent_sessions_window):
             recent |= set((await bar.interviews.snapshot(sid)).values.get("asked_questions", []))
-    plan = catalog.plan_questions(body.round, body.level, seed=secrets.token_hex(8), avoid=recent)
+    first = [body.question] if body.question else []
+    plan = first + catalog.plan_questions(body.round, body.level, seed=secrets.token_hex(8), exclude=set(first),
+                                          avoid=recent)
     record, token = await bar.storage.sessions.create(body.round, body.level, bar.brain.name, plan, body.client_id)
     return {"session_id": record.id, "token": token, "round": record.round_id, "level": record.level,
             "brain": record.brain}

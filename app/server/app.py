@@ -22,7 +22,6 @@ from app.server import api, ws
 from app.server.interviews import Interviews, RateLimiter
 from app.store.sqlite import Storage, open_storage
 
-
 # The page loads only its own files; candidate text can never become script or markup.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -187,7 +187,8 @@ ANSWERS = [STRONG, STORY, "I don't know.", "L1 gives sparse weights because of t
 
 def _drive_session(client) -> tuple[str, str]:
     """A real round through the API and the WebSocket: a few answers, then an end control."""
-    body = client.post("/api/sessions", json={"round": "ml_breadth", "level": "L5"}).json()
+    body = client.post("/api/sessions", json={"round": "ml_breadth", "level": "L5",
+                                              "question": "ml-bias-variance"}).json()
     sid, token = body["session_id"], body["token"]
     with client.websocket_connect(f"/ws/sessions/{sid}?token={token}") as ws:
         assert ws.receive_json()["type"] == "state"

@@ -7,7 +7,7 @@ import json
 import time
 from collections.abc import Iterator
 from enum import Enum
-from typing import Literal, Optional
+from typing import Literal
 
 import openai
 import pydantic
@@ -34,7 +34,7 @@ class Grade(BaseModel):
     kind: Literal["technical", "lp"]
     confidence: float = Field(gt=0.5, le=1)
     evidence: list[Evidence] = Field(min_length=1)
-    best: Optional[Evidence] = None
+    best: Evidence | None = None
     notes: list[str]
     follow_up: bool
 

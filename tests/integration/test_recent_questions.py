@@ -1,4 +1,4 @@
-"""A question asked in one of a browser's recent sessions is not asked again in its next session."""
+"""Question planning through the API: a browser's recent questions are not asked again; a chosen question opens."""
 
 from __future__ import annotations
 
@@ -22,3 +22,10 @@ def test_recent_questions_are_planned_last_for_the_same_browser(client):
     assert first_question(client, {**body, "client_id": "browser-2"})
     bad = client.post("/api/sessions", json={**body, "client_id": "not ok!"})
     assert bad.status_code == 422
+
+
+def test_a_session_can_start_with_a_chosen_question(client):
+    body = {"round": "ml_breadth", "level": "L5", "question": "ml-kl-cross-entropy"}
+    assert first_question(client, body) == "ml-kl-cross-entropy"
+    wrong = client.post("/api/sessions", json={**body, "question": "sql-second-highest-salary"})
+    assert wrong.status_code == 422 and "not in the ml_breadth round" in wrong.json()["detail"]

@@ -1,0 +1,525 @@
+"""``barraiser bench``: drive N concurrent WebSocket sessions against a real server and report what the server adds.
+
+The server (``python -m app.cli serve``) and, for the LLM brain, the fake OpenAI-compatible LLM
+(``app.llm.fake_server.FakeLLM``) run as separate child processes on loopback; this process is the client. Each
+session is created with ``POST /api/sessions`` and driven over a WebSocket for ``--turns`` interviewer turns: the
+first from connecting, each later one from sending an answer, to the first ``interviewer_delta`` frame.
+
+Reported (docs/performance.md):
+
+- ``ttft_overhead_ms`` p50 / p99: client-observed time to the first interviewer token minus the time the fake LLM
+  needs to produce the first byte of the utterance (``--brain llm``), or the time itself (``--brain offline``).
+  The fake's time is exact: ``ttft_ms + floor(offset / PIECE_CHARS) * 1000 / tokens_per_s``, where ``offset`` is
+  the code-point index of the utterance's first character in the scripted JSON content (see :func:`fake_first_byte_ms`).
+- ``cpu_ms_per_turn``: user + system CPU of the server process only (``/proc/<pid>/stat``), over the driven
+  phase, divided by the turns driven.
+- ``turns_per_s`` over the driven phase, and ``rss_mb``: the server's peak resident set (``VmHWM``).
+
+Both children are always stopped (``try`` / ``finally``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.config import PROJECT_ROOT
+
+# ----------------------------------------------------------------------------- the fake LLM's script
+
+# About 40 words: what a real interviewer turn says.
+UTTERANCE = ("Thanks, that is a reasonable start. You mentioned comparing the training and validation error; "
+             "walk me through how you would decide between collecting more data, adding regularisation, or "
+             "simplifying the model, and which numbers you would look at before you committed to one of them?")
+
+ANSWER = ("I would first compare the training and validation error against a simple baseline. A large gap means "
+          "variance, so I would add regularisation or more data; high error on both means bias, so a richer model "
+          "or better features. I would check the learning curves before committing.")
+
+
+def turn_json(move: str) -> dict:
+    """An InterviewerTurn response: a minimal head (``move`` and nulls), the utterance, then the tail fields."""
+    return {"move": move, "principle": None, "key_point": None, "star_part": None, "failure_mode": None,
+            "quote": None, "utterance": UTTERANCE, "covered": [], "rationale": "bench"}
+
+
+GRADE = {"criteria": [{"id": "bench", "level": 3, "evidence": []}], "overall": None, "notes": ["bench"]}
+
+
+def content(obj: dict) -> str:
+    """The exact content the fake streams for ``obj`` (sent as ``respond.content``, so no reserialisation)."""
+    return json.dumps(obj, ensure_ascii=False)
+
+
+# The first turn is forced to ``ask`` (the prompt then says exactly "Allowed moves now: ask."); later turns on a
+# technical question may ``follow_up``.
+MOVE_CONTENT = {"ask": content(turn_json("ask")), "follow_up": content(turn_json("follow_up"))}
+
+
+def bench_script() -> dict:
+    return {"rules": [
+        {"match": {"schema": "InterviewerTurn", "last_user_contains": "Allowed moves now: ask."},
+         "respond": {"content": MOVE_CONTENT["ask"]}},
+        {"match": {"schema": "InterviewerTurn"}, "respond": {"content": MOVE_CONTENT["follow_up"]}},
+        {"match": {"schema": "GradeOut"}, "respond": {"content": content(GRADE)}},
+    ]}
+
+
+def utterance_offset(text: str) -> int:
+    """Code-point index of the utterance's first character in the streamed JSON content."""
+    m = re.search(r'"utterance"\s*:\s*"', text)
+    if m is None:
+        raise ValueError("no utterance in the scripted content")
+    return m.end()
+
+
+def fake_first_byte_ms(text: str, ttft_ms: float, tokens_per_s: float) -> float:
+    """When the fake sends the piece holding the utterance's first character, in ms after the request.
+
+    The fake sends its first piece ``ttft_ms`` after the request and piece ``i`` at ``ttft + i / tokens_per_s``
+    (absolute deadlines; ``tokens_per_s`` 0 = unthrottled); pieces are ``PIECE_CHARS`` code points."""
+    from app.llm.fake_server import PIECE_CHARS
+
+    piece = utterance_offset(text) // PIECE_CHARS
+    return ttft_ms + (piece * 1000.0 / tokens_per_s if tokens_per_s > 0 else 0.0)
+
+
+# ----------------------------------------------------------------------------- processes
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_ticks(pid: int) -> int:
+    """utime + stime of ``pid`` in clock ticks (``/proc/<pid>/stat`` fields 14 and 15)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2:].split()  # the command name may hold spaces and parentheses
+    return int(fields[11]) + int(fields[12])
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def _http(method: str, url: str, payload: Any = None, timeout: float = 10.0) -> Any:
+    data = None if payload is None else json.dumps(payload).encode()
+    req = urllib.request.Request(url, data=data, method=method, headers={"content-type": "application/json"})
+    with _OPENER.open(req, timeout=timeout) as resp:
+        return json.loads(resp.read())
+
+
+class Server:
+    """``python -m app.cli serve`` in a child process on a free loopback port."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, profile: Path | None = None):
+        self.env, self.log_path, self.profile = env, log_path, profile
+        self.port = 0
+        self.url = ""
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout_s: float = 60.0) -> Server:
+        for _attempt in range(3):  # the free port may be taken between probing and binding
+            self.port = free_port()
+            self.url = f"http://127.0.0.1:{self.port}"
+            with self.log_path.open("ab") as log:
+                wrap = ["-m", "cProfile", "-o", str(self.profile)] if self.profile else []
+                self.proc = subprocess.Popen(
+                    [sys.executable, *wrap, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                    cwd=PROJECT_ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                try:
+                    _http("GET", self.url + "/api/health", timeout=1)
+                    return self
+                except (urllib.error.URLError, OSError, ValueError):
+                    time.sleep(0.1)
+            if self.proc.poll() is None:
+                self.stop()
+                raise RuntimeError(f"the server did not start in {timeout_s:g} s:\n{self.log_tail()}")
+            self.proc = None
+        raise RuntimeError(f"the server exited at start:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            # uvicorn re-raises the signal it caught after shutting down: SIGINT becomes KeyboardInterrupt, so
+            # cProfile still writes its stats (SIGTERM would kill the process before that)
+            if self.profile:
+                proc.send_signal(signal.SIGINT)
+            else:
+                proc.terminate()
+            try:
+                proc.wait(timeout=30 if self.profile else 10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+# ----------------------------------------------------------------------------- the client
+
+
+@dataclass
+class TurnSample:
+    session: int
+    turn: int  # 0 = the opening turn (timed from connecting)
+    first_token_ms: float
+    move: str | None = None
+    sent_at: float = 0.0  # time.time() when the answer was sent (turn > 0)
+
+
+@dataclass
+class SessionResult:
+    samples: list[TurnSample] = field(default_factory=list)
+    grades: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+async def _create_sessions(base: str, n: int, round_id: str, level: str) -> list[dict]:
+    loop = asyncio.get_running_loop()
+    body = {"round": round_id, "level": level}
+    return await asyncio.gather(*(loop.run_in_executor(None, _http, "POST", base + "/api/sessions", body)
+                                  for _ in range(n)))
+
+
+async def _drive(index: int, ws_base: str, session: dict, turns: int, start: asyncio.Event,
+                 frame_timeout_s: float) -> SessionResult:
+    import websockets
+
+    out = SessionResult()
+    await start.wait()
+    url = f"{ws_base}/ws/sessions/{session['session_id']}?token={session['token']}"
+    clock = time.perf_counter
+    sent_wall = 0.0
+    try:
+        t_sent = clock()
+        async with websockets.connect(url, max_size=None, ping_interval=None, open_timeout=frame_timeout_s,
+                                      close_timeout=5) as ws:
+            async def frame() -> dict:
+                return json.loads(await asyncio.wait_for(ws.recv(), frame_timeout_s))
+
+            for turn in range(turns):
+                sample: TurnSample | None = None
+                while True:
+                    f = await frame()
+                    kind = f.get("type")
+                    if kind == "interviewer_delta" and sample is None:
+                        sample = TurnSample(index, turn, (clock() - t_sent) * 1000.0)
+                    elif kind == "interviewer_done":
+                        break
+                    elif kind == "turn_grade":
+                        out.grades += 1
+                    elif kind == "error":
+                        raise RuntimeError(f"error frame {f.get('code')}: {f.get('message')}")
+                    elif kind == "debrief":
+                        raise RuntimeError("the round ended early")
+                if sample is None:
+                    raise RuntimeError(f"turn {turn}: interviewer_done without an interviewer_delta")
+                sample.move = f.get("move")
+                if turn:
+                    sample.sent_at = sent_wall
+                out.samples.append(sample)
+                if turn < turns - 1:
+                    text = f"{ANSWER} [bench s{index} a{turn + 1}]"
+                    sent_wall = time.time()
+                    t_sent = clock()
+                    await ws.send(json.dumps({"type": "answer", "text": text}))
+            # the grades of the answers sent are part of each turn's cost: wait for them
+            while out.grades < turns - 1:
+                f = await frame()
+                if f.get("type") == "turn_grade":
+                    out.grades += 1
+                elif f.get("type") == "error":
+                    raise RuntimeError(f"error frame {f.get('code')}: {f.get('message')}")
+    except Exception as exc:  # noqa: BLE001 - reported, the other sessions go on
+        out.errors.append(f"session {index}: {type(exc).__name__}: {exc}")
+    return out
+
+
+async def _warm_up(base: str, round_id: str, level: str, frame_timeout_s: float) -> list[str]:
+    [session] = await _create_sessions(base, 1, round_id, level)
+    start = asyncio.Event()
+    start.set()
+    result = await _drive(-1, "ws" + base[len("http"):], session, 2, start, frame_timeout_s)
+    return result.errors
+
+
+async def _run_client(base: str, sessions: list[dict], turns: int, pid: int,
+                      frame_timeout_s: float) -> tuple[list[SessionResult], float, int]:
+    ws_base = "ws" + base[len("http"):]
+    start = asyncio.Event()
+    tasks = [asyncio.create_task(_drive(i, ws_base, s, turns, start, frame_timeout_s)) for i, s in enumerate(sessions)]
+    await asyncio.sleep(0.05)  # every task is parked on the start event
+    ticks0, t0 = cpu_ticks(pid), time.perf_counter()
+    start.set()
+    results = await asyncio.gather(*tasks)
+    wall = time.perf_counter() - t0
+    return results, wall, cpu_ticks(pid) - ticks0
+
+
+def _asyncio_run(coro):
+    try:
+        import uvloop
+
+        factory = uvloop.new_event_loop
+    except ImportError:  # pragma: no cover - uvicorn[standard] brings uvloop
+        factory = None
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(coro)
+
+
+# ----------------------------------------------------------------------------- statistics
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default); NaN for no values."""
+    if not values:
+        return float("nan")
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q / 100.0
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def _pcts(values: list[float]) -> dict[str, float | None]:
+    if not values:  # JSON has no NaN
+        return {"p50": None, "p99": None}
+    return {"p50": round(percentile(values, 50), 2), "p99": round(percentile(values, 99), 2)}
+
+
+# ----------------------------------------------------------------------------- the benchmark
+
+
+def run_bench(sessions: int = 20, turns: int = 5, llm_ttft_ms: float = 200.0, llm_tokens_per_s: float = 200.0,
+              brain: str = "llm", round_id: str = "ml_breadth", level: str = "L5",
+              frame_timeout_s: float = 120.0, log: Any = None, server_profile: Path | None = None) -> dict:
+    """Run one benchmark and return the report (see the module docstring). ``log``: a callable for progress."""
+    if sessions < 1 or turns < 1:
+        raise ValueError("sessions and turns must be >= 1")
+    say = log or (lambda _msg: None)
+    client_cpu0 = sum(os.times()[:2])
+    fake = None
+    server: Server | None = None
+    pids: dict[str, int] = {}
+    with tempfile.TemporaryDirectory(prefix="barraiser-bench-") as tmp:
+        env = {**os.environ,
+               "BARRAISER_DATABASE_URL": f"sqlite:///{Path(tmp) / 'bench.db'}",
+               "BARRAISER_BRAIN": brain,
+               "BARRAISER_STREAM_DELAY_MS": "0",
+               "BARRAISER_MAX_SESSIONS_PER_MINUTE": str(max(1000, sessions * 10)),
+               "BARRAISER_MAX_FRAMES_PER_MINUTE": str(max(1000, turns * 100)),
+               "PYTHONUNBUFFERED": "1"}
+        env.pop("BARRAISER_RECORD_DIR", None)
+        try:
+            if brain == "llm":
+                from app.llm.fake_server import FakeLLM
+
+                fake = FakeLLM(bench_script(), ttft_ms=llm_ttft_ms, tokens_per_s=llm_tokens_per_s).start()
+                pids["fake"] = fake.proc.pid
+                env |= {"BARRAISER_LLM_BASE_URL": fake.base_url, "BARRAISER_LLM_API_KEY": "bench",
+                        "BARRAISER_LLM_MODEL": "bench", "BARRAISER_GRADER_MODEL": "bench"}
+                say(f"fake LLM on {fake.url} (ttft {llm_ttft_ms:g} ms, {llm_tokens_per_s:g} tokens/s)")
+            server = Server(env, Path(tmp) / "server.log", server_profile).start()
+            pids["server"] = server.proc.pid
+            say(f"server on {server.url} (pid {server.proc.pid}, brain {brain})")
+            # warm-up, not measured: the first session pays one-time costs (lazy imports, first connections)
+            warm = _asyncio_run(_warm_up(server.url, round_id, level, frame_timeout_s))
+            if warm:
+                raise RuntimeError("the warm-up session failed: " + "; ".join(warm))
+            created = _asyncio_run(_create_sessions(server.url, sessions, round_id, level))
+            say(f"{sessions} sessions created; driving {turns} turns each")
+            results, wall, ticks = _asyncio_run(_run_client(server.url, created, turns, server.proc.pid,
+                                                            frame_timeout_s))
+            rss = peak_rss_mb(server.proc.pid)
+            fake_ticks = cpu_ticks(fake.proc.pid) if fake else 0
+            requests = fake.requests() if fake else []
+        except BaseException:
+            if server is not None:
+                sys.stderr.write(server.log_tail() + "\n")
+            raise
+        finally:
+            if server is not None:
+                server.stop()
+            if fake is not None:
+                fake.stop()
+
+    client_cpu = sum(os.times()[:2]) - client_cpu0
+    samples = [s for r in results for s in r.samples]
+    errors = [e for r in results for e in r.errors]
+    first_token = [s.first_token_ms for s in samples]
+    fake_ms = {move: fake_first_byte_ms(text, llm_ttft_ms, llm_tokens_per_s) for move, text in MOVE_CONTENT.items()}
+    timed: list[tuple[TurnSample, float]] = []  # (sample, server-added ms)
+    for s in samples:
+        if brain != "llm":
+            timed.append((s, s.first_token_ms))
+        elif s.move in fake_ms:
+            timed.append((s, s.first_token_ms - fake_ms[s.move]))
+        else:  # the fake answered with a move the script does not give: not comparable
+            errors.append(f"session {s.session} turn {s.turn}: unexpected move {s.move!r}")
+    overhead = [o for _s, o in timed]
+    n = len(samples)
+    report: dict[str, Any] = {
+        "sessions": sessions,
+        "turns": n,
+        "ttft_overhead_ms": _pcts(overhead),
+        "cpu_ms_per_turn": round(ticks * 1000.0 / os.sysconf("SC_CLK_TCK") / n, 3) if n else None,
+        "turns_per_s": round(n / wall, 2) if wall > 0 else None,
+        "rss_mb": round(rss, 1),
+        "brain": brain,
+        "first_token_ms": _pcts(first_token),
+        "opening_turn_overhead_ms": _pcts([o for s, o in timed if s.turn == 0]),
+        "answer_turn_overhead_ms": _pcts([o for s, o in timed if s.turn > 0]),
+        "wall_s": round(wall, 3),
+        "server_cpu_s": round(ticks / os.sysconf("SC_CLK_TCK"), 3),
+        "client_cpu_s": round(client_cpu, 3),  # this process, the whole run (startup included)
+        "fake_cpu_s": round(fake_ticks / os.sysconf("SC_CLK_TCK"), 3),  # the fake LLM, whole run
+        "grades": sum(r.grades for r in results),
+        "settings": {"turns_per_session": turns, "llm_ttft_ms": llm_ttft_ms, "llm_tokens_per_s": llm_tokens_per_s,
+                     "round": round_id, "level": level, "cpus": os.cpu_count()},
+        "pids": pids,
+        "errors": errors[:20],
+        "error_count": len(errors),
+    }
+    if brain == "llm":
+        report["fake_first_byte_ms"] = {k: round(v, 3) for k, v in fake_ms.items()}
+        report["answer_to_llm_request_ms"] = _pcts(_to_llm_request(samples, requests))
+    return report
+
+
+def _to_llm_request(samples: list[TurnSample], requests: list[dict]) -> list[float]:
+    """For answer turns: ms from sending the answer to the fake receiving the interviewer request (the server's
+    work before the model is asked; same clock, ``time.time()``, in both processes)."""
+    sent = {(s.session, s.turn): s.sent_at for s in samples if s.turn > 0}
+    tag = re.compile(r"\[bench s(\d+) a(\d+)\]")
+    out = []
+    for r in requests:
+        fmt = (r.get("body") or {}).get("response_format") or {}
+        if (fmt.get("json_schema") or {}).get("name") != "InterviewerTurn":
+            continue
+        messages = (r.get("body") or {}).get("messages") or []
+        last_user = next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), "") or ""
+        found = [(int(a), int(b)) for a, b in tag.findall(str(last_user))]
+        if not found:
+            continue
+        key = max(found, key=lambda x: x[1])
+        if key in sent and sent[key]:
+            out.append((r["t"] - sent[key]) * 1000.0)
+    return out
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+def _human(report: dict) -> str:
+    o = report["ttft_overhead_ms"]
+    lines = [
+        f"brain {report['brain']}: {report['sessions']} sessions, {report['turns']} turns in {report['wall_s']} s",
+        f"  added latency to the first interviewer token: p50 {o['p50']} ms, p99 {o['p99']} ms"
+        + ("" if report["brain"] == "llm" else " (no LLM: the whole time to the first token)"),
+        f"    opening turns p50 {report['opening_turn_overhead_ms']['p50']} ms, answer turns p50 "
+        f"{report['answer_turn_overhead_ms']['p50']} ms; client-observed first token p50 "
+        f"{report['first_token_ms']['p50']} ms",
+    ]
+    if "answer_to_llm_request_ms" in report:
+        a = report["answer_to_llm_request_ms"]
+        lines.append(f"    answer sent -> LLM request received: p50 {a['p50']} ms, p99 {a['p99']} ms")
+    lines += [
+        f"  server CPU: {report['cpu_ms_per_turn']} ms per turn",
+        f"  throughput: {report['turns_per_s']} turns/s",
+        f"  server peak RSS: {report['rss_mb']} MB",
+    ]
+    if report["error_count"]:
+        lines.append(f"  {report['error_count']} error(s): " + "; ".join(report["errors"][:5]))
+    return "\n".join(lines)
+
+
+def _positive(kind):
+    def parse(value: str):
+        x = kind(value)
+        if not (x >= 0 and math.isfinite(x)):
+            raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+        return x
+    return parse
+
+
+def _run_args(args: argparse.Namespace, settings: Any = None) -> int:
+    if args.sessions < 1 or args.turns < 1:
+        print("--sessions and --turns must be >= 1", file=sys.stderr)
+        return 2
+    log = None if args.json else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    try:
+        report = run_bench(args.sessions, args.turns, args.llm_ttft_ms, args.llm_tokens_per_s, args.brain,
+                           args.round, args.level, args.frame_timeout_s, log=log,
+                           server_profile=args.server_profile)
+    except (RuntimeError, OSError) as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(report, indent=2) if args.json else _human(report), flush=True)
+    return 1 if report["error_count"] else 0
+
+
+def add_cli(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``barraiser bench``; its handler is called as ``handler(args, settings)`` like the others."""
+    parser = subparsers.add_parser(
+        "bench", help="benchmark the server: N concurrent WebSocket sessions against the fake LLM",
+        description="Starts the server and the fake LLM on loopback, drives N concurrent sessions and reports the "
+                    "server-added latency to the first interviewer token, CPU per turn, turns/s and peak RSS "
+                    "(docs/performance.md).")
+    parser.add_argument("--sessions", type=int, default=20, help="concurrent sessions (default 20)")
+    parser.add_argument("--turns", type=int, default=5, help="interviewer turns per session (default 5)")
+    parser.add_argument("--llm-ttft-ms", type=_positive(float), default=200.0,
+                        help="the fake LLM's time to first token, ms (default 200)")
+    parser.add_argument("--llm-tokens-per-s", type=_positive(float), default=200.0,
+                        help="the fake LLM's streamed pieces per second, 0 = unthrottled (default 200)")
+    parser.add_argument("--brain", choices=["llm", "offline"], default="llm",
+                        help="llm: the LLM brain on the fake (default); offline: the rules brain, no fake")
+    parser.add_argument("--round", default="ml_breadth", help="round id (default ml_breadth)")
+    parser.add_argument("--level", default="L5", help="level (default L5)")
+    parser.add_argument("--frame-timeout-s", type=float, default=120.0, help=argparse.SUPPRESS)
+    parser.add_argument("--server-profile", type=Path, metavar="FILE", default=None,
+                        help="run the server under cProfile and write its stats to FILE (slows the server)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.set_defaults(handler=_run_args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app.bench")
+    add_cli(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["bench", *(sys.argv[1:] if argv is None else argv)])
+    return args.handler(args, None)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

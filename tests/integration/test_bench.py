@@ -1,0 +1,68 @@
+"""``barraiser bench``: a tiny run against the real server and the fake LLM completes, reports sane numbers and
+leaves no child process behind. (A benchmark, not a timed test: no latency thresholds here.)"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+import pytest
+
+from app.bench import MOVE_CONTENT, UTTERANCE, add_cli, bench_script, fake_first_byte_ms, percentile, utterance_offset
+from app.llm.fake_server import PIECE_CHARS, validate_script
+
+KEYS = {"sessions", "turns", "ttft_overhead_ms", "cpu_ms_per_turn", "turns_per_s", "rss_mb"}
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def _bench(capsys, *argv: str) -> tuple[int, dict]:
+    parser = argparse.ArgumentParser(prog="barraiser")
+    add_cli(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["bench", *argv])
+    code = args.handler(args, None)
+    return code, json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("brain", ["llm", "offline"])
+def test_tiny_bench_reports_and_cleans_up(capsys, brain: str) -> None:
+    code, report = _bench(capsys, "--sessions", "2", "--turns", "2", "--llm-ttft-ms", "5",
+                          "--llm-tokens-per-s", "2000", "--brain", brain, "--json")
+    assert code == 0, report.get("errors")
+    assert KEYS <= set(report)
+    assert report["sessions"] == 2 and report["turns"] == 4
+    assert report["error_count"] == 0
+    overhead = report["ttft_overhead_ms"]
+    assert set(overhead) == {"p50", "p99"}
+    assert 0 <= overhead["p50"] <= overhead["p99"] < 60_000
+    assert report["cpu_ms_per_turn"] > 0
+    assert report["turns_per_s"] > 0
+    assert report["rss_mb"] > 10
+    assert report["brain"] == brain
+    assert report["grades"] == 2  # one answer per session, each graded
+    pids = report["pids"]
+    assert set(pids) == ({"server", "fake"} if brain == "llm" else {"server"})
+    assert all(_gone(pid) for pid in pids.values()), pids
+
+
+def test_fake_first_byte_formula() -> None:
+    validate_script(bench_script())
+    text = MOVE_CONTENT["follow_up"]
+    offset = utterance_offset(text)
+    assert text[offset:].startswith(UTTERANCE[:20])
+    assert fake_first_byte_ms(text, 200, 200) == pytest.approx(200 + (offset // PIECE_CHARS) * 5.0)
+    assert fake_first_byte_ms(text, 50, 0) == 50  # unthrottled: the TTFT alone
+    assert len(UTTERANCE.split()) in range(35, 46)
+
+
+def test_percentile() -> None:
+    assert percentile([3.0, 1.0, 2.0], 50) == 2.0
+    assert percentile(list(map(float, range(101))), 99) == pytest.approx(99.0)
+    assert percentile([5.0], 99) == 5.0
