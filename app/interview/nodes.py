@@ -23,6 +23,10 @@ from app.interview.state import InterviewState, Turn
 from app.interview.view import RoundView
 
 
+_DELTA_CHARS = 24  # coalesce streamed pieces into frames of about this many characters...
+_DELTA_SECONDS = 0.05  # ...but never hold words back longer than this
+
+
 @dataclass(frozen=True)
 class Services:
     """What the nodes need besides the state; passed as the run's context, never checkpointed."""
@@ -39,9 +43,17 @@ async def _say(view: RoundView, brain: Brain, decision: Decision, write: Callabl
     """Stream the interviewer's words for ``decision`` to the client and return the finished turn."""
     pieces: list[str] = []
     stream: AsyncIterator[str] = brain.speak(view, decision)
+    pending, last_flush = "", 0.0
     async for piece in stream:
         pieces.append(piece)
-        write({"type": "interviewer_delta", "text": piece})
+        pending += piece
+        now = time.monotonic()
+        # the first words go out at once; after that, pieces are coalesced into frames of a few words
+        if last_flush == 0.0 or len(pending) >= _DELTA_CHARS or now - last_flush >= _DELTA_SECONDS:
+            write({"type": "interviewer_delta", "text": pending})
+            pending, last_flush = "", now
+    if pending:
+        write({"type": "interviewer_delta", "text": pending})
     thread = view.thread
     principle = decision.principle or (thread["principle"] if thread and decision.move == "lp_follow_up" else None)
     question_id = decision.question_id or (view.technical_thread or {}).get("question_id")

@@ -52,7 +52,7 @@ class Interviews:
 
     async def _stream(self, session_id: str, graph_input: Any, send: Send) -> None:
         async for frame in self.graph.astream(graph_input, self._config(session_id), context=self.services,
-                                              stream_mode="custom", durability="sync"):
+                                              stream_mode="custom", durability="async"):
             await send(frame)
 
     async def advance(self, record: SessionRecord, send: Send) -> bool:

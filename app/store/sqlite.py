@@ -114,6 +114,7 @@ async def _connect(path: str) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(path)
     if path != ":memory:":
         await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: survives a crash of the app
     await conn.execute("PRAGMA busy_timeout=5000")
     return conn
 
