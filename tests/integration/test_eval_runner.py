@@ -120,8 +120,8 @@ def test_unavailable_llm_brain_exits_2_with_its_message(settings, monkeypatch, c
     monkeypatch.setattr(brains, "make_brain", unavailable)
     assert barraiser(settings, "eval", str(PASS), "--brain", "llm") == 2
     assert "cannot start the llm brain" in capsys.readouterr().err
-    assert barraiser(settings, "eval", str(PASS), "--brain", "replay") == 2  # needs --cassettes
-    assert "--cassettes" in capsys.readouterr().err
+    assert barraiser(settings, "eval", str(PASS), "--brain", "replay") == 2  # default cassettes: evals/cassettes
+    assert "cannot start the replay brain" in capsys.readouterr().err
 
 
 def test_repeat_reports_pass_at_k(settings, tmp_path: Path) -> None:
