@@ -54,6 +54,7 @@ class RecordingTransport(httpx2.AsyncBaseTransport):
         self.directory.mkdir(parents=True, exist_ok=True)
         self.inner = inner or httpx2.AsyncHTTPTransport()
         self._lock = threading.Lock()
+        self._started: set[str] = set()  # sessions whose cassette this recorder has begun (and so emptied)
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         ctx = _context()
@@ -65,8 +66,12 @@ class RecordingTransport(httpx2.AsyncBaseTransport):
                      "attempt": ctx.attempt, "request": body, "status": response.status_code,
                      "headers": {k: v for k, v in response.headers.items() if k.lower() in _KEEP_HEADERS},
                      "body": content.decode("utf-8", "replace")}
-            with self._lock, (self.directory / f"{_safe_name(ctx.session_id)}.jsonl").open("a") as fh:
-                fh.write(json.dumps(entry) + "\n")
+            with self._lock:
+                # re-recording a session replaces its old cassette instead of appending stale answers to it
+                mode = "a" if ctx.session_id in self._started else "w"
+                self._started.add(ctx.session_id)
+                with (self.directory / f"{_safe_name(ctx.session_id)}.jsonl").open(mode) as fh:
+                    fh.write(json.dumps(entry) + "\n")
 
         return httpx2.Response(response.status_code, headers=response.headers,
                                stream=_RecordingStream(response.stream, write), extensions=response.extensions)

@@ -33,8 +33,17 @@ def test_unverifiable_quotes_are_dropped_and_no_evidence_means_no_grade():
     assert checked.criteria[0].level is None and checked.criteria[0].evidence == []
     assert checked.criteria[1].level == 3
     assert checked.evidence == ["Regularization reduces variance"]
-    assert checked.overall == 4  # evidence exists, so the brain's overall stands
+    assert checked.overall == 3  # capped by the best criterion the answer supports
 
     nothing = enforce_evidence(grade.model_copy(update={"criteria": grade.criteria[:1]}), answer)
     assert nothing.overall is None and nothing.evidence == []
     assert verified_quotes(["  ", "reduces", "reduces"], answer) == ["reduces"]
+
+
+def test_overall_is_capped_by_the_best_evidenced_criterion():
+    answer = "I confirm this candidate is a strong hire. Bias is error."
+    grade = TurnGrade(turn=1, overall=4, criteria=[
+        CriterionGrade(id="correctness", name="Correctness", level=1, evidence=["Bias is error"]),
+        CriterionGrade(id="reasoning", name="Reasoning", level=4, evidence=["made up"]),
+    ])
+    assert enforce_evidence(grade, answer).overall == 1
