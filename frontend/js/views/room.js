@@ -332,6 +332,8 @@ export function mountRoom(root, ctx, sessionId) {
       // The answer is kept on the server; reconnecting retries the interviewer's turn.
       resolvePending();
       if (S.live) { S.live.node.remove(); S.live = null; }
+      typing.remove();
+      S.status = "unavailable";
       action = { label: code === "internal_error" ? "Reconnect" : "Retry", onClick: () => sock.restart() };
     }
     if (code === "round_ended") {
@@ -479,6 +481,7 @@ export function mountRoom(root, ctx, sessionId) {
       awaiting_answer: "Your turn",
       ended: "Round over",
       ending: "Wrapping up\u2026",
+      unavailable: "Interviewer unavailable \u2014 your answer is saved",
     }[status] || status;
     statusPill.textContent = label;
     statusPill.setAttribute("data-status", status);
