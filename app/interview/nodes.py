@@ -6,6 +6,7 @@ the client (``interviewer_delta``, ``interviewer_done``, ``turn_grade``, ``debri
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -89,6 +90,7 @@ async def grade_turn(state: InterviewState, runtime: Runtime[Services]) -> dict:
     """Grade the candidate's last turn; runs beside ``respond`` so the reply never waits for it."""
     view = _view(state, runtime)
     answer = view.last_answer
+    await asyncio.sleep(0)  # let the reply's request go out first: the candidate waits for it, not for the grade
     try:
         grade = await runtime.context.brain.grade(view)
     except BrainError as exc:  # never a made-up grade: record that this turn could not be graded
