@@ -22,12 +22,12 @@ from app.content.models import MOVES, Question
 from app.content.prompts import Prompts
 from app.grading.debrief import build_debrief
 from app.grading.models import CriterionGrade, Debrief, PrincipleFeedback, TurnGrade
+from app.interview.rules import STAR_PARTS
 from app.interview.view import RoundView
 from app.llm.context import llm_call
 from app.llm.stream_json import UtteranceStream
 from app.llm.structured import Capabilities, parse_structured, stream_json
 
-STAR_PARTS = ["situation", "task", "action", "result", "lessons", "ownership"]
 _MAX_TURN_CHARS = 1500
 _PLAIN_LINES = ("wrap_up", "end")  # moves with a fixed meaning the offline lines can say when the model will not
 
@@ -51,7 +51,9 @@ class DebriefText(BaseModel):
 
 
 def _nullable_enum(values: list[str]) -> dict:
-    return {"type": ["string", "null"], "enum": [*values, None]}
+    """One of ``values`` or null, as ``anyOf``: both OpenAI's strict mode and llama.cpp's grammar enforce it
+    (llama.cpp drops an ``enum`` whose ``type`` is a list)."""
+    return {"anyOf": [{"type": "string", "enum": values}, {"type": "null"}]}
 
 
 def _data(text: str) -> str:
@@ -68,6 +70,7 @@ class _TurnStream:
         self.pending = ""
         self.done = False
         self.tail: dict = {}
+        self.prompt_chars = 0
 
     async def head(self) -> dict:
         async for chunk in self.chunks:
@@ -176,11 +179,11 @@ class LLMBrain:
             "move": {"type": "string", "enum": list(c.allowed)},
             "principle": _nullable_enum(fresh if "lp_pivot" in c.allowed else list(view.catalog.principles)),
             "key_point": _nullable_enum(kps) if kps else {"type": "null"},
-            "star_part": _nullable_enum(STAR_PARTS),
+            "star_part": _nullable_enum(list(STAR_PARTS)),
             "failure_mode": _nullable_enum(modes),
-            "quote": {"type": ["string", "null"]},
+            "quote": {"anyOf": [{"type": "string"}, {"type": "null"}]},
             "utterance": {"type": "string"},
-            "covered": {"type": "array", "items": {"type": "string", "enum": kps + STAR_PARTS}},
+            "covered": {"type": "array", "items": {"type": "string", "enum": kps + list(STAR_PARTS)}},
             "rationale": {"type": "string"},
         }
         return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
@@ -222,6 +225,7 @@ class LLMBrain:
                 stream = _TurnStream(stream_json(self.client, self.caps, model=self.model, messages=messages,
                                                  schema=schema, name="InterviewerTurn",
                                                  max_tokens=self.settings.llm_max_output_tokens, usage_sink=usage))
+                stream.prompt_chars = sum(len(m["content"]) for m in messages)
                 try:
                     decision = self._decision(await stream.head(), c)
                 except (ModelOutputError, json.JSONDecodeError) as exc:
@@ -265,7 +269,9 @@ class LLMBrain:
             prompt = view.catalog.questions[decision.question_id].prompt.strip()
             yield ("\n\n" if stream.parser.streamed.strip() else "") + prompt
         usage = decision.usage
-        decision.usage = [{"purpose": "respond", "model": self.model, **_usage(u)} for u in usage]
+        decision.usage = [{"purpose": "respond", "model": self.model, **_usage(u)} for u in usage] or [
+            {"purpose": "respond", "model": self.model, "estimated": True,  # the server reported none
+             "prompt_tokens": stream.prompt_chars // 4, "completion_tokens": len(stream.parser.raw) // 4}]
 
     # ------------------------------------------------------------------ grading
 

@@ -12,7 +12,7 @@ from app.content.models import MOVES
 from app.interview.state import InterviewState, Thread, new_thread
 from app.interview.view import RoundView
 
-TECHNICAL_MOVES = ["follow_up", "clarify", "hint"]
+STAR_PARTS = ("situation", "task", "action", "result", "lessons", "ownership")
 
 
 def constraints(view: RoundView) -> Constraints:
@@ -78,7 +78,28 @@ def enforce(decision: Decision, rules: Constraints, view: RoundView) -> Decision
     answer = view.last_answer
     if decision.quote and (answer is None or decision.quote not in answer["text"]):
         decision = decision.model_copy(update={"quote": None})
-    return decision
+    return _only_real_fields(decision, view)
+
+
+def _only_real_fields(decision: Decision, view: RoundView) -> Decision:
+    """Drop what a brain attached but does not exist or does not belong to the move: a principle outside the
+    catalogue or on a non-LP move, a key point the question does not have, an unknown failure mode."""
+    catalog = view.catalog
+    base = view.technical_thread
+    question = catalog.questions.get(base["question_id"]) if base and base["question_id"] else None
+    key_points = {k.id for k in question.rubric.key_points} if question else set()
+    update: dict = {}
+    if decision.principle and (decision.move not in ("lp_pivot", "lp_follow_up")
+                               or decision.principle not in catalog.principles):
+        update["principle"] = None
+    if decision.key_point and decision.key_point not in key_points:
+        update["key_point"] = None
+    if decision.failure_mode and decision.failure_mode not in {m.id for m in catalog.failure_ladder.modes}:
+        update["failure_mode"] = None
+    if decision.covered:
+        known = key_points | set(STAR_PARTS)
+        update["covered"] = [c for c in decision.covered if c in known]
+    return decision.model_copy(update=update) if update else decision
 
 
 def apply(decision: Decision, view: RoundView) -> dict:

@@ -36,7 +36,7 @@ class UtteranceStream:
                 return ""
             prefix = self.raw[: m.start()].rstrip().rstrip(",")
             try:
-                self.head = json.loads(prefix + "}") if prefix.strip() != "{" else {}
+                self.head = json.loads(prefix + "}", strict=False) if prefix.strip() != "{" else {}
             except json.JSONDecodeError:
                 self.head = None  # the key appeared inside another value, or the prefix is odd: wait for the end
                 return ""
@@ -89,4 +89,4 @@ class UtteranceStream:
 
     def final(self) -> dict:
         """The complete object (raises ``json.JSONDecodeError`` if the stream ended early or is malformed)."""
-        return json.loads(self.raw)
+        return json.loads(self.raw, strict=False)  # small models put raw newlines inside strings

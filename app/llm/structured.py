@@ -52,9 +52,24 @@ def _rejects_json_schema(exc: Exception) -> bool:
     return isinstance(exc, openai.APIStatusError) and ("json_schema" in str(exc) or "response_format" in str(exc))
 
 
+_MAX_STRING = 600  # characters: keeps a small model from rambling inside one field until it runs out of tokens
+
+
+def _bounded(schema: Any) -> Any:
+    """The schema with a ``maxLength`` on every string (strict ``json_schema`` mode does not need it)."""
+    if isinstance(schema, dict):
+        out = {k: _bounded(v) for k, v in schema.items()}
+        if out.get("type") == "string" and "enum" not in out:
+            out.setdefault("maxLength", _MAX_STRING)
+        return out
+    if isinstance(schema, list):
+        return [_bounded(v) for v in schema]
+    return schema
+
+
 def json_object_format(schema: dict) -> dict:
     """``json_object`` plus the schema: servers such as llama.cpp's turn it into a grammar; others ignore it."""
-    return {"type": "json_object", "schema": schema}
+    return {"type": "json_object", "schema": _bounded(schema)}
 
 
 def schema_instruction(schema: dict) -> str:
@@ -110,7 +125,7 @@ async def parse_structured(client: AsyncOpenAI, caps: Capabilities, *, model: st
                 raise ModelOutputError("the model's output was truncated")
             if getattr(choice.message, "refusal", None):
                 raise ModelOutputError(f"the model refused: {choice.message.refusal}")
-            return schema.model_validate_json(choice.message.content or ""), resp.usage
+            return schema.model_validate(json.loads(choice.message.content or "", strict=False)), resp.usage
         except (ValidationError, ValueError, ModelOutputError) as exc:
             last_error = exc
         except Exception as exc:
