@@ -27,7 +27,6 @@ import math
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from app.config import PROJECT_ROOT
+from app.processes import free_port, stop_process
 
 # ----------------------------------------------------------------------------- the fake LLM's script
 
@@ -100,12 +100,6 @@ def fake_first_byte_ms(text: str, ttft_ms: float, tokens_per_s: float) -> float:
 
 
 # ----------------------------------------------------------------------------- processes
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cpu_ticks(pid: int) -> int:
@@ -173,18 +167,9 @@ class Server:
         proc, self.proc = self.proc, None
         if proc is None:
             return
-        if proc.poll() is None:
-            # uvicorn re-raises the signal it caught after shutting down: SIGINT becomes KeyboardInterrupt, so
-            # cProfile still writes its stats (SIGTERM would kill the process before that)
-            if self.profile:
-                proc.send_signal(signal.SIGINT)
-            else:
-                proc.terminate()
-            try:
-                proc.wait(timeout=30 if self.profile else 10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        # uvicorn re-raises the signal it caught after shutting down: SIGINT becomes KeyboardInterrupt, so
+        # cProfile still writes its stats (SIGTERM would kill the process before that)
+        stop_process(proc, 30 if self.profile else 10, signal.SIGINT if self.profile else signal.SIGTERM)
 
 
 # ----------------------------------------------------------------------------- the client

@@ -4,7 +4,6 @@ client, and a real uvicorn server on a free port (stopped by the fixture)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import pytest
 
 from app.config import PROJECT_ROOT, Settings
 from app.content.catalog import Catalog, load_catalog
+from app.processes import free_port, stop_process
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 
@@ -38,12 +38,6 @@ def client(settings: Settings):
 
     with TestClient(create_app(settings)) as c:
         yield c
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class LiveServer:
@@ -75,13 +69,7 @@ class LiveServer:
         raise RuntimeError(f"server did not start:\n{self.log_path.read_text()}")
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 @pytest.fixture

@@ -23,7 +23,6 @@ from app.interview import rules
 from app.interview.state import InterviewState, Turn
 from app.interview.view import RoundView
 
-
 _DELTA_CHARS = 24  # coalesce streamed pieces into frames of about this many characters...
 _DELTA_SECONDS = 0.05  # ...but never hold words back longer than this
 

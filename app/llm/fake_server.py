@@ -36,6 +36,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from app.processes import stop_process
+
 PLAIN_TEXT = "This is the fake model."
 PIECE_CHARS = 4
 DEFAULT_MODEL = "fake-model"
@@ -852,13 +854,7 @@ class FakeLLM:
         atexit.unregister(self.stop)
         if proc is None:
             return
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc, grace_s=5)
         if self._reader is not None:
             self._reader.join(timeout=2)
         if proc.stdout is not None:

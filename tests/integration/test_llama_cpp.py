@@ -32,7 +32,7 @@ from app.interview.graph import build_graph
 from app.interview.nodes import Services
 from app.interview.state import initial_state
 from app.llm.client import make_client
-from tests.conftest import free_port
+from app.processes import free_port, stop_process
 
 pytestmark = pytest.mark.llama_cpp
 
@@ -70,13 +70,7 @@ def llama_server(tmp_path_factory) -> Iterator[tuple[str, str]]:
             time.sleep(0.2)
         yield base, f"server ready in {time.monotonic() - started:.1f} s on port {port} (log: {log_path})"
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc)
 
 
 class SpyTransport(httpx2.AsyncHTTPTransport):
