@@ -20,6 +20,15 @@ from app.processes import free_port, stop_process
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 
 
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch):
+    """Tests build their own settings: a developer's BARRAISER_* or OPENAI_* variables (a real endpoint, another
+    database) must not leak into them or into the servers they start."""
+    for name in list(os.environ):
+        if name.startswith(("BARRAISER_", "OPENAI_")):
+            monkeypatch.delenv(name)
+
+
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
     return load_catalog(PROJECT_ROOT / "rubrics", PROJECT_ROOT / "prompts")
