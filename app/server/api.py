@@ -46,6 +46,20 @@ async def rounds(request: Request) -> dict[str, Any]:
     }
 
 
+@router.get("/rounds/{round_id}/questions")
+async def round_questions(round_id: str, request: Request, level: str = "L5") -> dict[str, Any]:
+    """The questions a candidate may choose to start with: titles and topics only, never the rubric."""
+    catalog = request.app.state.bar.catalog
+    if round_id not in catalog.rounds:
+        raise HTTPException(404, f"unknown round {round_id!r}; valid rounds: {', '.join(catalog.rounds)}")
+    if level not in LEVELS:
+        raise HTTPException(422, f"unknown level {level!r}; valid levels: {', '.join(LEVELS)}")
+    topics = catalog.topics
+    return {"round": round_id, "level": level, "questions": [
+        {"id": q.id, "title": q.title, "kind": q.kind, "topics": [topics.get(t, t) for t in q.topics]}
+        for q in catalog.questions_for(round_id, level)]}
+
+
 @router.post("/sessions", status_code=status.HTTP_201_CREATED)
 async def create_session(body: NewSession, request: Request) -> dict[str, Any]:
     bar = request.app.state.bar

@@ -29,3 +29,13 @@ def test_a_session_can_start_with_a_chosen_question(client):
     assert first_question(client, body) == "ml-kl-cross-entropy"
     wrong = client.post("/api/sessions", json={**body, "question": "sql-second-highest-salary"})
     assert wrong.status_code == 422 and "not in the ml_breadth round" in wrong.json()["detail"]
+
+
+def test_round_questions_list_titles_and_never_rubrics(client):
+    body = client.get("/api/rounds/ml_breadth/questions?level=L4").json()
+    ids = [q["id"] for q in body["questions"]]
+    assert "ml-bias-variance" in ids and "ml-calibration" not in ids  # calibration is L5-L6 only
+    assert set(body["questions"][0]) == {"id", "title", "kind", "topics"}
+    assert "key point" not in str(body).lower() and "cues" not in str(body)
+    assert client.get("/api/rounds/nope/questions").status_code == 404
+    assert client.get("/api/rounds/ml_breadth/questions?level=L9").status_code == 422
