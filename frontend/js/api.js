@@ -78,13 +78,41 @@ function clientId() {
   }
 }
 
-/** POST /api/sessions → {session_id, token, round, level, brain} (422 / 429 raise ApiError with detail) */
-export function createSession(round, level) {
-  return request("/api/sessions", { method: "POST", body: { round, level, client_id: clientId() } });
+/** GET /api/rounds/{id}/questions?level=L5 → {round, level, questions:[{id, title, kind, topics}]} */
+export function getQuestions(roundId, level) {
+  const q = new URLSearchParams({ level });
+  return request(`/api/rounds/${encodeURIComponent(roundId)}/questions?${q}`);
+}
+
+/**
+ * POST /api/sessions → {session_id, token, round, level, brain} (422 / 429 raise ApiError with detail).
+ * `question` (a question id) is sent only when the candidate chose one.
+ */
+export function createSession(round, level, question) {
+  const body = { round, level, client_id: clientId() };
+  if (typeof question === "string" && question) body.question = question;
+  return request("/api/sessions", { method: "POST", body });
 }
 
 /** GET /api/sessions/{id}/transcript?token=... → the whole transcript (and debrief when ended) */
 export function getTranscript(sessionId, token) {
   const q = new URLSearchParams({ token });
   return request(`/api/sessions/${encodeURIComponent(sessionId)}/transcript?${q}`);
+}
+
+/** Fetch the transcript and save it as a JSON file in the browser. Rejects with ApiError on failure. */
+export async function downloadTranscript(sessionId, token) {
+  const data = await getTranscript(sessionId, token);
+  const blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
+  const url = URL.createObjectURL(blob);
+  const round = String((data && data.round) || "interview").replace(/[^A-Za-z0-9_-]/g, "") || "interview";
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = `bar-raiser-${round}-${String(sessionId).slice(0, 8).replace(/[^A-Za-z0-9_-]/g, "")}.json`;
+  a.hidden = true;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+  return data;
 }

@@ -3,6 +3,8 @@
 const CURRENT = "barraiser.session"; // {session_id, token, round, level, status}
 const TOKENS = "barraiser.tokens"; // {session_id: token} so any session link opened on this device resumes
 const SHOW_GRADES = "barraiser.showGrades";
+const HISTORY = "barraiser.history"; // {session_id: {round, round_title, level, question, created_at, status, vote, vote_level, ended_at}}
+const MAX_SESSIONS = 20;
 
 function read(key) {
   try {
@@ -36,7 +38,7 @@ export function saveSession(session) {
   tokens[session.session_id] = session.token;
   // Keep the map small.
   const ids = Object.keys(tokens);
-  if (ids.length > 20) for (const id of ids.slice(0, ids.length - 20)) delete tokens[id];
+  if (ids.length > MAX_SESSIONS) for (const id of ids.slice(0, ids.length - MAX_SESSIONS)) delete tokens[id];
   write(TOKENS, tokens);
 }
 
@@ -58,6 +60,167 @@ export function tokenFor(sessionId) {
 export function markEnded(sessionId) {
   const cur = currentSession();
   if (cur && cur.session_id === sessionId && cur.status !== "ended") write(CURRENT, { ...cur, status: "ended" });
+  if (tokenFor(sessionId) && readHistory()[sessionId]?.status !== "ended") updateEntry(sessionId, { status: "ended" });
+}
+
+// ------------------------------------------------------------------ past interviews
+// Small, untrusted-on-read metadata per session, so the lobby can list past interviews. The token stays in TOKENS.
+
+const VOTE_KEYS = new Set(["strong_no_hire", "not_inclined", "inclined", "strong_hire"]);
+
+function str(v, max) {
+  return typeof v === "string" && v.trim() ? v.trim().slice(0, max) : null;
+}
+
+function isoOrNull(v) {
+  if (typeof v !== "string" || v.length > 40) return null;
+  return Number.isNaN(Date.parse(v)) ? null : v;
+}
+
+/** Keep only the known fields, with bounded lengths and sane types. */
+function cleanEntry(e) {
+  if (!e || typeof e !== "object" || Array.isArray(e)) return null;
+  const level = Number.isInteger(e.vote_level) && e.vote_level >= 1 && e.vote_level <= 4 ? e.vote_level : null;
+  return {
+    round: str(e.round, 64),
+    round_title: str(e.round_title, 120),
+    level: str(e.level, 8),
+    question: str(e.question, 160),
+    created_at: isoOrNull(e.created_at),
+    ended_at: isoOrNull(e.ended_at),
+    status: e.status === "ended" ? "ended" : "active",
+    vote: typeof e.vote === "string" && VOTE_KEYS.has(e.vote) ? e.vote : null,
+    vote_level: level,
+  };
+}
+
+function readHistory() {
+  const h = read(HISTORY);
+  return h && typeof h === "object" && !Array.isArray(h) ? h : {};
+}
+
+function writeHistory(h) {
+  // Newest MAX_SESSIONS entries only; older ones (and their tokens) are dropped.
+  const ids = Object.keys(h);
+  if (ids.length > MAX_SESSIONS) {
+    const byAge = ids.sort((a, b) => (Date.parse(h[a]?.created_at) || 0) - (Date.parse(h[b]?.created_at) || 0));
+    const tokens = read(TOKENS) || {};
+    for (const id of byAge.slice(0, ids.length - MAX_SESSIONS)) {
+      delete h[id];
+      delete tokens[id];
+    }
+    write(TOKENS, tokens);
+  }
+  write(HISTORY, h);
+}
+
+function updateEntry(sessionId, patch) {
+  if (typeof sessionId !== "string" || !sessionId || sessionId.length > 128) return;
+  const h = readHistory();
+  const prev = cleanEntry(h[sessionId]) || {};
+  const next = cleanEntry({ ...prev, ...patch });
+  if (!next.created_at) next.created_at = new Date().toISOString();
+  h[sessionId] = next;
+  writeHistory(h);
+}
+
+/** A session was just created here: {session_id, round, round_title, level, question?}. */
+export function recordSessionStart(s) {
+  if (!s || !s.session_id) return;
+  updateEntry(s.session_id, {
+    round: s.round,
+    round_title: s.round_title,
+    level: s.level,
+    question: s.question || null,
+    created_at: new Date().toISOString(),
+    status: "active",
+  });
+}
+
+/** What the room learned about a session (it may have come from a shared link): {round, round_title, level}. */
+export function recordSessionSeen(sessionId, info) {
+  if (!tokenFor(sessionId)) return;
+  const patch = {};
+  for (const k of ["round", "round_title", "level"]) if (info && info[k]) patch[k] = info[k];
+  updateEntry(sessionId, patch);
+}
+
+/** The round ended with this debrief vote. */
+export function recordSessionEnd(sessionId, debrief) {
+  if (!tokenFor(sessionId)) return;
+  const h = readHistory();
+  const prev = cleanEntry(h[sessionId]);
+  const d = debrief || {};
+  updateEntry(sessionId, {
+    status: "ended",
+    vote: d.vote || null,
+    vote_level: d.vote_level ?? null,
+    ended_at: (prev && prev.ended_at) || new Date().toISOString(),
+  });
+}
+
+/**
+ * Past interviews on this device, newest first (at most 20):
+ * [{session_id, token, round, round_title, level, question, created_at, ended_at, status, vote, vote_level, known}]
+ * (`known` is false for a session this browser only has a key for: its status is then unknown.)
+ * Sessions known only by their token (e.g. opened from a shared link) are listed too.
+ */
+export function listHistory() {
+  const tokens = read(TOKENS) || {};
+  const cur = currentSession();
+  if (cur && !tokens[cur.session_id]) tokens[cur.session_id] = cur.token;
+  const h = readHistory();
+  const ids = Object.keys(tokens).filter((id) => typeof tokens[id] === "string" && tokens[id]);
+  const rows = ids.map((id, order) => {
+    const known = Boolean(cleanEntry(h[id]));
+    const e = cleanEntry(h[id]) || cleanEntry({});
+    e.known = known || Boolean(cur && cur.session_id === id);
+    if (cur && cur.session_id === id) {
+      if (!e.round && cur.round) e.round = str(cur.round, 64);
+      if (!e.level && cur.level) e.level = str(cur.level, 8);
+      if (cur.status === "ended") e.status = "ended";
+    }
+    return { ...e, session_id: id, token: tokens[id], order };
+  });
+  rows.sort((a, b) => (Date.parse(b.created_at) || 0) - (Date.parse(a.created_at) || 0) || b.order - a.order);
+  return rows.slice(0, MAX_SESSIONS).map(({ order, ...r }) => r);
+}
+
+/**
+ * Remove a session from this browser (its token and its metadata); the server keeps it.
+ * Returns what was removed, for restoreSession (an "Undo"), or null when nothing was stored.
+ */
+export function forgetSession(sessionId) {
+  const tokens = read(TOKENS) || {};
+  const h = readHistory();
+  const cur = currentSession();
+  const token = typeof tokens[sessionId] === "string" ? tokens[sessionId] : cur && cur.session_id === sessionId ? cur.token : null;
+  if (!token) return null;
+  const snapshot = { session_id: sessionId, token, entry: cleanEntry(h[sessionId]), current: cur && cur.session_id === sessionId ? cur : null };
+  delete tokens[sessionId];
+  write(TOKENS, tokens);
+  if (Object.prototype.hasOwnProperty.call(h, sessionId)) {
+    delete h[sessionId];
+    write(HISTORY, h);
+  }
+  if (snapshot.current) forgetCurrent();
+  return snapshot;
+}
+
+/** Put back a session removed by forgetSession. */
+export function restoreSession(snapshot) {
+  if (!snapshot || !snapshot.session_id || !snapshot.token) return;
+  if (snapshot.current) saveSession(snapshot.current);
+  else {
+    const tokens = read(TOKENS) || {};
+    tokens[snapshot.session_id] = snapshot.token;
+    write(TOKENS, tokens);
+  }
+  if (snapshot.entry) {
+    const h = readHistory();
+    h[snapshot.session_id] = snapshot.entry;
+    writeHistory(h);
+  }
 }
 
 export function forgetCurrent() {

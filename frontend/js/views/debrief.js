@@ -1,9 +1,9 @@
 // Debrief: the vote, the evidence behind it, and what to practise next.
 import { el, replaceChildren, quoted } from "../dom.js";
-import { getTranscript } from "../api.js";
+import { downloadTranscript } from "../api.js";
 import { vote, VOTES, humanize } from "../labels.js";
 import { voteChip, interviewerTurn, candidateTurn } from "../components.js";
-import { forgetCurrent } from "../store.js";
+import { currentSession, forgetCurrent } from "../store.js";
 import { showToast } from "../toast.js";
 
 export function mountDebrief(root, ctx, { sessionId, token, debrief, round, level, turns }) {
@@ -20,7 +20,12 @@ export function mountDebrief(root, ctx, { sessionId, token, debrief, round, leve
   const downloadBtn = el("button", { type: "button", class: "btn btn--secondary", "data-testid": "download", onclick: download },
     "Download transcript (JSON)");
   const newBtn = el("button", { type: "button", class: "btn btn--primary", "data-testid": "new-interview",
-    onclick: () => { forgetCurrent(); ctx.navigate("#/"); } }, "New interview");
+    onclick: () => {
+      // Opened from "Past interviews" while another round is in progress: keep that one resumable.
+      const cur = currentSession();
+      if (!cur || cur.session_id === sessionId) forgetCurrent();
+      ctx.navigate("#/");
+    } }, "New interview");
 
   const roundName = round ? round.title || round.id : null;
   const stats = [];
@@ -98,14 +103,7 @@ export function mountDebrief(root, ctx, { sessionId, token, debrief, round, leve
   async function download() {
     downloadBtn.disabled = true;
     try {
-      const data = await getTranscript(sessionId, token);
-      const blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
-      const url = URL.createObjectURL(blob);
-      const a = el("a", { href: url, download: `bar-raiser-${(data && data.round) || "interview"}-${String(sessionId).slice(0, 8)}.json` });
-      document.body.appendChild(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      await downloadTranscript(sessionId, token);
     } catch (err) {
       showToast({ kind: "error", message: err.message || "Could not download the transcript." });
     } finally {

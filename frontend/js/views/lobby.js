@@ -1,17 +1,62 @@
-// Lobby: pick a round and a level, then start an interview.
+// Lobby: pick a round, a level and (optionally) the opening question, then start an interview.
+// Below the start bar: the past interviews stored in this browser.
 import { el, clear, replaceChildren } from "../dom.js";
-import { getRounds, createSession, ApiError } from "../api.js";
-import { LEVEL_TITLES } from "../labels.js";
-import { saveSession, currentSession, forgetCurrent } from "../store.js";
+import { getRounds, getQuestions, createSession, getTranscript, downloadTranscript, ApiError } from "../api.js";
+import { LEVEL_TITLES, humanize } from "../labels.js";
+import { voteChip } from "../components.js";
+import { showToast } from "../toast.js";
+import {
+  saveSession,
+  currentSession,
+  forgetCurrent,
+  recordSessionStart,
+  listHistory,
+  forgetSession,
+  restoreSession,
+} from "../store.js";
+
+const KIND_TITLES = {
+  concept: "Concepts",
+  case: "Cases",
+  behavioral: "Behavioral (Leadership Principles)",
+  design: "System design",
+  project: "Project deep dives",
+  python: "Python",
+  sql: "SQL",
+  mcq: "Multiple choice",
+  probability: "Probability",
+};
 
 export function mountLobby(root, ctx) {
   let alive = true;
-  const state = { rounds: [], levels: ["L4", "L5", "L6"], round: null, level: "L5", busy: false };
+  const state = {
+    rounds: [],
+    levels: ["L4", "L5", "L6"],
+    round: null,
+    level: "L5",
+    busy: false,
+    questions: [], // for questionsKey
+    questionsKey: null, // "round|level" the select shows (or is loading)
+    question: "", // chosen question id; "" = any question
+  };
 
   const roundsGrid = el("div", { class: "round-grid", role: "group", "aria-label": "Interview rounds", "data-testid": "rounds" },
     skeletonCards(6));
   const levelGroup = el("div", { class: "level-picker", role: "group", "aria-label": "Level" });
   const levelNote = el("p", { class: "level-note", "data-testid": "level-note", "aria-live": "polite" });
+  const questionSelect = el("select", {
+    id: "question-select",
+    class: "select",
+    "data-testid": "question-select",
+    "aria-describedby": "question-hint",
+    disabled: true,
+    onchange: () => {
+      state.question = questionSelect.value;
+      renderQuestionDetail();
+      renderSummary();
+    },
+  }, anyOption());
+  const questionHint = el("div", { class: "question-hint", id: "question-hint", "aria-live": "polite" });
   const summary = el("p", { class: "start-summary", "aria-live": "polite" });
   const errorBox = el("p", { class: "form-error", role: "alert", "data-testid": "start-error", hidden: true });
   const startBtn = el("button", {
@@ -22,7 +67,9 @@ export function mountLobby(root, ctx) {
     onclick: start,
   }, "Start interview");
 
-  const resume = resumeBanner();
+  const resumeSlot = el("div", { class: "resume-slot" });
+  const historyBody = el("div", { class: "history__body" });
+  const historyCount = el("span", { class: "history__count muted small" });
 
   const page = el(
     "div",
@@ -38,7 +85,7 @@ export function mountLobby(root, ctx) {
           "probes Leadership Principles, and closes with a bar-raiser style debrief.",
       }),
     ),
-    resume,
+    resumeSlot,
     el(
       "section",
       { class: "panel", "aria-labelledby": "rounds-heading" },
@@ -56,12 +103,37 @@ export function mountLobby(root, ctx) {
     ),
     el(
       "section",
+      { class: "panel", "aria-labelledby": "question-heading" },
+      el("div", { class: "panel__head" },
+        el("h2", { id: "question-heading", class: "section-title" },
+          el("span", { class: "step", text: "3" }), "Choose a question",
+          el("span", { class: "optional", text: "optional" }))),
+      el("div", { class: "question-picker" },
+        el("label", { class: "field-label", for: "question-select", text: "Opening question" }),
+        questionSelect,
+        questionHint),
+    ),
+    el(
+      "section",
       { class: "start-bar" },
       el("div", { class: "start-bar__text" }, summary, errorBox),
       startBtn,
     ),
+    el(
+      "section",
+      { class: "panel history", "aria-labelledby": "history-heading", "data-testid": "history" },
+      el("div", { class: "panel__head history__head" },
+        el("h2", { id: "history-heading", class: "section-title", text: "Past interviews" }),
+        historyCount),
+      el("p", { class: "muted small history__note",
+        text: "Kept in this browser only. Open one to review its debrief and the whole conversation, or resume it." }),
+      historyBody,
+    ),
   );
   replaceChildren(root, page);
+  renderResume();
+  renderHistory();
+  renderQuestionDetail();
 
   getRounds()
     .then((data) => {
@@ -74,6 +146,8 @@ export function mountLobby(root, ctx) {
         replaceChildren(roundsGrid, el("p", { class: "muted", text: "The server has no rounds configured." }));
       }
       render();
+      renderResume();
+      renderHistory(); // round titles for entries that only know the round id
     })
     .catch((err) => {
       if (!alive) return;
@@ -88,8 +162,16 @@ export function mountLobby(root, ctx) {
   function render() {
     renderRounds();
     renderLevels();
+    syncQuestions();
+    renderSummary();
+  }
+
+  function renderSummary() {
     const r = state.round;
-    summary.textContent = r ? `${r.title} \u00B7 ${state.level} \u00B7 about ${r.duration_min} min` : "Choose a round to begin.";
+    const q = state.question ? state.questions.find((x) => x.id === state.question) : null;
+    summary.textContent = r
+      ? [r.title, state.level, `about ${r.duration_min} min`, q ? `opens with \u201C${q.title}\u201D` : null].filter(Boolean).join(" \u00B7 ")
+      : "Choose a round to begin.";
     startBtn.disabled = !r || !state.level || state.busy;
     startBtn.textContent = state.busy ? "Starting\u2026" : "Start interview";
   }
@@ -162,21 +244,95 @@ export function mountLobby(root, ctx) {
     levelNote.hidden = !note;
   }
 
+  // ------------------------------------------------------------------ question picker
+  /** Fetch the questions for the selected round and level when either changed. Errors keep "Any question". */
+  function syncQuestions() {
+    if (!state.round || !state.level) return;
+    const key = `${state.round.id}|${state.level}`;
+    if (key === state.questionsKey) return;
+    state.questionsKey = key;
+    const keep = state.question;
+    state.questions = [];
+    state.question = "";
+    fillQuestionSelect({ loading: true });
+    getQuestions(state.round.id, state.level)
+      .then((data) => {
+        if (!alive || state.questionsKey !== key) return; // a newer round/level won
+        state.questions = (Array.isArray(data && data.questions) ? data.questions : [])
+          .filter((q) => q && typeof q.id === "string" && q.id);
+        // The same question may exist in the new round/level too (questions span rounds): keep it then.
+        state.question = keep && state.questions.some((q) => q.id === keep) ? keep : "";
+        fillQuestionSelect();
+      })
+      .catch(() => {
+        if (!alive || state.questionsKey !== key) return;
+        state.questions = [];
+        state.question = "";
+        fillQuestionSelect({ failed: true });
+      });
+  }
+
+  function fillQuestionSelect({ loading = false, failed = false } = {}) {
+    clear(questionSelect);
+    questionSelect.appendChild(anyOption());
+    const groups = new Map();
+    for (const q of state.questions) {
+      const kind = typeof q.kind === "string" && q.kind ? q.kind : "other";
+      if (!groups.has(kind)) groups.set(kind, []);
+      groups.get(kind).push(q);
+    }
+    const grouped = groups.size > 1;
+    for (const [kind, qs] of groups) {
+      const options = qs.map((q) => el("option", { value: q.id, text: optionText(q) }));
+      if (grouped) questionSelect.appendChild(el("optgroup", { label: KIND_TITLES[kind] || humanize(kind) }, options));
+      else for (const o of options) questionSelect.appendChild(o);
+    }
+    questionSelect.value = state.question;
+    questionSelect.disabled = loading || !state.questions.length;
+    questionSelect.setAttribute("aria-busy", loading ? "true" : "false");
+    questionSelect.setAttribute("data-state", loading ? "loading" : failed ? "failed" : "ready");
+    renderQuestionDetail({ loading, failed });
+    renderSummary();
+  }
+
+  function renderQuestionDetail({ loading = false, failed = false } = {}) {
+    const q = state.question ? state.questions.find((x) => x.id === state.question) : null;
+    if (q) {
+      const topics = Array.isArray(q.topics) ? q.topics.filter((t) => typeof t === "string" && t) : [];
+      replaceChildren(questionHint,
+        el("span", { class: "muted small", text: "The round opens with this question, then continues with a planned mix." }),
+        topics.length
+          ? el("span", { class: "pill-list", "aria-label": "Topics" }, topics.map((t) => el("span", { class: "pill", text: t })))
+          : null);
+      return;
+    }
+    let text = "Recommended: the interviewer plans a realistic mix and skips questions from your recent sessions.";
+    if (loading) text = "Loading the questions for this round and level\u2026";
+    else if (failed) text = "The question list isn't available right now \u2014 you'll get a planned mix.";
+    else if (state.questionsKey && !state.questions.length) text = "This round has no questions to pick from at this level; you'll get a planned mix.";
+    replaceChildren(questionHint, el("span", { class: "muted small", text }));
+  }
+
+  // ------------------------------------------------------------------ start
   async function start() {
     if (!state.round || !state.level || state.busy) return;
     state.busy = true;
     hideError();
-    render();
+    renderSummary();
+    const q = state.question ? state.questions.find((x) => x.id === state.question) : null;
     try {
-      const s = await createSession(state.round.id, state.level);
+      const s = await createSession(state.round.id, state.level, q ? q.id : undefined);
       if (!alive) return;
-      saveSession({ session_id: s.session_id, token: s.token, round: s.round || state.round.id, level: s.level || state.level });
+      const round = s.round || state.round.id;
+      const level = s.level || state.level;
+      saveSession({ session_id: s.session_id, token: s.token, round, level });
+      recordSessionStart({ session_id: s.session_id, round, round_title: state.round.title, level, question: q ? q.title : null });
       ctx.navigate(`#/session/${encodeURIComponent(s.session_id)}`);
     } catch (err) {
       if (!alive) return;
       state.busy = false;
       showError(err instanceof ApiError ? err.message : "Could not start the interview.");
-      render();
+      renderSummary();
     }
   }
 
@@ -190,25 +346,191 @@ export function mountLobby(root, ctx) {
     errorBox.textContent = "";
   }
 
-  function resumeBanner() {
+  function roundTitle(entry) {
+    if (entry.round_title) return entry.round_title;
+    const r = entry.round && state.rounds.find((x) => x.id === entry.round);
+    if (r && r.title) return r.title;
+    return entry.round ? humanize(entry.round) : "Interview";
+  }
+
+  function renderResume() {
+    clear(resumeSlot);
     const cur = currentSession();
-    if (!cur || cur.status === "ended") return null;
+    if (!cur || cur.status === "ended") return;
+    const entry = listHistory().find((e) => e.session_id === cur.session_id) || { round: cur.round };
     const banner = el(
       "div",
       { class: "resume", "data-testid": "resume" },
       el("div", { class: "resume__text" },
         el("strong", { text: "You have an interview in progress." }),
-        el("span", { class: "muted", text: [cur.round, cur.level].filter(Boolean).join(" \u00B7 ") })),
+        el("span", { class: "muted", text: [roundTitle(entry), cur.level].filter(Boolean).join(" \u00B7 ") })),
       el("div", { class: "resume__actions" },
-        el("button", { type: "button", class: "btn btn--ghost", text: "Discard", onclick: () => { forgetCurrent(); banner.remove(); } }),
+        el("button", { type: "button", class: "btn btn--ghost", text: "Discard", onclick: () => { forgetCurrent(); renderResume(); } }),
         el("a", { class: "btn btn--secondary", href: `#/session/${encodeURIComponent(cur.session_id)}`, text: "Resume" })),
     );
-    return banner;
+    resumeSlot.appendChild(banner);
+  }
+
+  // ------------------------------------------------------------------ past interviews
+  function renderHistory() {
+    const entries = listHistory();
+    historyCount.textContent = entries.length ? `${entries.length} saved` : "";
+    if (!entries.length) {
+      replaceChildren(historyBody, el("p", { class: "history__empty", "data-testid": "history-empty" },
+        el("span", { class: "history__empty-icon", "aria-hidden": "true", text: "\u2691" }),
+        el("span", { text: "No past interviews yet. Finish a round and its debrief and transcript will wait for you here." })));
+      return;
+    }
+    replaceChildren(historyBody, el("ul", { class: "history-list" }, entries.map(historyRow)));
+  }
+
+  function historyRow(e) {
+    const href = `#/session/${encodeURIComponent(e.session_id)}`;
+    const ended = e.status === "ended";
+    const problem = el("div", { class: "history-entry__problem", role: "alert", hidden: true });
+    const openLink = el("a", {
+      class: "btn btn--secondary btn--small",
+      href,
+      "data-testid": "history-open",
+      text: ended || !e.known ? "Open" : "Resume",
+      "aria-label": `${ended || !e.known ? "Open" : "Resume"} ${roundTitle(e)} from ${formatDate(e.created_at)}`,
+      onclick: (ev) => {
+        if (ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return; // new tab: let it go
+        ev.preventDefault();
+        open();
+      },
+    });
+    const downloadBtn = el("button", {
+      type: "button",
+      class: "btn btn--ghost btn--small",
+      "data-testid": "history-download",
+      text: "Download JSON",
+      onclick: download,
+    });
+    const forgetBtn = el("button", {
+      type: "button",
+      class: "btn btn--link btn--small",
+      "data-testid": "history-forget",
+      text: "Forget",
+      title: "Remove from this browser (the server keeps it)",
+      onclick: forget,
+    });
+
+    const meta = [formatDate(e.created_at)];
+    if (e.question) meta.push(`opened with \u201C${e.question}\u201D`);
+    const row = el(
+      "li",
+      { class: "history-entry", "data-testid": "history-entry", "data-status": ended ? "ended" : "active" },
+      el("div", { class: "history-entry__main" },
+        el("div", { class: "history-entry__title" },
+          el("span", { class: "history-entry__round", text: roundTitle(e) }),
+          e.level ? el("span", { class: "level-tag", title: LEVEL_TITLES[e.level] || null, text: e.level }) : null),
+        el("div", { class: "history-entry__meta muted small" },
+          el("time", { datetime: e.created_at || null, text: meta[0] }),
+          meta.length > 1 ? el("span", { class: "history-entry__question", text: ` \u00B7 ${meta[1]}` }) : null)),
+      el("div", { class: "history-entry__status" },
+        ended
+          ? e.vote || e.vote_level
+            ? voteChip(e.vote, e.vote_level, { testid: "history-vote" })
+            : el("span", { class: "chip chip--none", "data-testid": "history-status", text: "Ended" })
+          : e.known
+            ? el("span", { class: "chip chip--live", "data-testid": "history-status", text: "In progress" })
+            : el("span", { class: "chip chip--none", "data-testid": "history-status", text: "Not opened yet" })),
+      el("div", { class: "history-entry__actions" }, openLink, downloadBtn, forgetBtn),
+      problem,
+    );
+
+    function setBusy(busy) {
+      row.classList.toggle("is-busy", busy);
+      downloadBtn.disabled = busy;
+      openLink.setAttribute("aria-disabled", busy ? "true" : "false");
+    }
+
+    /** 404/401: the server no longer has (or accepts) this session. Say so and offer to forget it. */
+    function showGone(err) {
+      const msg = err.status === 404
+        ? "This interview is no longer on the server (it may have been reset)."
+        : "The server no longer accepts this browser's key for this interview.";
+      replaceChildren(problem,
+        el("span", { text: msg }),
+        el("button", { type: "button", class: "btn btn--danger-ghost btn--small", "data-testid": "history-forget-missing",
+          text: "Forget it", onclick: forget }));
+      problem.hidden = false;
+      row.classList.add("is-gone");
+    }
+
+    async function open() {
+      if (row.classList.contains("is-busy")) return;
+      setBusy(true);
+      try {
+        await getTranscript(e.session_id, e.token);
+        if (!alive) return;
+        ctx.navigate(href);
+      } catch (err) {
+        if (!alive) return;
+        setBusy(false);
+        if (err instanceof ApiError && (err.status === 404 || err.status === 401)) showGone(err);
+        else showToast({ kind: "error", message: err.message || "Could not open this interview." });
+      }
+    }
+
+    async function download() {
+      setBusy(true);
+      try {
+        await downloadTranscript(e.session_id, e.token);
+      } catch (err) {
+        if (!alive) return;
+        if (err instanceof ApiError && (err.status === 404 || err.status === 401)) showGone(err);
+        else showToast({ kind: "error", message: err.message || "Could not download the transcript." });
+      } finally {
+        if (alive) setBusy(false);
+      }
+    }
+
+    function forget() {
+      const snapshot = forgetSession(e.session_id);
+      renderHistory();
+      renderResume();
+      const heading = document.getElementById("history-heading");
+      if (heading) heading.setAttribute("tabindex", "-1");
+      if (heading) heading.focus({ preventScroll: true });
+      showToast({
+        kind: "info",
+        message: `Forgot \u201C${roundTitle(e)}\u201D on this browser.`,
+        action: snapshot ? { label: "Undo", onClick: () => { restoreSession(snapshot); renderHistory(); renderResume(); } } : undefined,
+      });
+    }
+
+    return row;
   }
 
   return () => {
     alive = false;
   };
+}
+
+function anyOption() {
+  return el("option", { value: "", text: "Any question (recommended)" });
+}
+
+/** "Title — topic, topic" (topics that only repeat the title are left out). */
+function optionText(q) {
+  const title = typeof q.title === "string" && q.title ? q.title : q.id;
+  const topics = (Array.isArray(q.topics) ? q.topics : [])
+    .filter((t) => typeof t === "string" && t && t.toLowerCase() !== title.toLowerCase())
+    .slice(0, 3);
+  return topics.length ? `${title} \u2014 ${topics.join(", ")}` : title;
+}
+
+function formatDate(iso) {
+  const t = Date.parse(iso);
+  if (!iso || Number.isNaN(t)) return "Date unknown";
+  const d = new Date(t);
+  try {
+    return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  } catch {
+    return d.toISOString().slice(0, 16).replace("T", " ");
+  }
 }
 
 function skeletonCards(n) {

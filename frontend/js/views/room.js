@@ -2,7 +2,17 @@
 import { el, clear, replaceChildren } from "../dom.js";
 import { getTranscript, ApiError } from "../api.js";
 import { SessionSocket, sessionSocketUrl } from "../ws.js";
-import { tokenFor, getShowGrades, setShowGrades, markEnded, forgetCurrent } from "../store.js";
+import {
+  tokenFor,
+  getShowGrades,
+  setShowGrades,
+  markEnded,
+  currentSession,
+  forgetCurrent,
+  forgetSession,
+  recordSessionSeen,
+  recordSessionEnd,
+} from "../store.js";
 import { showToast, clearToasts } from "../toast.js";
 import {
   interviewerTurn,
@@ -172,12 +182,14 @@ export function mountRoom(root, ctx, sessionId) {
     if (status === "reconnecting") {
       // A live bubble cannot be finished once the connection drops; the next `state` frame resends the turn.
       S.failedChecks += 1;
-      if (S.failedChecks === 4) checkSessionExists();
+      // Never connected at all: ask the REST API at once whether the session still exists (a browser only sees
+      // a failed handshake, not the server's reason). Otherwise give a flaky network a few tries first.
+      if (S.failedChecks === 4 || (!S.gotState && S.failedChecks === 1)) checkSessionExists();
     }
     if (status === "connected") S.failedChecks = 0;
     if (status === "unauthorized") {
       replaceChildren(root, problemCard(ctx, "The server refused this session's key",
-        "The link may be old or the server was reset. Start a new interview."));
+        "The link may be old or the server was reset. Start a new interview.", sessionId));
     }
     renderComposer();
   }
@@ -189,11 +201,13 @@ export function mountRoom(root, ctx, sessionId) {
       if (S.destroyed) return;
       if (err instanceof ApiError && (err.status === 404 || err.status === 401)) {
         sock.close();
-        forgetCurrent();
+        const cur = currentSession();
+        if (cur && cur.session_id === sessionId) forgetCurrent();
         replaceChildren(root, problemCard(ctx,
           err.status === 404 ? "This interview no longer exists" : "The server refused this session's key",
           err.status === 404 ? "The server doesn't know this session (it may have been reset). Start a new interview."
-                             : "The link may be old or the server was reset. Start a new interview."));
+                             : "The link may be old or the server was reset. Start a new interview.",
+          sessionId));
       }
     }
   }
@@ -216,6 +230,7 @@ export function mountRoom(root, ctx, sessionId) {
     S.gotState = true;
     S.round = f.round || S.round;
     S.level = f.level || S.level;
+    recordSessionSeen(sessionId, { round: S.round && S.round.id, round_title: S.round && S.round.title, level: S.level });
     if (f.brain_label) ctx.setBrainLabel(f.brain_label, f.brain);
     if (f.limits && Number.isInteger(f.limits.max_answer_chars)) S.limits.max_answer_chars = f.limits.max_answer_chars;
     const turns = Array.isArray(f.turns) ? f.turns.map((t) => ({ ...t })) : [];
@@ -451,6 +466,7 @@ export function mountRoom(root, ctx, sessionId) {
 
   function showDebrief() {
     if (S.destroyed || debriefCleanup) return;
+    recordSessionEnd(sessionId, S.debrief);
     clearTimeout(pollTimer);
     sock.close();
     clearToasts();
@@ -566,7 +582,8 @@ export function mountRoom(root, ctx, sessionId) {
   };
 }
 
-function problemCard(ctx, title, text) {
+/** A dead end explained. With `forgetId`, also offer to drop that session from this browser's past interviews. */
+function problemCard(ctx, title, text, forgetId) {
   return el(
     "div",
     { class: "page" },
@@ -575,8 +592,13 @@ function problemCard(ctx, title, text) {
       { class: "panel problem", role: "alert" },
       el("h1", { class: "section-title", text: title }),
       el("p", { class: "muted", text }),
-      el("button", { type: "button", class: "btn btn--primary", "data-testid": "new-interview", text: "Start a new interview",
-        onclick: () => ctx.navigate("#/") }),
+      el("div", { class: "problem__actions" },
+        el("button", { type: "button", class: "btn btn--primary", "data-testid": "new-interview", text: "Start a new interview",
+          onclick: () => ctx.navigate("#/") }),
+        forgetId
+          ? el("button", { type: "button", class: "btn btn--ghost", "data-testid": "forget-session",
+              text: "Forget it on this browser", onclick: () => { forgetSession(forgetId); ctx.navigate("#/"); } })
+          : null),
     ),
   );
 }
