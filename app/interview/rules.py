@@ -105,6 +105,7 @@ def _only_real_fields(decision: Decision, view: RoundView) -> Decision:
 def apply(decision: Decision, view: RoundView) -> dict:
     """The state update for ``decision``: the thread stack transition and the budgets it spends."""
     state: InterviewState = view.state
+    decision = _only_real_fields(decision, view)  # fields a streamed reply filled in after the rules checked it
     stack: list[Thread] = [dict(t) for t in state["stack"]]  # type: ignore[misc]
     update: dict = {}
     if stack and view.last_answer is not None:
