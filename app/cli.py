@@ -32,6 +32,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     port = settings.port if args.port is None else args.port
     print(f"Bar Raiser on http://{host}:{port} (brain: {application.state.brain_label})", flush=True)
     uvicorn.run(application, host=host, port=port, ws_max_size=settings.max_frame_bytes * 4,
+                ws_per_message_deflate=False,  # frames are small; compressing each costs more CPU than it saves
                 log_level="info", timeout_graceful_shutdown=5)
     return 0
 
