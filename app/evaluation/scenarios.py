@@ -301,7 +301,7 @@ def load_cases(paths: Iterable[Path], catalog: Catalog | None) -> list[Case]:
     if not files and not problems:
         problems.append(f"{', '.join(map(str, paths))}:0: no scenario files (*.yaml) found")
     seen: dict[str, str] = {}
-    for f, root in files:
+    for f, _root in files:
         display = _display(f)
         holdout = "holdout" in f.resolve().parent.parts
         case = parse_file(f, display, catalog, holdout, problems)

@@ -194,7 +194,7 @@ def _drive_session(client) -> tuple[str, str]:
     with client.websocket_connect(f"/ws/sessions/{sid}?token={token}") as ws:
         assert ws.receive_json()["type"] == "state"
         _until(ws, lambda f: f["type"] == "interviewer_done")
-        for i, text in enumerate(ANSWERS):
+        for text in ANSWERS:
             ws.send_json({"type": "answer", "text": text})
             frames = _until(ws, lambda f: f["type"] == "interviewer_done")
             index = frames[-1]["index"] - 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
 import openai
@@ -19,7 +19,7 @@ from app.llm.fake_server import FakeLLM, ScriptError, schema_instance, split_pie
 USER = [{"role": "user", "content": "Tell me about a time you disagreed with your manager."}]
 
 
-class Vote(str, Enum):
+class Vote(StrEnum):
     strong_no_hire = "strong_no_hire"
     inclined = "inclined"
 
