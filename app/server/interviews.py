@@ -38,6 +38,8 @@ class Interviews:
         self.graph = graph
         self.services = services
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # sessions whose last run (in this process) stopped at the answer interrupt: a resume needs no state read
+        self._awaiting: set[str] = set()
 
     @property
     def catalog(self) -> Catalog:
@@ -51,9 +53,13 @@ class Interviews:
         return await self.graph.aget_state(self._config(session_id))
 
     async def _stream(self, session_id: str, graph_input: Any, send: Send) -> None:
-        async for frame in self.graph.astream(graph_input, self._config(session_id), context=self.services,
-                                              stream_mode="custom", durability="async"):
-            await send(frame)
+        self._awaiting.discard(session_id)
+        async for mode, chunk in self.graph.astream(graph_input, self._config(session_id), context=self.services,
+                                                    stream_mode=["custom", "updates"], durability="sync"):
+            if mode == "custom":
+                await send(chunk)
+            elif "__interrupt__" in chunk:
+                self._awaiting.add(session_id)
 
     async def advance(self, record: SessionRecord, send: Send) -> bool:
         """Start the session if it is new, or finish a run a fault interrupted. False if nothing to do."""
@@ -71,9 +77,10 @@ class Interviews:
     async def resume(self, record: SessionRecord, reply: dict, send: Send) -> None:
         """Feed the candidate's reply (an answer or an end control) to the waiting graph."""
         async with self._locks[record.id]:
-            snap = await self.snapshot(record.id)
-            if not snap.interrupts:
-                raise NotAwaitingAnswer(ended=not snap.next and snap.values.get("phase") == "ended")
+            if record.id not in self._awaiting:  # not known from this process's last run: read the state
+                snap = await self.snapshot(record.id)
+                if not snap.interrupts:
+                    raise NotAwaitingAnswer(ended=not snap.next and snap.values.get("phase") == "ended")
             await self._stream(record.id, Command(resume=reply), send)
 
     async def state_frame(self, record: SessionRecord, brain_label: str, max_answer_chars: int) -> dict:

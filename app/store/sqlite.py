@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiosqlite
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+from app.store.checkpoints import WriteBehindSqliteSaver
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -106,7 +107,7 @@ class SessionStore:
 
 @dataclass
 class Storage:
-    checkpointer: AsyncSqliteSaver
+    checkpointer: WriteBehindSqliteSaver
     sessions: SessionStore
 
 
@@ -126,13 +127,14 @@ async def open_storage(sqlite_path: str) -> AsyncIterator[Storage]:
         Path(sqlite_path).parent.mkdir(parents=True, exist_ok=True)
     graph_conn = await _connect(sqlite_path)
     session_conn = graph_conn if sqlite_path == ":memory:" else await _connect(sqlite_path)
+    saver = WriteBehindSqliteSaver(graph_conn)
     try:
-        saver = AsyncSqliteSaver(graph_conn)
         await saver.setup()
         sessions = SessionStore(session_conn)
         await sessions.setup()
         yield Storage(checkpointer=saver, sessions=sessions)
     finally:
+        await saver.aclose()  # the queued checkpoint rows reach the disk before the connection closes
         if session_conn is not graph_conn:
             await session_conn.close()
         await graph_conn.close()

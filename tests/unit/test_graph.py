@@ -119,3 +119,45 @@ async def test_control_end_closes_the_round_at_once(round_):
     assert debrief["turns_graded"] == 0 and debrief["vote"] == "not_inclined"
     snap = await round_.graph.aget_state(round_.config)
     assert not snap.next
+
+
+async def test_the_session_runner_reads_state_only_when_it_does_not_know_the_session_waits(catalog):
+    """``Interviews`` remembers that its last run stopped at the answer interrupt, so a turn costs no extra state
+    read; a runner that did not make that run (after a restart) reads the state first; an ended round refuses."""
+    from app.server.interviews import Interviews, NotAwaitingAnswer
+    from app.store.sqlite import SessionRecord
+
+    graph = build_graph(InMemorySaver())
+    services = Services(brain=OfflineBrain(), catalog=catalog)
+    record = SessionRecord(id="s1", round_id="ml_breadth", level="L5", brain="offline",
+                           plan=["ml-bias-variance", "ml-l1-vs-l2"], created_at=time.time())
+    frames: list[dict] = []
+
+    async def send(frame: dict) -> None:
+        frames.append(frame)
+
+    def counting(runner: Interviews) -> list[str]:
+        reads, read = [], runner.snapshot
+
+        async def snapshot(session_id: str):
+            reads.append(session_id)
+            return await read(session_id)
+
+        runner.snapshot = snapshot  # type: ignore[method-assign]
+        return reads
+
+    runner = Interviews(graph, services)
+    assert await runner.advance(record, send)
+    reads = counting(runner)
+    await runner.resume(record, {"type": "answer", "text": PIVOT_ANSWER}, send)
+    assert reads == [] and len(done(frames)) == 2
+
+    restarted = Interviews(graph, services)  # knows nothing of the session yet
+    reads = counting(restarted)
+    await restarted.resume(record, {"type": "answer", "text": STORY}, send)
+    assert reads == ["s1"] and len(done(frames)) == 3
+    await restarted.resume(record, {"type": "control", "action": "end"}, send)
+    assert frames[-1]["type"] == "debrief"
+    with pytest.raises(NotAwaitingAnswer) as refused:
+        await restarted.resume(record, {"type": "answer", "text": "one more thing"}, send)
+    assert refused.value.ended

@@ -1,0 +1,105 @@
+"""The write-behind checkpointer: the round graph runs on it, what it serves from memory is what SQLite holds,
+nothing is lost on close, and a failing disk stops the graph instead of being ignored."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+import aiosqlite
+import pytest
+from langgraph.types import Command
+
+from app.brains.offline import OfflineBrain
+from app.interview.graph import build_graph
+from app.interview.nodes import Services
+from app.interview.state import initial_state
+from app.store.checkpoints import CheckpointWriteError, WriteBehindSqliteSaver
+from app.store.sqlite import open_storage
+
+ANSWER = {"type": "answer", "text": "High variance means the model overfits; compare train and validation error."}
+CONFIG = {"configurable": {"thread_id": "s1"}}
+
+
+async def _play(graph, catalog, answers: int) -> list[dict]:
+    services = Services(brain=OfflineBrain(), catalog=catalog)
+    start = initial_state("s1", "ml_breadth", "L5", ["ml-bias-variance", "ml-l1-vs-l2"], time.time())
+    frames = [f async for f in graph.astream(start, CONFIG, context=services, stream_mode="custom")]
+    for _ in range(answers):
+        frames += [f async for f in graph.astream(Command(resume=ANSWER), CONFIG, context=services,
+                                                  stream_mode="custom")]
+    return frames
+
+
+def _rows(path, table: str) -> int:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+
+async def test_a_round_survives_closing_and_reopening(tmp_path, catalog):
+    db = str(tmp_path / "db.sqlite")
+    async with open_storage(db) as storage:
+        graph = build_graph(storage.checkpointer)
+        await _play(graph, catalog, answers=2)
+        before = await graph.aget_state(CONFIG)
+    assert _rows(db, "checkpoints") > 0 and _rows(db, "writes") > 0  # closing flushed the queue
+
+    async with open_storage(db) as storage:  # a new process's view: nothing cached, all read from disk
+        graph = build_graph(storage.checkpointer)
+        after = await graph.aget_state(CONFIG)
+        assert after.values == before.values and after.next == before.next == ("await_answer",)
+        assert after.interrupts and after.config == before.config
+        frames = [f async for f in graph.astream(Command(resume=ANSWER), CONFIG,
+                                                 context=Services(brain=OfflineBrain(), catalog=catalog),
+                                                 stream_mode="custom")]
+        assert [f for f in frames if f["type"] == "interviewer_done"]  # and it carries on from there
+
+
+async def test_memory_answers_what_the_disk_holds(tmp_path, catalog):
+    db = str(tmp_path / "db.sqlite")
+    async with open_storage(db) as storage:
+        saver = storage.checkpointer
+        graph = build_graph(saver)
+        await _play(graph, catalog, answers=1)
+        cached = await saver.aget_tuple(CONFIG)
+        await saver.flush()
+        from_disk = await super(WriteBehindSqliteSaver, saver).aget_tuple(CONFIG)  # the stock saver's read
+        assert cached.config == from_disk.config and cached.parent_config == from_disk.parent_config
+        assert cached.checkpoint == from_disk.checkpoint and cached.metadata == from_disk.metadata
+        assert cached.pending_writes == from_disk.pending_writes and cached.pending_writes  # the interrupt
+        # past checkpoints come from the disk, in order, newest first
+        history = [c async for c in saver.alist(CONFIG)]
+        assert history[0].config == cached.config and len(history) > 3
+        past = await saver.aget_tuple(history[2].config)
+        assert past.checkpoint["id"] == history[2].checkpoint["id"]
+        # each read is a fresh copy: a caller changing it cannot change the next read
+        cached.checkpoint["channel_values"]["turns"].clear()
+        assert (await saver.aget_tuple(CONFIG)).checkpoint["channel_values"]["turns"]
+
+
+async def test_writes_for_a_checkpoint_not_in_memory_fall_back_to_the_disk(tmp_path, catalog):
+    db = str(tmp_path / "db.sqlite")
+    async with open_storage(db) as storage:
+        saver = storage.checkpointer
+        await _play(build_graph(saver), catalog, answers=1)
+        history = [c async for c in saver.alist(CONFIG)]
+        older = history[1].config
+        await saver.aput_writes(older, [("extra", "value")], task_id="late-task")
+        latest = await saver.aget_tuple(CONFIG)  # no longer trusted from memory: read back from SQLite
+        assert latest.config == history[0].config
+        assert ("late-task", "extra", "value") in (await saver.aget_tuple(older)).pending_writes
+
+
+async def test_a_failing_disk_stops_the_graph(tmp_path, catalog):
+    conn = await aiosqlite.connect(str(tmp_path / "db.sqlite"))
+    saver = WriteBehindSqliteSaver(conn)
+    await saver.setup()
+    await conn.execute("DROP TABLE writes")  # every write from now on fails
+    await conn.commit()
+    graph = build_graph(saver)
+    with pytest.raises(CheckpointWriteError, match="saving checkpoints to SQLite failed"):
+        await _play(graph, catalog, answers=3)
+        await saver.flush()
+    with pytest.raises(CheckpointWriteError):
+        await saver.aclose()
+    await conn.close()
