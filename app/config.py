@@ -60,6 +60,10 @@ class Settings(BaseSettings):
         8, ge=2, description="Turns quoted verbatim in each prompt; older turns are summarised (bounded prompts)."
     )
     llm_max_output_tokens: int = Field(700, ge=64, description="Upper bound on tokens per LLM response.")
+    llm_stream_read_interval_ms: float = Field(
+        50.0, ge=0, le=500,
+        description="Once the interviewer's first words are out, read the model's stream at most this often: what "
+                    "arrives meanwhile goes out as one frame (0 = every chunk as it lands).")
     record_dir: Path | None = Field(None, description="Write every LLM request/response to cassettes here.")
     recent_sessions_window: int = Field(
         5, ge=0, description="Questions asked in this many recent sessions of the same browser are not asked again."

@@ -78,3 +78,7 @@ class Brain(Protocol):
     async def debrief(self, view: RoundView) -> Debrief:
         """The Amazon-style debrief of the whole round, from the stored grades."""
         ...
+
+    async def aclose(self) -> None:
+        """Release what the brain holds open (connections); called once, when the server or the run stops."""
+        ...

@@ -26,7 +26,7 @@ from app.interview.rules import STAR_PARTS
 from app.interview.view import RoundView
 from app.llm.context import llm_call
 from app.llm.stream_json import UtteranceStream
-from app.llm.structured import Capabilities, parse_structured, stream_json
+from app.llm.structured import Capabilities, ReadPacing, parse_structured, stream_json
 
 _MAX_TURN_CHARS = 1500
 _PLAIN_LINES = ("wrap_up", "end")  # moves with a fixed meaning the offline lines can say when the model will not
@@ -64,8 +64,9 @@ def _data(text: str) -> str:
 class _TurnStream:
     """An in-flight interviewer turn: read the head first, then the utterance."""
 
-    def __init__(self, chunks: AsyncIterator[str]):
+    def __init__(self, chunks: AsyncIterator[str], pacing: ReadPacing, read_interval_s: float):
         self.chunks = chunks
+        self.pacing, self.read_interval_s = pacing, read_interval_s
         self.parser = UtteranceStream()
         self.pending = ""
         self.done = False
@@ -83,11 +84,13 @@ class _TurnStream:
     async def utterance(self) -> AsyncIterator[str]:
         """The words as they stream; then the fields after them (``covered``, ``rationale``) in ``tail``."""
         if self.pending:
+            self.pacing.interval_s = self.read_interval_s  # the first words are out: batch what follows
             yield self.pending
         if not self.done:
             async for chunk in self.chunks:
                 piece = self.parser.feed(chunk)
                 if piece:
+                    self.pacing.interval_s = self.read_interval_s
                     yield piece
         try:
             self.tail = self.parser.final()
@@ -112,6 +115,12 @@ class LLMBrain:
         self.label = f"LLM brain ({self.model})"
         self.caps = Capabilities()
         self._turns: dict[tuple[str, int], tuple[Decision, _TurnStream]] = {}
+
+    async def aclose(self) -> None:
+        """Close the model clients' connection pools."""
+        await self.client.close()
+        if self.grader_client is not self.client:
+            await self.grader_client.close()
 
     # ------------------------------------------------------------------ prompt pieces
 
@@ -222,9 +231,12 @@ class LLMBrain:
         last: Exception | None = None
         for attempt in range(2):
             with llm_call(view.state["session_id"], "respond", view.next_index, attempt):
+                pacing = ReadPacing()
                 stream = _TurnStream(stream_json(self.client, self.caps, model=self.model, messages=messages,
                                                  schema=schema, name="InterviewerTurn",
-                                                 max_tokens=self.settings.llm_max_output_tokens, usage_sink=usage))
+                                                 max_tokens=self.settings.llm_max_output_tokens, usage_sink=usage,
+                                                 pacing=pacing),
+                                     pacing, self.settings.llm_stream_read_interval_ms / 1000)
                 stream.prompt_chars = sum(len(m["content"]) for m in messages)
                 try:
                     decision = self._decision(await stream.head(), c)

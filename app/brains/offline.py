@@ -80,6 +80,9 @@ class OfflineBrain:
     def __init__(self, stream_delay_s: float = 0.0):
         self._delay = stream_delay_s
 
+    async def aclose(self) -> None:
+        """Nothing to release: the rules brain holds no connections."""
+
     # ------------------------------------------------------------------ grading
 
     async def grade(self, view: RoundView) -> TurnGrade:

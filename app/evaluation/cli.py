@@ -106,7 +106,10 @@ def _settings_of(args: argparse.Namespace) -> tuple[dict | None, dict]:
 
 async def _run(brain: Brain, catalog, cases: list[Case], repeat: int, concurrency: int):
     runner = Runner(brain, catalog, concurrency=concurrency)
-    return await runner.run(cases, repeat=repeat)
+    try:
+        return await runner.run(cases, repeat=repeat)
+    finally:
+        await brain.aclose()
 
 
 def _write_json(report: Report, path: str | None) -> None:

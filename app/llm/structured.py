@@ -1,19 +1,23 @@
 """Structured outputs over any OpenAI-compatible server, and the errors the brain turns into clear messages.
 
-``parse_structured`` asks for a pydantic model with ``chat.completions.parse`` (``json_schema``); a server that
-rejects ``json_schema`` gets ``json_object`` with the schema in the prompt instead. Invalid or truncated output is
+``parse_structured`` asks for a pydantic model with the request ``chat.completions.parse`` sends (a strict
+``json_schema``); a server that rejects ``json_schema`` gets ``json_object`` with the schema in the prompt instead.
+``stream_json`` streams such a response's raw content. Both go through the SDK's ``client.post`` (its retries,
+timeouts and error mapping) and read the answer as plain JSON / server-sent events. Invalid or truncated output is
 retried once, then raised as :class:`ModelOutputError`. Timeouts, 429 and 5xx are retried by the SDK (backoff with
 jitter); when they persist they become :class:`ModelUnavailable`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
 
+import httpx2
 import openai
 from openai import AsyncOpenAI
 from pydantic import BaseModel, ValidationError
@@ -21,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 from app.brains.base import ModelOutputError, ModelUnavailable
 
 M = TypeVar("M", bound=BaseModel)
-__all__ = ["ModelOutputError", "ModelUnavailable", "parse_structured", "stream_json", "Capabilities"]
+__all__ = ["ModelOutputError", "ModelUnavailable", "parse_structured", "stream_json", "Capabilities", "ReadPacing"]
 
 
 _UNAVAILABLE = (openai.APITimeoutError, openai.APIConnectionError, openai.RateLimitError,
@@ -95,37 +99,52 @@ def strict_schema(model: type[BaseModel]) -> dict:
     return to_strict_json_schema(model)
 
 
+async def _post(client: AsyncOpenAI, body: dict, *, stream: bool) -> Any:
+    """POST ``/chat/completions`` through the SDK's request path (base URL, auth, timeouts, retries with backoff and
+    jitter, error mapping) but without its typed layer: the body goes out as built here, the answer comes back raw
+    (``bytes``, or the open ``httpx2.Response`` of a stream). The typed layer walked every message key by key and
+    built a model per streamed chunk, which was most of the server's CPU per turn (docs/performance.md)."""
+    return await client.post("/chat/completions", body=body, cast_to=httpx2.Response if stream else bytes,
+                             stream=stream)
+
+
+def _json_schema_format(name: str, schema: dict) -> dict:
+    return {"type": "json_schema", "json_schema": {"name": name, "strict": True, "schema": schema}}
+
+
 async def parse_structured(client: AsyncOpenAI, caps: Capabilities, *, model: str, messages: list[dict],
                            schema: type[M], max_tokens: int) -> tuple[M, Any]:
     """One validated instance of ``schema`` and the call's usage.
 
-    Same request as the SDK's ``chat.completions.parse`` (a strict ``json_schema``), but the schema travels in
-    ``extra_body`` (sent as is, not walked key by key) and the answer is validated here."""
+    The request ``chat.completions.parse`` would send (a strict ``json_schema``); the answer is validated here."""
     last_error: Exception | None = None
+    body = {"model": model, "max_tokens": max_tokens, "temperature": 0}
     for _attempt in range(2):
         try:
-            resp = None
+            raw = None
             if caps.json_schema:
-                fmt = {"type": "json_schema",
-                       "json_schema": {"name": schema.__name__, "strict": True, "schema": strict_schema(schema)}}
                 try:
-                    resp = await client.chat.completions.create(model=model, messages=messages, max_tokens=max_tokens,
-                                                                temperature=0, extra_body={"response_format": fmt})
+                    raw = await _post(client, {**body, "messages": messages, "response_format": _json_schema_format(
+                        schema.__name__, strict_schema(schema))}, stream=False)
                 except Exception as exc:
                     if not _rejects_json_schema(exc):
                         raise
                     caps.json_schema = False
-            if resp is None:
+            if raw is None:
                 fallback = [{"role": "system", "content": schema_instruction(schema.model_json_schema())}, *messages]
-                resp = await client.chat.completions.create(
-                    model=model, messages=fallback, max_tokens=max_tokens, temperature=0,
-                    extra_body={"response_format": json_object_format(schema.model_json_schema())})
-            choice = resp.choices[0]
-            if choice.finish_reason == "length":
+                raw = await _post(client, {**body, "messages": fallback,
+                                           "response_format": json_object_format(schema.model_json_schema())},
+                                  stream=False)
+            answer = json.loads(raw)
+            choice = (answer.get("choices") or [None])[0]
+            if not isinstance(choice, dict):
+                raise ModelOutputError(f"the model's answer has no choices: {str(answer)[:200]}")
+            if choice.get("finish_reason") == "length":
                 raise ModelOutputError("the model's output was truncated")
-            if getattr(choice.message, "refusal", None):
-                raise ModelOutputError(f"the model refused: {choice.message.refusal}")
-            return schema.model_validate(json.loads(choice.message.content or "", strict=False)), resp.usage
+            message = choice.get("message") or {}
+            if message.get("refusal"):
+                raise ModelOutputError(f"the model refused: {message['refusal']}")
+            return schema.model_validate(json.loads(message.get("content") or "", strict=False)), answer.get("usage")
         except (ValidationError, ValueError, ModelOutputError) as exc:
             last_error = exc
         except Exception as exc:
@@ -135,55 +154,42 @@ async def parse_structured(client: AsyncOpenAI, caps: Capabilities, *, model: st
     raise ModelOutputError(f"invalid structured output after one retry: {last_error}")
 
 
-async def stream_json(client: AsyncOpenAI, caps: Capabilities, *, model: str, messages: list[dict], schema: dict,
-                      name: str, max_tokens: int, usage_sink: list) -> AsyncIterator[str]:
-    """Stream the raw content of a JSON response (``json_schema`` when supported, else ``json_object`` with the
-    schema in the prompt). The usage, when the server reports it, is appended to ``usage_sink``.
+@dataclass
+class ReadPacing:
+    """How often a stream is read. 0 = every chunk as it lands (for the first words); a positive interval lets
+    the pieces that arrive meanwhile pile up in the socket buffer and be handled in one read, one frame."""
 
-    The SSE lines are parsed with ``json.loads`` rather than the SDK's typed chunks (about 30x cheaper per chunk),
-    and the schema travels in ``extra_body``, which the SDK sends as is instead of walking it key by key (about
-    4 ms a call); the request still goes through the SDK: retries, timeouts and error mapping are unchanged."""
-    kwargs: dict[str, Any] = {"model": model, "max_tokens": max_tokens, "temperature": 0.3, "stream": True}
+    interval_s: float = 0.0
+
+
+async def stream_json(client: AsyncOpenAI, caps: Capabilities, *, model: str, messages: list[dict], schema: dict,
+                      name: str, max_tokens: int, usage_sink: list,
+                      pacing: ReadPacing | None = None) -> AsyncIterator[str]:
+    """Stream the raw content of a JSON response (``json_schema`` when supported, else ``json_object`` with the
+    schema in the prompt), one string per network read. The usage, when the server reports it, is appended to
+    ``usage_sink``; ``pacing`` (which the caller may change while reading) spaces the reads out."""
+    body: dict[str, Any] = {"model": model, "max_tokens": max_tokens, "temperature": 0.3, "stream": True}
     if caps.stream_usage:
-        kwargs["stream_options"] = {"include_usage": True}
-    raw = client.chat.completions.with_streaming_response
+        body["stream_options"] = {"include_usage": True}
     try:
-        response_cm = None
+        response = None
         if caps.json_schema:
-            response_cm = raw.create(messages=messages, extra_body={"response_format": {
-                "type": "json_schema", "json_schema": {"name": name, "strict": True, "schema": schema}}}, **kwargs)
             try:
-                response = await response_cm.__aenter__()
+                response = await _post(client, {**body, "messages": messages,
+                                                 "response_format": _json_schema_format(name, schema)}, stream=True)
             except Exception as exc:
                 if not _rejects_json_schema(exc):
                     raise
                 caps.json_schema = False
-                response_cm = None
-        if response_cm is None:
+        if response is None:
             fallback = [{"role": "system", "content": schema_instruction(schema)}, *messages]
-            response_cm = raw.create(messages=fallback, extra_body={"response_format": json_object_format(schema)},
-                                     **kwargs)
-            response = await response_cm.__aenter__()
+            response = await _post(client, {**body, "messages": fallback,
+                                             "response_format": json_object_format(schema)}, stream=True)
         try:
-            async for line in response.iter_lines():
-                if not line.startswith("data:"):
-                    continue
-                data = line[5:].strip()
-                if data == "[DONE]":
-                    break
-                chunk = json.loads(data)
-                if chunk.get("error"):
-                    raise ModelOutputError(f"the model stream reported an error: {chunk['error']}")
-                if chunk.get("usage"):
-                    usage_sink.append(chunk["usage"])
-                for choice in chunk.get("choices") or ():
-                    content = (choice.get("delta") or {}).get("content")
-                    if content:
-                        yield content
-                    if choice.get("finish_reason") == "length":
-                        raise ModelOutputError("the model's output was truncated")
+            async for text in _sse_content(response, usage_sink, pacing or ReadPacing()):
+                yield text
         finally:
-            await response_cm.__aexit__(None, None, None)  # release the connection even when the caller stops early
+            await response.aclose()  # release the connection even when the caller stops early
     except (ModelOutputError, ModelUnavailable):
         raise
     except json.JSONDecodeError as exc:
@@ -192,3 +198,36 @@ async def stream_json(client: AsyncOpenAI, caps: Capabilities, *, model: str, me
         if unavailable(exc):
             raise ModelUnavailable(f"{type(exc).__name__}: {exc}") from exc
         raise
+
+
+async def _sse_content(response: httpx2.Response, usage_sink: list, pacing: ReadPacing) -> AsyncIterator[str]:
+    """The ``delta.content`` of a chat-completions event stream, joined per network read."""
+    buffer = b""
+    async for data in response.aiter_bytes():
+        buffer += data
+        *lines, buffer = buffer.split(b"\n")
+        pieces, done = [], False
+        for line in lines:
+            if not line.startswith(b"data:"):
+                continue
+            payload = line[5:].strip()
+            if payload == b"[DONE]":
+                done = True
+                break
+            chunk = json.loads(payload)
+            if chunk.get("error"):
+                raise ModelOutputError(f"the model stream reported an error: {chunk['error']}")
+            if chunk.get("usage"):
+                usage_sink.append(chunk["usage"])
+            for choice in chunk.get("choices") or ():
+                content = (choice.get("delta") or {}).get("content")
+                if content:
+                    pieces.append(content)
+                if choice.get("finish_reason") == "length":
+                    raise ModelOutputError("the model's output was truncated")
+        if pieces:
+            yield "".join(pieces)
+        if done:
+            return
+        if pacing.interval_s > 0:
+            await asyncio.sleep(pacing.interval_s)

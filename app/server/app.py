@@ -57,7 +57,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 interviews=Interviews(graph, Services(brain=brain, catalog=catalog)),
                 session_limiter=RateLimiter(settings.max_sessions_per_minute),
             )
-            yield
+            try:
+                yield
+            finally:
+                await brain.aclose()
 
     app = FastAPI(title="Bar Raiser", version=__version__, lifespan=lifespan,
                   description="Mock interviewer for the Amazon Data Scientist loop. See docs/protocol.md.")

@@ -17,7 +17,9 @@ from app.interview.graph import build_graph
 from app.interview.nodes import Services
 from app.interview.state import initial_state
 from app.llm.cassettes import CassetteMiss
+from app.llm.client import make_client
 from app.llm.fake_server import FakeLLM
+from app.llm.structured import Capabilities, ReadPacing, stream_json
 
 STRONG = "High variance means the model overfits; I would compare training and validation error on a learning curve."
 
@@ -92,7 +94,8 @@ def done(frames):
 
 
 async def test_one_round_trip_per_turn_streamed_words_and_a_parallel_grade(fake, llm_settings, catalog):
-    brain = make_brain(llm_settings)
+    fake.set_script({"defaults": {"tokens_per_s": 200}, "rules": BASE_RULES})  # paced, so words arrive in pieces
+    brain = make_brain(llm_settings.model_copy(update={"llm_stream_read_interval_ms": 0}))
     assert brain.name == "llm" and "interviewer-model" in brain.label
     r = Round(brain, catalog)
     frames = await r.run(r.start)
@@ -120,6 +123,26 @@ async def test_one_round_trip_per_turn_streamed_words_and_a_parallel_grade(fake,
     body = next(req["body"] for req in fake.requests() if req["body"]["model"] == "grader-model")
     user = body["messages"][-1]
     assert user["role"] == "user" and f"<candidate_answer>\n{STRONG}\n</candidate_answer>" in user["content"]
+
+
+async def test_after_the_first_words_the_stream_is_read_in_batches(fake, llm_settings):
+    """With a read interval, what arrives meanwhile is handled in one read (one piece, one frame); without, every
+    streamed chunk is its own read. Either way the text is the same."""
+    words = "word " * 40  # 200 characters: 50 streamed chunks of 4, 5 ms apart
+    fake.set_script({"defaults": {"tokens_per_s": 200}, "rules": [{"match": {}, "respond": {"content": words}}]})
+    client = make_client(llm_settings)
+    try:
+        async def pieces(interval_s: float) -> list[str]:
+            pacing = ReadPacing(interval_s)
+            return [p async for p in stream_json(client, Capabilities(), model="m", messages=[], schema={},
+                                                 name="Words", max_tokens=100, usage_sink=[], pacing=pacing)]
+
+        eager, batched = await pieces(0.0), await pieces(0.05)
+    finally:
+        await client.close()
+    assert "".join(eager) == "".join(batched) == words
+    assert len(eager) >= 25  # about one read per chunk (a few may share a read)
+    assert len(batched) <= 10  # ~250 ms of streaming read every 50 ms
 
 
 async def test_unverifiable_quotes_are_dropped_so_an_injection_cannot_raise_the_grade(fake, llm_settings, catalog):
