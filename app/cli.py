@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 from collections import Counter
 from pathlib import Path
 
 from app.config import Settings
+
+_GC_GEN0_THRESHOLD = 20_000  # allocations between first-generation collections (CPython's default is 700)
+
+
+def tune_gc_for_serving() -> None:
+    """Make the cyclic garbage collector cheap for a long-running server (``barraiser bench``: GC was ~20% of the
+    server's CPU). ``freeze`` moves everything alive after startup (modules, the content catalog) out of the
+    collector's sight, so full collections stop rescanning it; a higher first-generation threshold lets the many
+    short-lived containers of a turn, which reference counting frees anyway, trigger far fewer collections."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(_GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -30,6 +43,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
+    tune_gc_for_serving()
     print(f"Bar Raiser on http://{host}:{port} (brain: {application.state.brain_label})", flush=True)
     uvicorn.run(application, host=host, port=port, ws_max_size=settings.max_frame_bytes * 4,
                 ws_per_message_deflate=False,  # frames are small; compressing each costs more CPU than it saves
