@@ -463,6 +463,12 @@ def _run_args(args: argparse.Namespace, settings: Any = None) -> int:
     if args.sessions < 1 or args.turns < 1:
         print("--sessions and --turns must be >= 1", file=sys.stderr)
         return 2
+    if args.floor:
+        from app.bench_floor import human, run_floor
+
+        report = run_floor(min(args.sessions, 50), args.turns)
+        print(json.dumps(report, indent=2) if args.json else human(report), flush=True)
+        return 0
     log = None if args.json else (lambda msg: print(msg, file=sys.stderr, flush=True))
     try:
         report = run_bench(args.sessions, args.turns, args.llm_ttft_ms, args.llm_tokens_per_s, args.brain,
@@ -495,6 +501,9 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--frame-timeout-s", type=float, default=120.0, help=argparse.SUPPRESS)
     parser.add_argument("--server-profile", type=Path, metavar="FILE", default=None,
                         help="run the server under cProfile and write its stats to FILE (slows the server)")
+    parser.add_argument("--floor", action="store_true",
+                        help="instead, measure in this process what LangGraph and the openai client alone cost per "
+                             "turn, with no interview work (app/bench_floor.py)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(handler=_run_args)
 
