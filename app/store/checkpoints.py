@@ -9,8 +9,8 @@ thread that was about 3.5 ms of CPU per turn, mostly thread hops and commits (``
 - One background task writes whatever is queued in one transaction, in the order it was queued (group commit), and
   starts again as soon as more arrives: no timer, so a lone write is on disk a thread hop later.
 - ``aget_tuple`` for a thread's latest checkpoint is served from memory (deserialised afresh each time, so callers
-  never share objects). Anything else (a past checkpoint, ``alist``, a thread this process has not seen) first
-  waits for the queue to drain, then reads SQLite as the stock saver does.
+  never share objects). Anything else (a past checkpoint, a thread not in memory) is read from SQLite as the stock
+  saver does, after the queue has drained if that thread still has rows in it; ``alist`` always drains first.
 - ``flush()`` drains the queue; ``open_storage`` calls it on shutdown, so a stopped server loses nothing. A crash
   can lose at most the rows of the transaction in flight (milliseconds), like ``durability="async"``.
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,8 +72,9 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
     def __init__(self, conn: aiosqlite.Connection, *, max_cached_threads: int = 10_000):
         super().__init__(conn)
         self.max_cached_threads = max_cached_threads
-        self._latest: OrderedDict[tuple[str, str], _Latest] = OrderedDict()
+        self._latest: OrderedDict[tuple[str, str], _Latest | None] = OrderedDict()  # None: known to be empty
         self._queue: list[tuple[str, tuple]] = []  # (sql, params) in the order they must reach the disk
+        self._unsaved: Counter[tuple[str, str]] = Counter()  # rows queued or being written, per thread
         self._wake = asyncio.Event()
         self._drain_lock = asyncio.Lock()  # one drainer at a time keeps the queue's order on disk
         self._writer: asyncio.Task | None = None
@@ -83,14 +84,20 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         key = _thread_key(config)
-        latest = self._latest.get(key)
         wanted = get_checkpoint_id(config)
-        if latest is not None and (wanted is None or wanted == latest.checkpoint_id):
-            self._latest.move_to_end(key)
-            return self._tuple(key, latest)
-        await self.flush()
+        if key in self._latest:
+            latest = self._latest[key]
+            if latest is None:  # a thread this process has seen to be empty, and has not written to since
+                return None
+            if wanted is None or wanted == latest.checkpoint_id:
+                self._latest.move_to_end(key)
+                return self._tuple(key, latest)
+        if self._unsaved[key]:  # the disk is behind for this thread: catch it up first
+            await self.flush()
         found = await super().aget_tuple(config)
-        if found is not None and wanted is None and not found.pending_writes:
+        if found is None and wanted is None:
+            self._remember(key, None)  # a new session: its next reads (before its first checkpoint) are free
+        elif found is not None and wanted is None and not found.pending_writes:
             self._remember(key, self._from_tuple(found))  # with pending writes it is cached at its next aput
         return found
 
@@ -120,7 +127,7 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
         checkpoint_id = str(config["configurable"]["checkpoint_id"])
         replace = all(channel in WRITES_IDX_MAP for channel, _ in writes)
         latest = self._latest.get(key)
-        if latest is not None and latest.checkpoint_id != checkpoint_id:
+        if key in self._latest and (latest is None or latest.checkpoint_id != checkpoint_id):
             self._latest.pop(key)  # writes for a checkpoint we do not hold: read this thread from disk next time
             latest = None
         for idx, (channel, value) in enumerate(writes):
@@ -156,6 +163,7 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
 
     def _enqueue(self, sql: str, params: tuple) -> None:
         self._queue.append((sql, params))
+        self._unsaved[(params[0], params[1])] += 1  # both statements start with thread_id, checkpoint_ns
         if self._writer is None or self._writer.done():
             self._writer = asyncio.get_running_loop().create_task(self._write_behind(), name="checkpoint-writer")
         self._wake.set()
@@ -182,12 +190,14 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
                             await self.conn.executemany(batch[start][0], [params for _, params in batch[start:end]])
                             start = end
                     await self.conn.commit()
+                self._unsaved.subtract((params[0], params[1]) for _, params in batch)
+                self._unsaved = +self._unsaved  # drop the threads with nothing left to write
 
     def _raise_if_failed(self) -> None:
         if self._error is not None:
             raise CheckpointWriteError(f"saving checkpoints to SQLite failed: {self._error}") from self._error
 
-    def _remember(self, key: tuple[str, str], latest: _Latest) -> None:
+    def _remember(self, key: tuple[str, str], latest: _Latest | None) -> None:
         self._latest[key] = latest
         self._latest.move_to_end(key)
         while len(self._latest) > self.max_cached_threads:

@@ -84,25 +84,28 @@ class SessionStore:
         await self._conn.commit()
         return record, token
 
-    async def get(self, session_id: str) -> SessionRecord | None:
-        async with self._conn.execute(
-            "SELECT id, round_id, level, brain, plan, created_at FROM sessions WHERE id = ?", (session_id,)
-        ) as cur:
-            row = await cur.fetchone()
-        if row is None:
-            return None
+    _COLUMNS = "id, round_id, level, brain, plan, created_at"
+
+    @staticmethod
+    def _record(row) -> SessionRecord:
         return SessionRecord(id=row[0], round_id=row[1], level=row[2], brain=row[3],
                              plan=[p for p in row[4].split("\n") if p], created_at=row[5])
 
+    async def get(self, session_id: str) -> SessionRecord | None:
+        async with self._conn.execute(f"SELECT {self._COLUMNS} FROM sessions WHERE id = ?", (session_id,)) as cur:
+            row = await cur.fetchone()
+        return None if row is None else self._record(row)
+
     async def authorize(self, session_id: str, token: str | None) -> SessionRecord | None:
-        """The session if ``token`` opens it, else ``None`` (constant-time comparison)."""
+        """The session if ``token`` opens it, else ``None`` (constant-time comparison; one query)."""
         if not token:
             return None
-        async with self._conn.execute("SELECT token_sha256 FROM sessions WHERE id = ?", (session_id,)) as cur:
+        async with self._conn.execute(f"SELECT {self._COLUMNS}, token_sha256 FROM sessions WHERE id = ?",
+                                      (session_id,)) as cur:
             row = await cur.fetchone()
-        if row is None or not hmac.compare_digest(row[0], _digest(token)):
+        if row is None or not hmac.compare_digest(row[6], _digest(token)):
             return None
-        return await self.get(session_id)
+        return self._record(row)
 
 
 @dataclass

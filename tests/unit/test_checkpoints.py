@@ -103,3 +103,24 @@ async def test_a_failing_disk_stops_the_graph(tmp_path, catalog):
     with pytest.raises(CheckpointWriteError):
         await saver.aclose()
     await conn.close()
+
+
+async def test_a_new_thread_is_read_from_disk_once(tmp_path, catalog, monkeypatch):
+    """A new session's state is looked up several times before its first checkpoint: only the first goes to SQLite."""
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    disk_reads: list[str] = []
+    stock_read = AsyncSqliteSaver.aget_tuple
+
+    async def counted(self, config):
+        disk_reads.append(config["configurable"]["thread_id"])
+        return await stock_read(self, config)
+
+    monkeypatch.setattr(AsyncSqliteSaver, "aget_tuple", counted)
+    async with open_storage(str(tmp_path / "db.sqlite")) as storage:
+        graph = build_graph(storage.checkpointer)
+        assert (await graph.aget_state(CONFIG)).values == {}
+        assert (await graph.aget_state(CONFIG)).values == {}
+        await _play(graph, catalog, answers=1)
+        assert (await graph.aget_state(CONFIG)).values["turns"]
+    assert disk_reads == ["s1"]
