@@ -18,6 +18,7 @@ own process and is not counted.
 from __future__ import annotations
 
 import asyncio
+import gc
 import operator
 import statistics
 import time
@@ -112,13 +113,19 @@ async def openai_client_ms_per_turn(base_url: str, turns: int, concurrency: int)
 
 def run_floor(sessions: int = 50, turns: int = 5, repeats: int = 5) -> dict:
     """The floor report (see the module doc)."""
+    threshold = gc.get_threshold()
     tune_gc_for_serving()  # as the server runs
     graph_runs, client_runs = [], []
-    with FakeLLM({"rules": [{"match": {}, "respond": {"content": '{"ok": true}'}}]}, ttft_ms=0,
-                 tokens_per_s=0) as fake:
-        for _ in range(repeats):
-            graph_runs.append(asyncio.run(langgraph_ms_per_turn(sessions, turns)))
-            client_runs.append(asyncio.run(openai_client_ms_per_turn(fake.base_url, sessions * turns, sessions)))
+    try:
+        with FakeLLM({"rules": [{"match": {}, "respond": {"content": '{"ok": true}'}}]}, ttft_ms=0,
+                     tokens_per_s=0) as fake:
+            for _ in range(repeats):
+                graph_runs.append(asyncio.run(langgraph_ms_per_turn(sessions, turns)))
+                client_runs.append(asyncio.run(openai_client_ms_per_turn(fake.base_url, sessions * turns,
+                                                                         sessions)))
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
     graph_ms, client_ms = statistics.median(graph_runs), statistics.median(client_runs)
     return {
         "langgraph_ms_per_turn": round(graph_ms, 3),

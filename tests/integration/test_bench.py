@@ -66,3 +66,12 @@ def test_percentile() -> None:
     assert percentile([3.0, 1.0, 2.0], 50) == 2.0
     assert percentile(list(map(float, range(101))), 99) == pytest.approx(99.0)
     assert percentile([5.0], 99) == 5.0
+
+
+def test_floor_reports_what_langgraph_and_the_openai_client_alone_cost(capsys) -> None:
+    code, report = _bench(capsys, "--floor", "--sessions", "3", "--turns", "2", "--json")
+    assert code == 0
+    assert report["langgraph_ms_per_turn"] > 0 and report["openai_client_ms_per_turn"] > 0
+    assert report["floor_ms_per_turn"] == pytest.approx(report["langgraph_ms_per_turn"]
+                                                        + report["openai_client_ms_per_turn"], abs=0.002)
+    assert len(report["runs"]["langgraph"]) == len(report["runs"]["openai_client"]) == 5
