@@ -204,30 +204,37 @@ async def _sse_content(response: httpx2.Response, usage_sink: list, pacing: Read
     """The ``delta.content`` of a chat-completions event stream, joined per network read."""
     buffer = b""
     async for data in response.aiter_bytes():
-        buffer += data
-        *lines, buffer = buffer.split(b"\n")
-        pieces, done = [], False
-        for line in lines:
-            if not line.startswith(b"data:"):
-                continue
-            payload = line[5:].strip()
-            if payload == b"[DONE]":
-                done = True
-                break
-            chunk = json.loads(payload)
-            if chunk.get("error"):
-                raise ModelOutputError(f"the model stream reported an error: {chunk['error']}")
-            if chunk.get("usage"):
-                usage_sink.append(chunk["usage"])
-            for choice in chunk.get("choices") or ():
-                content = (choice.get("delta") or {}).get("content")
-                if content:
-                    pieces.append(content)
-                if choice.get("finish_reason") == "length":
-                    raise ModelOutputError("the model's output was truncated")
-        if pieces:
-            yield "".join(pieces)
+        *lines, buffer = (buffer + data).split(b"\n")
+        text, done = _sse_lines(lines, usage_sink)
+        if text:
+            yield text
         if done:
             return
         if pacing.interval_s > 0:
             await asyncio.sleep(pacing.interval_s)
+    text, _ = _sse_lines([buffer], usage_sink)  # a last event without its newline
+    if text:
+        yield text
+
+
+def _sse_lines(lines: list[bytes], usage_sink: list) -> tuple[str, bool]:
+    """The content carried by these event-stream lines, and whether ``[DONE]`` was among them."""
+    pieces = []
+    for line in lines:
+        if not line.startswith(b"data:"):
+            continue
+        payload = line[5:].strip()
+        if payload == b"[DONE]":
+            return "".join(pieces), True
+        chunk = json.loads(payload)
+        if chunk.get("error"):
+            raise ModelOutputError(f"the model stream reported an error: {chunk['error']}")
+        if chunk.get("usage"):
+            usage_sink.append(chunk["usage"])
+        for choice in chunk.get("choices") or ():
+            content = (choice.get("delta") or {}).get("content")
+            if content:
+                pieces.append(content)
+            if choice.get("finish_reason") == "length":
+                raise ModelOutputError("the model's output was truncated")
+    return "".join(pieces), False

@@ -12,7 +12,7 @@ thread that was about 3.5 ms of CPU per turn, mostly thread hops and commits (``
   never share objects). Anything else (a past checkpoint, a thread not in memory) is read from SQLite as the stock
   saver does, after the queue has drained if that thread still has rows in it; ``alist`` always drains first.
 - ``flush()`` drains the queue; ``open_storage`` calls it on shutdown, so a stopped server loses nothing. A crash
-  can lose at most the rows of the transaction in flight (milliseconds), like ``durability="async"``.
+  loses what is queued or in flight: the last few milliseconds, as with ``durability="async"``.
 
 The cache assumes this process is the only writer of these threads (one server process per database).
 """
@@ -69,7 +69,7 @@ class _Latest:
 class WriteBehindSqliteSaver(AsyncSqliteSaver):
     """``AsyncSqliteSaver`` with in-memory latest checkpoints and group-committed writes (see the module doc)."""
 
-    def __init__(self, conn: aiosqlite.Connection, *, max_cached_threads: int = 10_000):
+    def __init__(self, conn: aiosqlite.Connection, *, max_cached_threads: int = 2_000):
         super().__init__(conn)
         self.max_cached_threads = max_cached_threads
         self._latest: OrderedDict[tuple[str, str], _Latest | None] = OrderedDict()  # None: known to be empty

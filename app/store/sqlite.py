@@ -137,7 +137,9 @@ async def open_storage(sqlite_path: str) -> AsyncIterator[Storage]:
         await sessions.setup()
         yield Storage(checkpointer=saver, sessions=sessions)
     finally:
-        await saver.aclose()  # the queued checkpoint rows reach the disk before the connection closes
-        if session_conn is not graph_conn:
-            await session_conn.close()
-        await graph_conn.close()
+        try:
+            await saver.aclose()  # the queued checkpoint rows reach the disk before the connection closes
+        finally:
+            if session_conn is not graph_conn:
+                await session_conn.close()
+            await graph_conn.close()
