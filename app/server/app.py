@@ -3,6 +3,8 @@ the REST API, the interview WebSocket and the static page."""
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -31,6 +33,29 @@ SECURITY_HEADERS = {
 }
 
 
+_TOKEN_IN_URL = re.compile(r"(token=)[^&\s\"']+")
+_SERVER_LOGGERS = ("uvicorn.access", "uvicorn.error")  # the access lines and the WebSocket "[accepted]" lines
+
+
+class RedactTokens(logging.Filter):
+    """Session tokens travel in the WebSocket URL (``?token=``), which uvicorn logs: keep them out of the logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_TOKEN_IN_URL.sub(r"\1[redacted]", a) if isinstance(a, str) else a
+                                for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = _TOKEN_IN_URL.sub(r"\1[redacted]", record.msg)
+        return True
+
+
+def redact_tokens_in_server_logs() -> None:
+    for name in _SERVER_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokens) for f in logger.filters):
+            logger.addFilter(RedactTokens())
+
+
 @dataclass
 class BarRaiser:
     """Everything a request handler needs, hung on ``app.state.bar``."""
@@ -50,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        redact_tokens_in_server_logs()  # here, after the server has configured its logging
         async with open_storage(settings.sqlite_path) as storage:
             graph = build_graph(storage.checkpointer)
             app.state.bar = BarRaiser(

@@ -4,10 +4,14 @@
 //   "connecting"    first attempt in progress
 //   "connected"     socket open
 //   "reconnecting"  connection lost, a retry is scheduled or in progress
+//   "paused"        the server closed the socket after BARRAISER_IDLE_TIMEOUT_S without a client frame (close
+//                   1000 "idle timeout"); no retries until reconnectNow() (typing, tab shown, back online)
 //   "unauthorized"  the server refused the token (close code 1008); no further retries
 //   "closed"        closed by us (close())
 
 const POLICY_VIOLATION = 1008;
+const NORMAL_CLOSURE = 1000;
+const IDLE_REASON = "idle timeout"; // app/server/ws.py closes idle sockets with this reason
 
 export function sessionSocketUrl(sessionId, token) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
@@ -35,7 +39,8 @@ export class SessionSocket {
     this.nextRetryAt = 0;
     this._onOnline = () => this.reconnectNow();
     this._onVisible = () => {
-      if (document.visibilityState === "visible" && this.status === "reconnecting") this.reconnectNow();
+      const waiting = this.status === "reconnecting" || this.status === "paused";
+      if (document.visibilityState === "visible" && waiting) this.reconnectNow();
     };
     window.addEventListener("online", this._onOnline);
     document.addEventListener("visibilitychange", this._onVisible);
@@ -76,6 +81,12 @@ export class SessionSocket {
       if (ev.code === POLICY_VIOLATION) {
         this.stopped = true;
         this._setStatus("unauthorized", { code: ev.code, reason: ev.reason });
+        return;
+      }
+      if (ev.code === NORMAL_CLOSURE && ev.reason === IDLE_REASON) {
+        // Reconnecting at once would only keep an unattended tab holding a socket: wait for the candidate.
+        this.attempt = 0;
+        this._setStatus("paused", { code: ev.code, reason: ev.reason });
         return;
       }
       this._scheduleRetry();

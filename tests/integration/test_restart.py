@@ -1,4 +1,4 @@
-"""Restarting the server loses nothing: a new process on the same SQLite file resumes the round exactly."""
+"""A real server process: restarting it loses nothing, and its log never holds a session token."""
 
 from __future__ import annotations
 
@@ -61,3 +61,19 @@ def test_a_new_server_process_resumes_the_round(tmp_path):
             "interviewer", "candidate", "interviewer", "candidate", "interviewer"]
     finally:
         second.stop()
+
+
+def test_session_tokens_stay_out_of_the_server_log(tmp_path):
+    log = tmp_path / "server.log"
+    server = LiveServer(tmp_path / "tokens.db", log).start()
+    try:
+        created = httpx2.post(server.url + "/api/sessions", json={"round": "ml_breadth", "level": "L5"}).json()
+        sid, token = created["session_id"], created["token"]
+        with connect(server.url.replace("http", "ws") + f"/ws/sessions/{sid}?token={token}") as ws:
+            frames_until(ws, is_done)
+        assert httpx2.get(server.url + f"/api/sessions/{sid}/transcript", params={"token": token}).status_code == 200
+    finally:
+        server.stop()
+    text = log.read_text(errors="replace")
+    assert f"/ws/sessions/{sid}?token=[redacted]" in text and "/transcript?token=[redacted]" in text
+    assert token not in text

@@ -125,6 +125,11 @@ export function mountRoom(root, ctx, sessionId) {
   const sendBtn = el("button", { type: "button", class: "btn btn--primary", "data-testid": "send", disabled: true, onclick: send }, "Send");
   const hint = el("span", { class: "composer__hint muted", id: "composer-hint", text: `${IS_MAC ? "\u2318" : "Ctrl"} + Enter to send` });
   answer.addEventListener("input", renderComposer);
+  const resumeIfPaused = () => {
+    if (S.conn === "paused") sock.reconnectNow();
+  };
+  answer.addEventListener("focus", resumeIfPaused);
+  answer.addEventListener("input", resumeIfPaused);
   answer.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
       ev.preventDefault();
@@ -174,6 +179,7 @@ export function mountRoom(root, ctx, sessionId) {
       connecting: "Connecting\u2026",
       connected: "Connected",
       reconnecting: "Reconnecting\u2026",
+      paused: "Paused while idle \u2014 type to resume",
       unauthorized: "Access denied",
       closed: "Offline",
     }[status] || status;
