@@ -136,6 +136,8 @@ async def parse_structured(client: AsyncOpenAI, caps: Capabilities, *, model: st
                                            "response_format": json_object_format(schema.model_json_schema())},
                                   stream=False)
             answer = json.loads(raw)
+            if not isinstance(answer, dict):
+                raise ModelOutputError(f"the model's answer is not a JSON object: {str(answer)[:200]}")
             choice = (answer.get("choices") or [None])[0]
             if not isinstance(choice, dict):
                 raise ModelOutputError(f"the model's answer has no choices: {str(answer)[:200]}")
@@ -204,7 +206,8 @@ async def _sse_content(response: httpx2.Response, usage_sink: list, pacing: Read
     """The ``delta.content`` of a chat-completions event stream, joined per network read."""
     buffer = b""
     async for data in response.aiter_bytes():
-        *lines, buffer = (buffer + data).split(b"\n")
+        # SSE lines end in \n, \r\n or \r; a \r\n cut between two reads only adds an empty line, which is ignored
+        *lines, buffer = (buffer + data).replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
         text, done = _sse_lines(lines, usage_sink)
         if text:
             yield text

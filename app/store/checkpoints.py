@@ -11,8 +11,12 @@ thread that was about 3.5 ms of CPU per turn, mostly thread hops and commits (``
 - ``aget_tuple`` for a thread's latest checkpoint is served from memory (deserialised afresh each time, so callers
   never share objects). Anything else (a past checkpoint, a thread not in memory) is read from SQLite as the stock
   saver does, after the queue has drained if that thread still has rows in it; ``alist`` always drains first.
+- A disk read of a thread only fills the cache if nothing changed that thread while the read was in flight.
 - ``flush()`` drains the queue; ``open_storage`` calls it on shutdown, so a stopped server loses nothing. A crash
   loses what is queued or in flight: the last few milliseconds, as with ``durability="async"``.
+- A failed commit is rolled back and its rows go back to the head of the queue; the writer retries with backoff.
+  Until a commit succeeds, ``aput`` / ``aput_writes`` raise :class:`CheckpointWriteError`: a run stops with a clear
+  error instead of going on without durability.
 
 The cache assumes this process is the only writer of these threads (one server process per database).
 """
@@ -50,8 +54,12 @@ _PUT_WRITE = ("INSERT OR {conflict} INTO writes (thread_id, checkpoint_ns, check
 _REPLACE_WRITE, _IGNORE_WRITE = _PUT_WRITE.format(conflict="REPLACE"), _PUT_WRITE.format(conflict="IGNORE")
 
 
+_RETRY_FIRST_S, _RETRY_MAX_S = 0.1, 5.0  # backoff of the background writer after a failed commit
+
+
 class CheckpointWriteError(RuntimeError):
-    """The background writer could not save checkpoints to SQLite; the graph stops rather than run undurably."""
+    """Checkpoints could not be saved to SQLite (the rows are kept and retried); until a save succeeds, new
+    checkpoints are refused, so the graph stops rather than run undurably."""
 
 
 @dataclass
@@ -61,7 +69,7 @@ class _Latest:
     checkpoint_id: str
     parent_id: str | None
     checkpoint: tuple[str, bytes]
-    metadata: CheckpointMetadata
+    metadata: bytes  # as stored: JSON, decoded afresh for each caller
     # (task_id, idx) -> the row ``load_pending_writes`` reads: task_id, channel, type, value, task_path, idx
     writes: dict[tuple[str, int], tuple] = field(default_factory=dict)
 
@@ -75,6 +83,8 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
         self._latest: OrderedDict[tuple[str, str], _Latest | None] = OrderedDict()  # None: known to be empty
         self._queue: list[tuple[str, tuple]] = []  # (sql, params) in the order they must reach the disk
         self._unsaved: Counter[tuple[str, str]] = Counter()  # rows queued or being written, per thread
+        # bumped by every change to a thread: a disk read only fills the cache if no change happened meanwhile
+        self._changes: Counter[tuple[str, str]] = Counter()
         self._wake = asyncio.Event()
         self._drain_lock = asyncio.Lock()  # one drainer at a time keeps the queue's order on disk
         self._writer: asyncio.Task | None = None
@@ -94,7 +104,10 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
                 return self._tuple(key, latest)
         if self._unsaved[key]:  # the disk is behind for this thread: catch it up first
             await self.flush()
+        changes = self._changes[key]
         found = await super().aget_tuple(config)
+        if self._changes[key] != changes:  # written or deleted while we read: what we read may be stale
+            return await self.aget_tuple(config) if wanted is None else found
         if found is None and wanted is None:
             self._remember(key, None)  # a new session: its next reads (before its first checkpoint) are free
         elif found is not None and wanted is None and not found.pending_writes:
@@ -106,6 +119,10 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
         async for item in super().alist(config, **kwargs):
             yield item
 
+    async def aget_delta_channel_history(self, **kwargs: Any) -> Any:
+        await self.flush()
+        return await super().aget_delta_channel_history(**kwargs)
+
     # -- writes ----------------------------------------------------------------------------------------------
 
     async def aput(self, config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata,
@@ -115,9 +132,14 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
         serialized = self.serde.dumps_typed(checkpoint)
         full_metadata = get_checkpoint_metadata(config, metadata)
         parent_id = config["configurable"].get("checkpoint_id")
+        metadata_json = json.dumps(full_metadata, ensure_ascii=False).encode("utf-8", "ignore")
         self._enqueue(_PUT_CHECKPOINT, (thread_id, ns, checkpoint["id"], parent_id, serialized[0], serialized[1],
-                                        json.dumps(full_metadata, ensure_ascii=False).encode("utf-8", "ignore")))
-        self._remember((thread_id, ns), _Latest(checkpoint["id"], parent_id, serialized, full_metadata))
+                                        metadata_json))
+        key = (thread_id, ns)
+        previous = self._latest.get(key)
+        # the same checkpoint saved again keeps its pending writes, as the writes table does
+        writes = previous.writes if previous is not None and previous.checkpoint_id == checkpoint["id"] else {}
+        self._remember(key, _Latest(checkpoint["id"], parent_id, serialized, metadata_json, writes))
         return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint["id"]}}
 
     async def aput_writes(self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str,
@@ -139,14 +161,19 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
                 latest.writes[(task_id, idx)] = (task_id, channel, type_, blob, task_path, idx)
 
     async def adelete_thread(self, thread_id: str) -> None:
-        for key in [k for k in self._latest if k[0] == str(thread_id)]:
-            self._latest.pop(key)
         await self.flush()
         await super().adelete_thread(thread_id)
+        for key in [k for k in self._latest if k[0] == str(thread_id)]:
+            self._latest.pop(key)
+        for key in [k for k in self._changes if k[0] == str(thread_id)]:
+            self._changes[key] += 1  # a read in flight must not cache what was just deleted
 
     async def flush(self) -> None:
-        """Wait until every queued row is committed (raises the writer's error, if it had one)."""
-        await self._drain()
+        """Wait until every queued row is committed; :class:`CheckpointWriteError` if the disk refuses them."""
+        try:
+            await self._drain()
+        except Exception as exc:
+            raise CheckpointWriteError(f"saving checkpoints to SQLite failed: {exc}") from exc
         self._raise_if_failed()
 
     async def aclose(self) -> None:
@@ -162,34 +189,59 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
     # -- internals -------------------------------------------------------------------------------------------
 
     def _enqueue(self, sql: str, params: tuple) -> None:
+        key = (params[0], params[1])  # both statements start with thread_id, checkpoint_ns
         self._queue.append((sql, params))
-        self._unsaved[(params[0], params[1])] += 1  # both statements start with thread_id, checkpoint_ns
+        self._unsaved[key] += 1
+        self._changes[key] += 1
+        self._kick()
+
+    def _kick(self) -> None:
+        """Make sure the background writer runs and will look at the queue."""
         if self._writer is None or self._writer.done():
             self._writer = asyncio.get_running_loop().create_task(self._write_behind(), name="checkpoint-writer")
         self._wake.set()
 
     async def _write_behind(self) -> None:
+        failures = 0
         while True:
             await self._wake.wait()
             self._wake.clear()
             try:
                 await self._drain()
-            except Exception as exc:  # kept and raised to the next caller: never a silent loss
-                log.exception("checkpoint writer failed")
-                self._error = exc
+                failures = 0
+            except Exception:  # the rows are back in the queue and _error is set: retry with backoff
+                log.exception("saving checkpoints to SQLite failed; retrying")
+                failures += 1
+                await asyncio.sleep(min(_RETRY_MAX_S, _RETRY_FIRST_S * 2 ** (failures - 1)))
+                self._wake.set()
 
     async def _drain(self) -> None:
+        """Commit the queue, batch by batch. A batch that fails is rolled back and put back at the head of the
+        queue, and ``_error`` is set so that new checkpoints are refused until a later drain succeeds."""
         async with self._drain_lock:
             while self._queue:
                 batch, self._queue = self._queue, []
-                await self.setup()
-                async with self.lock:
-                    start = 0
-                    for end in range(1, len(batch) + 1):  # one executemany per run of the same statement
-                        if end == len(batch) or batch[end][0] != batch[start][0]:
-                            await self.conn.executemany(batch[start][0], [params for _, params in batch[start:end]])
-                            start = end
-                    await self.conn.commit()
+                try:
+                    await self.setup()
+                    async with self.lock:
+                        try:
+                            start = 0
+                            for end in range(1, len(batch) + 1):  # one executemany per run of one statement
+                                if end == len(batch) or batch[end][0] != batch[start][0]:
+                                    await self.conn.executemany(batch[start][0],
+                                                                [params for _, params in batch[start:end]])
+                                    start = end
+                            await self.conn.commit()
+                        except BaseException:
+                            await self.conn.rollback()
+                            raise
+                except BaseException as exc:
+                    self._queue[:0] = batch  # nothing is lost: the rows go first next time
+                    if isinstance(exc, Exception):
+                        self._error = exc
+                        self._kick()  # the background writer retries, with backoff, until the disk takes them
+                    raise
+                self._error = None
                 self._unsaved.subtract((params[0], params[1]) for _, params in batch)
                 self._unsaved = +self._unsaved  # drop the threads with nothing left to write
 
@@ -210,7 +262,7 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
         return CheckpointTuple(
             {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": latest.checkpoint_id}},
             self.serde.loads_typed(latest.checkpoint),
-            dict(latest.metadata),  # type: ignore[arg-type]
+            json.loads(latest.metadata),
             parent,
             load_pending_writes(latest.writes.values(), self.serde),
         )
@@ -218,7 +270,7 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
     def _from_tuple(self, found: CheckpointTuple) -> _Latest:
         parent_id = found.parent_config["configurable"]["checkpoint_id"] if found.parent_config else None
         return _Latest(found.config["configurable"]["checkpoint_id"], parent_id,
-                       self.serde.dumps_typed(found.checkpoint), found.metadata)
+                       self.serde.dumps_typed(found.checkpoint), json.dumps(found.metadata).encode())
 
 
 def _thread_key(config: RunnableConfig) -> tuple[str, str]:

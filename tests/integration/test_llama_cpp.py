@@ -185,6 +185,7 @@ async def test_a_short_round_completes_or_degrades_as_the_faults_section_says(ll
     finally:
         say(f"round total: {time.monotonic() - started:.1f} s; requests (format, schema, status): "
               f"{spy.sent}\n")
+        await brain.aclose()
 
 
 async def drive_round(graph, config, services, say, start, brain, spy, catalog) -> None:

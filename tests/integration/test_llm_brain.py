@@ -4,13 +4,16 @@ json_object fallback, cassette record and replay, and the WebSocket's model-unav
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 import time
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
+from app import brains
 from app.brains import make_brain
 from app.config import Settings
 from app.interview.graph import build_graph
@@ -63,6 +66,22 @@ BASE_RULES = [
 def fake():
     with FakeLLM({"rules": BASE_RULES}) as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+async def _close_brains(monkeypatch):
+    """Every brain a test makes has its connection pool closed when the test ends."""
+    made, make = [], brains.make_brain
+
+    def tracked(*args, **kwargs):
+        made.append(make(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(sys.modules[__name__], "make_brain", tracked)
+    yield
+    for brain in made:
+        with contextlib.suppress(Exception):  # a brain served from another loop (TestClient) closed itself
+            await brain.aclose()
 
 
 @pytest.fixture

@@ -3,11 +3,13 @@ nothing is lost on close, and a failing disk stops the graph instead of being ig
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 
 import aiosqlite
 import pytest
+from langgraph.checkpoint.base import create_checkpoint, empty_checkpoint
 from langgraph.types import Command
 
 from app.brains.offline import OfflineBrain
@@ -124,3 +126,51 @@ async def test_a_new_thread_is_read_from_disk_once(tmp_path, catalog, monkeypatc
         await _play(graph, catalog, answers=1)
         assert (await graph.aget_state(CONFIG)).values["turns"]
     assert disk_reads == ["s1"]
+
+
+async def test_a_disk_that_fails_for_a_while_loses_nothing(tmp_path, catalog):
+    """A failed commit is rolled back and retried; meanwhile new checkpoints are refused; once the disk takes the
+    rows again, everything queued is on it and the round goes on."""
+    db = str(tmp_path / "db.sqlite")
+    async with open_storage(db) as storage:
+        saver, conn = storage.checkpointer, storage.checkpointer.conn
+        graph = build_graph(saver)
+        await _play(graph, catalog, answers=0)
+        await saver.flush()
+        await conn.execute("ALTER TABLE writes RENAME TO writes_away")  # the disk stops taking writes
+        await conn.commit()
+        with pytest.raises(CheckpointWriteError):
+            await _play(graph, catalog, answers=0)  # a second session's rows cannot be saved...
+            await saver.flush()
+        with pytest.raises(CheckpointWriteError):  # ...so new checkpoints are refused, not kept only in memory
+            await saver.aput_writes((await saver.aget_tuple(CONFIG)).config, [("x", 1)], task_id="t")
+        await conn.execute("ALTER TABLE writes_away RENAME TO writes")  # the disk is back
+        await conn.commit()
+        await saver.flush()
+        frames = [f async for f in graph.astream(Command(resume=ANSWER), CONFIG,
+                                                 context=Services(brain=OfflineBrain(), catalog=catalog),
+                                                 stream_mode="custom")]
+        assert [f for f in frames if f["type"] == "interviewer_done"]
+        in_memory = await saver.aget_tuple(CONFIG)
+    async with open_storage(db) as storage:  # what a new process sees is what the old one served
+        on_disk = await storage.checkpointer.aget_tuple(CONFIG)
+    assert on_disk.checkpoint == in_memory.checkpoint and on_disk.pending_writes == in_memory.pending_writes
+
+
+async def test_a_read_racing_a_write_never_caches_the_older_checkpoint(tmp_path):
+    db = str(tmp_path / "db.sqlite")
+    config = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+    async with open_storage(db) as storage:
+        first = empty_checkpoint()
+        saved = await storage.checkpointer.aput(config, first, {"source": "input", "step": -1, "parents": {}}, {})
+    async with open_storage(db) as storage:  # nothing cached: the next read goes to disk
+        saver = storage.checkpointer
+        reader = asyncio.create_task(saver.aget_tuple(config))  # e.g. a second tab's state read
+        await asyncio.sleep(0)  # the reader now waits on SQLite...
+        second = create_checkpoint(first, None, 0)
+        await saver.aput(saved, second, {"source": "loop", "step": 0, "parents": {}}, {})  # ...the round moves on
+        assert (await reader).checkpoint["id"] == second["id"]
+        assert (await saver.aget_tuple(config)).checkpoint["id"] == second["id"]
+        metadata = (await saver.aget_tuple(config)).metadata
+        metadata["step"] = -99  # a caller changing what it got cannot change the next read
+        assert (await saver.aget_tuple(config)).metadata["step"] == 0

@@ -129,6 +129,7 @@ export function mountRoom(root, ctx, sessionId) {
     if (S.conn === "paused") sock.reconnectNow();
   };
   answer.addEventListener("focus", resumeIfPaused);
+  answer.addEventListener("keydown", resumeIfPaused);
   answer.addEventListener("input", resumeIfPaused);
   answer.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
