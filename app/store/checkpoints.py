@@ -83,8 +83,10 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
         self._latest: OrderedDict[tuple[str, str], _Latest | None] = OrderedDict()  # None: known to be empty
         self._queue: list[tuple[str, tuple]] = []  # (sql, params) in the order they must reach the disk
         self._unsaved: Counter[tuple[str, str]] = Counter()  # rows queued or being written, per thread
-        # bumped by every change to a thread: a disk read only fills the cache if no change happened meanwhile
+        # changes per thread while disk reads are in flight (cleared when none is): a read only fills the cache
+        # if its thread did not change meanwhile
         self._changes: Counter[tuple[str, str]] = Counter()
+        self._reads_in_flight = 0
         self._wake = asyncio.Event()
         self._drain_lock = asyncio.Lock()  # one drainer at a time keeps the queue's order on disk
         self._writer: asyncio.Task | None = None
@@ -104,9 +106,16 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
                 return self._tuple(key, latest)
         if self._unsaved[key]:  # the disk is behind for this thread: catch it up first
             await self.flush()
-        changes = self._changes[key]
-        found = await super().aget_tuple(config)
-        if self._changes[key] != changes:  # written or deleted while we read: what we read may be stale
+        self._reads_in_flight += 1
+        try:
+            changes = self._changes.setdefault(key, 0)  # listed, so that adelete_thread can mark it too
+            found = await super().aget_tuple(config)
+            changed = self._changes[key] != changes
+        finally:
+            self._reads_in_flight -= 1
+            if not self._reads_in_flight:
+                self._changes.clear()
+        if changed:  # written or deleted while we read: what we read may be stale
             return await self.aget_tuple(config) if wanted is None else found
         if found is None and wanted is None:
             self._remember(key, None)  # a new session: its next reads (before its first checkpoint) are free
@@ -165,8 +174,9 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
         await super().adelete_thread(thread_id)
         for key in [k for k in self._latest if k[0] == str(thread_id)]:
             self._latest.pop(key)
-        for key in [k for k in self._changes if k[0] == str(thread_id)]:
-            self._changes[key] += 1  # a read in flight must not cache what was just deleted
+        if self._reads_in_flight:  # a read in flight must not cache what was just deleted
+            for key in [k for k in self._changes if k[0] == str(thread_id)]:
+                self._changes[key] += 1
 
     async def flush(self) -> None:
         """Wait until every queued row is committed; :class:`CheckpointWriteError` if the disk refuses them."""
@@ -192,7 +202,8 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
         key = (params[0], params[1])  # both statements start with thread_id, checkpoint_ns
         self._queue.append((sql, params))
         self._unsaved[key] += 1
-        self._changes[key] += 1
+        if self._reads_in_flight:
+            self._changes[key] += 1
         self._kick()
 
     def _kick(self) -> None:

@@ -174,3 +174,18 @@ async def test_a_read_racing_a_write_never_caches_the_older_checkpoint(tmp_path)
         metadata = (await saver.aget_tuple(config)).metadata
         metadata["step"] = -99  # a caller changing what it got cannot change the next read
         assert (await saver.aget_tuple(config)).metadata["step"] == 0
+
+
+async def test_a_read_racing_a_delete_never_caches_the_deleted_thread(tmp_path):
+    config = {"configurable": {"thread_id": "gone", "checkpoint_ns": ""}}
+    async with open_storage(str(tmp_path / "db.sqlite")) as storage:
+        saver = storage.checkpointer
+        await saver.aput(config, empty_checkpoint(), {"source": "input", "step": -1, "parents": {}}, {})
+        await saver.flush()
+        saver._latest.clear()  # as after a restart: the next read goes to disk
+        reader = asyncio.create_task(saver.aget_tuple(config))
+        await asyncio.sleep(0)  # the reader now waits on SQLite...
+        await saver.adelete_thread("gone")  # ...while the thread is deleted
+        await reader
+        assert await saver.aget_tuple(config) is None
+        assert not saver._changes  # no read in flight: nothing is tracked
