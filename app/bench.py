@@ -43,19 +43,32 @@ from app.processes import free_port, stop_process
 # ----------------------------------------------------------------------------- the fake LLM's script
 
 # About 40 words: what a real interviewer turn says.
-UTTERANCE = ("Thanks, that is a reasonable start. You mentioned comparing the training and validation error; "
-             "walk me through how you would decide between collecting more data, adding regularisation, or "
-             "simplifying the model, and which numbers you would look at before you committed to one of them?")
+UTTERANCE = (
+    "Thanks, that is a reasonable start. You mentioned comparing the training and validation error; "
+    "walk me through how you would decide between collecting more data, adding regularisation, or "
+    "simplifying the model, and which numbers you would look at before you committed to one of them?"
+)
 
-ANSWER = ("I would first compare the training and validation error against a simple baseline. A large gap means "
-          "variance, so I would add regularisation or more data; high error on both means bias, so a richer model "
-          "or better features. I would check the learning curves before committing.")
+ANSWER = (
+    "I would first compare the training and validation error against a simple baseline. A large gap means "
+    "variance, so I would add regularisation or more data; high error on both means bias, so a richer model "
+    "or better features. I would check the learning curves before committing."
+)
 
 
 def turn_json(move: str) -> dict:
     """An InterviewerTurn response: a minimal head (``move`` and nulls), the utterance, then the tail fields."""
-    return {"move": move, "principle": None, "key_point": None, "star_part": None, "failure_mode": None,
-            "quote": None, "utterance": UTTERANCE, "covered": [], "rationale": "bench"}
+    return {
+        "move": move,
+        "principle": None,
+        "key_point": None,
+        "star_part": None,
+        "failure_mode": None,
+        "quote": None,
+        "utterance": UTTERANCE,
+        "covered": [],
+        "rationale": "bench",
+    }
 
 
 GRADE = {"criteria": [{"id": "bench", "level": 3, "evidence": []}], "overall": None, "notes": ["bench"]}
@@ -72,12 +85,16 @@ MOVE_CONTENT = {"ask": content(turn_json("ask")), "follow_up": content(turn_json
 
 
 def bench_script() -> dict:
-    return {"rules": [
-        {"match": {"schema": "InterviewerTurn", "last_user_contains": "Allowed moves now: ask."},
-         "respond": {"content": MOVE_CONTENT["ask"]}},
-        {"match": {"schema": "InterviewerTurn"}, "respond": {"content": MOVE_CONTENT["follow_up"]}},
-        {"match": {"schema": "GradeOut"}, "respond": {"content": content(GRADE)}},
-    ]}
+    return {
+        "rules": [
+            {
+                "match": {"schema": "InterviewerTurn", "last_user_contains": "Allowed moves now: ask."},
+                "respond": {"content": MOVE_CONTENT["ask"]},
+            },
+            {"match": {"schema": "InterviewerTurn"}, "respond": {"content": MOVE_CONTENT["follow_up"]}},
+            {"match": {"schema": "GradeOut"}, "respond": {"content": content(GRADE)}},
+        ]
+    }
 
 
 def utterance_offset(text: str) -> int:
@@ -105,7 +122,7 @@ def fake_first_byte_ms(text: str, ttft_ms: float, tokens_per_s: float) -> float:
 def cpu_ticks(pid: int) -> int:
     """utime + stime of ``pid`` in clock ticks (``/proc/<pid>/stat`` fields 14 and 15)."""
     stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2:].split()  # the command name may hold spaces and parentheses
+    fields = stat[stat.rindex(")") + 2 :].split()  # the command name may hold spaces and parentheses
     return int(fields[11]) + int(fields[12])
 
 
@@ -143,7 +160,12 @@ class Server:
                 wrap = ["-m", "cProfile", "-o", str(self.profile)] if self.profile else []
                 self.proc = subprocess.Popen(
                     [sys.executable, *wrap, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-                    cwd=PROJECT_ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+                    cwd=PROJECT_ROOT,
+                    env=self.env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
             deadline = time.monotonic() + timeout_s
             while time.monotonic() < deadline and self.proc.poll() is None:
                 try:
@@ -194,12 +216,14 @@ class SessionResult:
 async def _create_sessions(base: str, n: int, round_id: str, level: str) -> list[dict]:
     loop = asyncio.get_running_loop()
     body = {"round": round_id, "level": level}
-    return await asyncio.gather(*(loop.run_in_executor(None, _http, "POST", base + "/api/sessions", body)
-                                  for _ in range(n)))
+    return await asyncio.gather(
+        *(loop.run_in_executor(None, _http, "POST", base + "/api/sessions", body) for _ in range(n))
+    )
 
 
-async def _drive(index: int, ws_base: str, session: dict, turns: int, start: asyncio.Event,
-                 frame_timeout_s: float) -> SessionResult:
+async def _drive(
+    index: int, ws_base: str, session: dict, turns: int, start: asyncio.Event, frame_timeout_s: float
+) -> SessionResult:
     import websockets
 
     out = SessionResult()
@@ -209,8 +233,10 @@ async def _drive(index: int, ws_base: str, session: dict, turns: int, start: asy
     sent_wall = 0.0
     try:
         t_sent = clock()
-        async with websockets.connect(url, max_size=None, ping_interval=None, open_timeout=frame_timeout_s,
-                                      close_timeout=5) as ws:
+        async with websockets.connect(
+            url, max_size=None, ping_interval=None, open_timeout=frame_timeout_s, close_timeout=5
+        ) as ws:
+
             async def frame() -> dict:
                 return json.loads(await asyncio.wait_for(ws.recv(), frame_timeout_s))
 
@@ -256,13 +282,14 @@ async def _warm_up(base: str, round_id: str, level: str, frame_timeout_s: float)
     [session] = await _create_sessions(base, 1, round_id, level)
     start = asyncio.Event()
     start.set()
-    result = await _drive(-1, "ws" + base[len("http"):], session, 2, start, frame_timeout_s)
+    result = await _drive(-1, "ws" + base[len("http") :], session, 2, start, frame_timeout_s)
     return result.errors
 
 
-async def _run_client(base: str, sessions: list[dict], turns: int, pid: int,
-                      frame_timeout_s: float) -> tuple[list[SessionResult], float, int]:
-    ws_base = "ws" + base[len("http"):]
+async def _run_client(
+    base: str, sessions: list[dict], turns: int, pid: int, frame_timeout_s: float
+) -> tuple[list[SessionResult], float, int]:
+    ws_base = "ws" + base[len("http") :]
     start = asyncio.Event()
     tasks = [asyncio.create_task(_drive(i, ws_base, s, turns, start, frame_timeout_s)) for i, s in enumerate(sessions)]
     await asyncio.sleep(0.05)  # every task is parked on the start event
@@ -307,9 +334,18 @@ def _pcts(values: list[float]) -> dict[str, float | None]:
 # ----------------------------------------------------------------------------- the benchmark
 
 
-def run_bench(sessions: int = 20, turns: int = 5, llm_ttft_ms: float = 200.0, llm_tokens_per_s: float = 200.0,
-              brain: str = "llm", round_id: str = "ml_breadth", level: str = "L5",
-              frame_timeout_s: float = 120.0, log: Any = None, server_profile: Path | None = None) -> dict:
+def run_bench(
+    sessions: int = 20,
+    turns: int = 5,
+    llm_ttft_ms: float = 200.0,
+    llm_tokens_per_s: float = 200.0,
+    brain: str = "llm",
+    round_id: str = "ml_breadth",
+    level: str = "L5",
+    frame_timeout_s: float = 120.0,
+    log: Any = None,
+    server_profile: Path | None = None,
+) -> dict:
     """Run one benchmark and return the report (see the module docstring). ``log``: a callable for progress."""
     if sessions < 1 or turns < 1:
         raise ValueError("sessions and turns must be >= 1")
@@ -319,13 +355,15 @@ def run_bench(sessions: int = 20, turns: int = 5, llm_ttft_ms: float = 200.0, ll
     server: Server | None = None
     pids: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="barraiser-bench-") as tmp:
-        env = {**os.environ,
-               "BARRAISER_DATABASE_URL": f"sqlite:///{Path(tmp) / 'bench.db'}",
-               "BARRAISER_BRAIN": brain,
-               "BARRAISER_STREAM_DELAY_MS": "0",
-               "BARRAISER_MAX_SESSIONS_PER_MINUTE": str(max(1000, sessions * 10)),
-               "BARRAISER_MAX_FRAMES_PER_MINUTE": str(max(1000, turns * 100)),
-               "PYTHONUNBUFFERED": "1"}
+        env = {
+            **os.environ,
+            "BARRAISER_DATABASE_URL": f"sqlite:///{Path(tmp) / 'bench.db'}",
+            "BARRAISER_BRAIN": brain,
+            "BARRAISER_STREAM_DELAY_MS": "0",
+            "BARRAISER_MAX_SESSIONS_PER_MINUTE": str(max(1000, sessions * 10)),
+            "BARRAISER_MAX_FRAMES_PER_MINUTE": str(max(1000, turns * 100)),
+            "PYTHONUNBUFFERED": "1",
+        }
         env.pop("BARRAISER_RECORD_DIR", None)
         try:
             if brain == "llm":
@@ -333,8 +371,12 @@ def run_bench(sessions: int = 20, turns: int = 5, llm_ttft_ms: float = 200.0, ll
 
                 fake = FakeLLM(bench_script(), ttft_ms=llm_ttft_ms, tokens_per_s=llm_tokens_per_s).start()
                 pids["fake"] = fake.proc.pid
-                env |= {"BARRAISER_LLM_BASE_URL": fake.base_url, "BARRAISER_LLM_API_KEY": "bench",
-                        "BARRAISER_LLM_MODEL": "bench", "BARRAISER_GRADER_MODEL": "bench"}
+                env |= {
+                    "BARRAISER_LLM_BASE_URL": fake.base_url,
+                    "BARRAISER_LLM_API_KEY": "bench",
+                    "BARRAISER_LLM_MODEL": "bench",
+                    "BARRAISER_GRADER_MODEL": "bench",
+                }
                 say(f"fake LLM on {fake.url} (ttft {llm_ttft_ms:g} ms, {llm_tokens_per_s:g} tokens/s)")
             server = Server(env, Path(tmp) / "server.log", server_profile).start()
             pids["server"] = server.proc.pid
@@ -345,8 +387,9 @@ def run_bench(sessions: int = 20, turns: int = 5, llm_ttft_ms: float = 200.0, ll
                 raise RuntimeError("the warm-up session failed: " + "; ".join(warm))
             created = _asyncio_run(_create_sessions(server.url, sessions, round_id, level))
             say(f"{sessions} sessions created; driving {turns} turns each")
-            results, wall, ticks = _asyncio_run(_run_client(server.url, created, turns, server.proc.pid,
-                                                            frame_timeout_s))
+            results, wall, ticks = _asyncio_run(
+                _run_client(server.url, created, turns, server.proc.pid, frame_timeout_s)
+            )
             rss = peak_rss_mb(server.proc.pid)
             fake_ticks = cpu_ticks(fake.proc.pid) if fake else 0
             requests = fake.requests() if fake else []
@@ -391,8 +434,14 @@ def run_bench(sessions: int = 20, turns: int = 5, llm_ttft_ms: float = 200.0, ll
         "client_cpu_s": round(client_cpu, 3),  # this process, the whole run (startup included)
         "fake_cpu_s": round(fake_ticks / os.sysconf("SC_CLK_TCK"), 3),  # the fake LLM, whole run
         "grades": sum(r.grades for r in results),
-        "settings": {"turns_per_session": turns, "llm_ttft_ms": llm_ttft_ms, "llm_tokens_per_s": llm_tokens_per_s,
-                     "round": round_id, "level": level, "cpus": os.cpu_count()},
+        "settings": {
+            "turns_per_session": turns,
+            "llm_ttft_ms": llm_ttft_ms,
+            "llm_tokens_per_s": llm_tokens_per_s,
+            "round": round_id,
+            "level": level,
+            "cpus": os.cpu_count(),
+        },
         "pids": pids,
         "errors": errors[:20],
         "error_count": len(errors),
@@ -456,6 +505,7 @@ def _positive(kind):
         if not (x >= 0 and math.isfinite(x)):
             raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
         return x
+
     return parse
 
 
@@ -471,9 +521,18 @@ def _run_args(args: argparse.Namespace, settings: Any = None) -> int:
         return 0
     log = None if args.json else (lambda msg: print(msg, file=sys.stderr, flush=True))
     try:
-        report = run_bench(args.sessions, args.turns, args.llm_ttft_ms, args.llm_tokens_per_s, args.brain,
-                           args.round, args.level, args.frame_timeout_s, log=log,
-                           server_profile=args.server_profile)
+        report = run_bench(
+            args.sessions,
+            args.turns,
+            args.llm_ttft_ms,
+            args.llm_tokens_per_s,
+            args.brain,
+            args.round,
+            args.level,
+            args.frame_timeout_s,
+            log=log,
+            server_profile=args.server_profile,
+        )
     except (RuntimeError, OSError) as exc:
         print(f"bench failed: {exc}", file=sys.stderr)
         return 1
@@ -484,26 +543,48 @@ def _run_args(args: argparse.Namespace, settings: Any = None) -> int:
 def add_cli(subparsers: argparse._SubParsersAction) -> None:
     """Register ``barraiser bench``; its handler is called as ``handler(args, settings)`` like the others."""
     parser = subparsers.add_parser(
-        "bench", help="benchmark the server: N concurrent WebSocket sessions against the fake LLM",
+        "bench",
+        help="benchmark the server: N concurrent WebSocket sessions against the fake LLM",
         description="Starts the server and the fake LLM on loopback, drives N concurrent sessions and reports the "
-                    "server-added latency to the first interviewer token, CPU per turn, turns/s and peak RSS "
-                    "(docs/performance.md).")
+        "server-added latency to the first interviewer token, CPU per turn, turns/s and peak RSS "
+        "(docs/performance.md).",
+    )
     parser.add_argument("--sessions", type=int, default=20, help="concurrent sessions (default 20)")
     parser.add_argument("--turns", type=int, default=5, help="interviewer turns per session (default 5)")
-    parser.add_argument("--llm-ttft-ms", type=_positive(float), default=200.0,
-                        help="the fake LLM's time to first token, ms (default 200)")
-    parser.add_argument("--llm-tokens-per-s", type=_positive(float), default=200.0,
-                        help="the fake LLM's streamed pieces per second, 0 = unthrottled (default 200)")
-    parser.add_argument("--brain", choices=["llm", "offline"], default="llm",
-                        help="llm: the LLM brain on the fake (default); offline: the rules brain, no fake")
+    parser.add_argument(
+        "--llm-ttft-ms",
+        type=_positive(float),
+        default=200.0,
+        help="the fake LLM's time to first token, ms (default 200)",
+    )
+    parser.add_argument(
+        "--llm-tokens-per-s",
+        type=_positive(float),
+        default=200.0,
+        help="the fake LLM's streamed pieces per second, 0 = unthrottled (default 200)",
+    )
+    parser.add_argument(
+        "--brain",
+        choices=["llm", "offline"],
+        default="llm",
+        help="llm: the LLM brain on the fake (default); offline: the rules brain, no fake",
+    )
     parser.add_argument("--round", default="ml_breadth", help="round id (default ml_breadth)")
     parser.add_argument("--level", default="L5", help="level (default L5)")
     parser.add_argument("--frame-timeout-s", type=float, default=120.0, help=argparse.SUPPRESS)
-    parser.add_argument("--server-profile", type=Path, metavar="FILE", default=None,
-                        help="run the server under cProfile and write its stats to FILE (slows the server)")
-    parser.add_argument("--floor", action="store_true",
-                        help="instead, measure in this process what LangGraph and the openai client alone cost per "
-                             "turn, with no interview work (app/bench_floor.py)")
+    parser.add_argument(
+        "--server-profile",
+        type=Path,
+        metavar="FILE",
+        default=None,
+        help="run the server under cProfile and write its stats to FILE (slows the server)",
+    )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="instead, measure in this process what LangGraph and the openai client alone cost per "
+        "turn, with no interview work (app/bench_floor.py)",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(handler=_run_args)
 

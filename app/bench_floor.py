@@ -76,8 +76,7 @@ async def langgraph_ms_per_turn(sessions: int, turns: int) -> float:
         async for _ in graph.astream({"turns": [], "grades": []}, config, stream_mode="custom", durability="sync"):
             pass
         for _ in range(turns - 1):
-            async for _ in graph.astream(Command(resume="an answer"), config, stream_mode="custom",
-                                         durability="sync"):
+            async for _ in graph.astream(Command(resume="an answer"), config, stream_mode="custom", durability="sync"):
                 pass
 
     await session("warm-up")
@@ -93,8 +92,12 @@ async def openai_client_ms_per_turn(base_url: str, turns: int, concurrency: int)
 
     async def turn() -> None:
         async with gate:
-            response = await client.post("/chat/completions", cast_to=httpx2.Response, stream=True,
-                                         body={"model": "floor", "messages": messages, "stream": True})
+            response = await client.post(
+                "/chat/completions",
+                cast_to=httpx2.Response,
+                stream=True,
+                body={"model": "floor", "messages": messages, "stream": True},
+            )
             try:
                 async for _ in response.aiter_bytes():
                     pass
@@ -117,12 +120,12 @@ def run_floor(sessions: int = 50, turns: int = 5, repeats: int = 5) -> dict:
     tune_gc_for_serving()  # as the server runs
     graph_runs, client_runs = [], []
     try:
-        with FakeLLM({"rules": [{"match": {}, "respond": {"content": '{"ok": true}'}}]}, ttft_ms=0,
-                     tokens_per_s=0) as fake:
+        with FakeLLM(
+            {"rules": [{"match": {}, "respond": {"content": '{"ok": true}'}}]}, ttft_ms=0, tokens_per_s=0
+        ) as fake:
             for _ in range(repeats):
                 graph_runs.append(asyncio.run(langgraph_ms_per_turn(sessions, turns)))
-                client_runs.append(asyncio.run(openai_client_ms_per_turn(fake.base_url, sessions * turns,
-                                                                         sessions)))
+                client_runs.append(asyncio.run(openai_client_ms_per_turn(fake.base_url, sessions * turns, sessions)))
     finally:
         gc.unfreeze()
         gc.set_threshold(*threshold)
@@ -138,12 +141,14 @@ def run_floor(sessions: int = 50, turns: int = 5, repeats: int = 5) -> dict:
 
 def human(report: dict) -> str:
     s = report["settings"]
-    return "\n".join([
-        f"floor of the fixed stack per turn (no interview work; CPU of this process; median of {s['repeats']} runs, "
-        f"{s['sessions']} sessions x {s['turns']} turns):",
-        f"  LangGraph (round-shaped graph, no-op nodes, in-memory checkpointer): "
-        f"{report['langgraph_ms_per_turn']} ms",
-        f"  openai client (one streamed + one plain chat completion, loopback): "
-        f"{report['openai_client_ms_per_turn']} ms",
-        f"  together: {report['floor_ms_per_turn']} ms",
-    ])
+    return "\n".join(
+        [
+            f"floor of the fixed stack per turn (no interview work; CPU of this process; median of {s['repeats']} runs, "
+            f"{s['sessions']} sessions x {s['turns']} turns):",
+            f"  LangGraph (round-shaped graph, no-op nodes, in-memory checkpointer): "
+            f"{report['langgraph_ms_per_turn']} ms",
+            f"  openai client (one streamed + one plain chat completion, loopback): "
+            f"{report['openai_client_ms_per_turn']} ms",
+            f"  together: {report['floor_ms_per_turn']} ms",
+        ]
+    )

@@ -59,8 +59,10 @@ def ensure_chromium() -> None:
     if CHROMIUM.exists():
         return
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        fail(f"the browser test needs Chromium at {CHROMIUM}. Install it with `sudo apt-get install chromium` "
-             "(or set BARRAISER_CHROMIUM to its path) and run the tests again.")
+        fail(
+            f"the browser test needs Chromium at {CHROMIUM}. Install it with `sudo apt-get install chromium` "
+            "(or set BARRAISER_CHROMIUM to its path) and run the tests again."
+        )
     say("installing Debian chromium for the browser test (about a minute)")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     run(["apt-get", "update", "-q"], env=env)

@@ -45,9 +45,15 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     port = settings.port if args.port is None else args.port
     tune_gc_for_serving()
     print(f"Bar Raiser on http://{host}:{port} (brain: {application.state.brain_label})", flush=True)
-    uvicorn.run(application, host=host, port=port, ws_max_size=settings.max_frame_bytes * 4,
-                ws_per_message_deflate=False,  # frames are small; compressing each costs more CPU than it saves
-                log_level="info", timeout_graceful_shutdown=5)
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        ws_max_size=settings.max_frame_bytes * 4,
+        ws_per_message_deflate=False,  # frames are small; compressing each costs more CPU than it saves
+        log_level="info",
+        timeout_graceful_shutdown=5,
+    )
     return 0
 
 
@@ -62,8 +68,10 @@ def _bank(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{len(exc.problems)} problem(s)", file=sys.stderr)
         return 1
     if args.bank_command == "lint":
-        print(f"ok: {len(catalog.questions)} questions, {len(catalog.rounds)} rounds, "
-              f"{len(catalog.principles)} principles, {len(catalog.failure_ladder.modes)} failure modes")
+        print(
+            f"ok: {len(catalog.questions)} questions, {len(catalog.rounds)} rounds, "
+            f"{len(catalog.principles)} principles, {len(catalog.failure_ladder.modes)} failure modes"
+        )
         return 0
     rounds, topics, levels, kinds = Counter(), Counter(), Counter(), Counter()
     for q in catalog.questions.values():
@@ -78,8 +86,10 @@ def _bank(args: argparse.Namespace, settings: Settings) -> int:
         "topics": dict(sorted(topics.items())),
         "levels": dict(sorted(levels.items())),
         "kinds": dict(sorted(kinds.items())),
-        "principles": {p.name: {"probes": len(p.probes), "trigger_cues": len(p.trigger_cues),
-                                "bridges": bridges.get(p.name, 0)} for p in catalog.principles.values()},
+        "principles": {
+            p.name: {"probes": len(p.probes), "trigger_cues": len(p.trigger_cues), "bridges": bridges.get(p.name, 0)}
+            for p in catalog.principles.values()
+        },
         "failure_modes": len(catalog.failure_ladder.modes),
     }
     if args.json:
@@ -98,8 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the web app")
     serve.add_argument("--host", help="interface to bind (default BARRAISER_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default BARRAISER_PORT or 8000; 0 = any free port)")
-    serve.add_argument("--record", type=Path, metavar="DIR",
-                       help="write every LLM request/response to cassettes in DIR (one file per session)")
+    serve.add_argument(
+        "--record",
+        type=Path,
+        metavar="DIR",
+        help="write every LLM request/response to cassettes in DIR (one file per session)",
+    )
     serve.set_defaults(handler=_serve)
     bank = sub.add_parser("bank", help="check the question bank and content")
     bank_sub = bank.add_subparsers(dest="bank_command", required=True)

@@ -45,11 +45,13 @@ class Settings(BaseSettings):
 
     # The LLM brain: any OpenAI-compatible endpoint
     llm_base_url: str | None = Field(
-        None, validation_alias=AliasChoices("BARRAISER_LLM_BASE_URL", "OPENAI_BASE_URL"),
+        None,
+        validation_alias=AliasChoices("BARRAISER_LLM_BASE_URL", "OPENAI_BASE_URL"),
         description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1 (falls back to OPENAI_BASE_URL).",
     )
     llm_api_key: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("BARRAISER_LLM_API_KEY", "OPENAI_API_KEY"),
+        None,
+        validation_alias=AliasChoices("BARRAISER_LLM_API_KEY", "OPENAI_API_KEY"),
         description="API key (falls back to OPENAI_API_KEY); local servers accept any value.",
     )
     llm_model: str = Field("gpt-4o-mini", description="The interviewer model.")
@@ -61,9 +63,12 @@ class Settings(BaseSettings):
     )
     llm_max_output_tokens: int = Field(700, ge=64, description="Upper bound on tokens per LLM response.")
     llm_stream_read_interval_ms: float = Field(
-        50.0, ge=0, le=500,
+        50.0,
+        ge=0,
+        le=500,
         description="Once the interviewer's first words are out, read the model's stream at most this often: what "
-                    "arrives meanwhile goes out as one frame (0 = every chunk as it lands).")
+        "arrives meanwhile goes out as one frame (0 = every chunk as it lands).",
+    )
     record_dir: Path | None = Field(None, description="Write every LLM request/response to cassettes here.")
     recent_sessions_window: int = Field(
         5, ge=0, description="Questions asked in this many recent sessions of the same browser are not asked again."
@@ -92,8 +97,7 @@ class Settings(BaseSettings):
     def _known_scheme(cls, value: str) -> str:
         if not value.startswith("sqlite:///"):
             raise ValueError(
-                "BARRAISER_DATABASE_URL must start with sqlite:/// (e.g. sqlite:///./data/barraiser.db); "
-                f"got {value!r}"
+                f"BARRAISER_DATABASE_URL must start with sqlite:/// (e.g. sqlite:///./data/barraiser.db); got {value!r}"
             )
         return value
 

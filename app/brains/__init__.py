@@ -37,7 +37,9 @@ def make_brain(settings: Settings, mode: Literal["live", "replay"] = "live", cas
         replay = settings.model_copy(update={"llm_max_retries": 0})
         return LLMBrain(replay, prompts, make_client(replay, ReplayTransport(Path(cassettes))))
     if not settings.llm_base_url:
-        raise BrainUnavailable("BARRAISER_BRAIN=llm needs BARRAISER_LLM_BASE_URL (or OPENAI_BASE_URL); "
-                               "see the README section 'Using a real LLM'.")
+        raise BrainUnavailable(
+            "BARRAISER_BRAIN=llm needs BARRAISER_LLM_BASE_URL (or OPENAI_BASE_URL); "
+            "see the README section 'Using a real LLM'."
+        )
     transport = RecordingTransport(settings.record_dir) if settings.record_dir else None
     return LLMBrain(settings, prompts, make_client(settings, transport))

@@ -104,8 +104,9 @@ class _TurnStream:
 class LLMBrain:
     name = "llm"
 
-    def __init__(self, settings: Settings, prompts: Prompts, client: AsyncOpenAI,
-                 grader_client: AsyncOpenAI | None = None):
+    def __init__(
+        self, settings: Settings, prompts: Prompts, client: AsyncOpenAI, grader_client: AsyncOpenAI | None = None
+    ):
         self.settings = settings
         self.prompts = prompts
         self.client = client
@@ -127,9 +128,15 @@ class LLMBrain:
     def _system(self, view: RoundView) -> str:
         rnd = view.round
         principles = "\n".join(f"- {p.name}: {p.gist}" for p in view.catalog.principles.values())
-        return self.prompts.render("interviewer_system", round_title=rnd.title, level=view.level,
-                                   level_note=rnd.levels[view.level], evaluates=", ".join(rnd.evaluates),
-                                   persona=rnd.persona, principles=principles)
+        return self.prompts.render(
+            "interviewer_system",
+            round_title=rnd.title,
+            level=view.level,
+            level_note=rnd.levels[view.level],
+            evaluates=", ".join(rnd.evaluates),
+            persona=rnd.persona,
+            principles=principles,
+        )
 
     @staticmethod
     def _question_notes(q: Question) -> str:
@@ -148,17 +155,22 @@ class LLMBrain:
         for t in view.state["stack"]:
             if t["kind"] == "technical":
                 q = catalog.questions[t["question_id"]]
-                parts.append(f"Technical question '{q.title}': {t['answers']} answer(s); covered {t['covered'] or 'none'};"
-                             f" asked about {t['asked'] or 'nothing yet'}.")
+                parts.append(
+                    f"Technical question '{q.title}': {t['answers']} answer(s); covered {t['covered'] or 'none'};"
+                    f" asked about {t['asked'] or 'nothing yet'}."
+                )
             elif t["kind"] == "lp":
                 p = catalog.principles[t["principle"]]
-                parts.append(f"Suspended for a Leadership Principles probe of {p.name}; STAR parts heard: "
-                             f"{t['covered'] or 'none'}; STAR follow-ups: {', '.join(p.star_follow_ups[:3])}.")
+                parts.append(
+                    f"Suspended for a Leadership Principles probe of {p.name}; STAR parts heard: "
+                    f"{t['covered'] or 'none'}; STAR follow-ups: {', '.join(p.star_follow_ups[:3])}."
+                )
             else:
                 mode = next((m for m in catalog.failure_ladder.modes if m.id == t["failure_mode"]), None)
                 ladder = " -> ".join(mode.ladder) if mode else catalog.failure_ladder.opener
-                parts.append(f"Suspended for a failure-case probe ({t['failure_mode'] or 'opener'}, rung {t['step']}): "
-                             f"{ladder}")
+                parts.append(
+                    f"Suspended for a failure-case probe ({t['failure_mode'] or 'opener'}, rung {t['step']}): {ladder}"
+                )
         modes = ", ".join(m.id for m in catalog.failure_ladder.modes)
         return "\n".join(parts or ["The round is starting."]) + f"\nFailure modes you may name: {modes}."
 
@@ -167,12 +179,17 @@ class LLMBrain:
         catalog, state = view.catalog, view.state
         lines = [f"- {catalog.questions[q].title}" for q in state["asked_questions"] if q in catalog.questions]
         probed = ", ".join(state["principles_probed"]) or "none"
-        return "\n".join(lines + [f"Principles probed: {probed}. Hints used: {state['hints_used']}. "
-                                  f"Minutes elapsed: {view.elapsed_min:.0f} of {view.round.duration_min}."])
+        return "\n".join(
+            lines
+            + [
+                f"Principles probed: {probed}. Hints used: {state['hints_used']}. "
+                f"Minutes elapsed: {view.elapsed_min:.0f} of {view.round.duration_min}."
+            ]
+        )
 
     def _recent(self, view: RoundView) -> str:
         out = []
-        for t in view.turns[-self.settings.llm_history_turns:]:
+        for t in view.turns[-self.settings.llm_history_turns :]:
             if t["role"] == "candidate":
                 out.append(f"Candidate:\n<candidate_answer>\n{_data(t['text'])}\n</candidate_answer>")
             else:
@@ -202,14 +219,21 @@ class LLMBrain:
         next_q = ""
         if c.next_question_id and "ask" in c.allowed:
             nq = view.catalog.questions[c.next_question_id]
-            next_q = (f"If you ask, the next question is '{nq.title}'; say only a one-sentence transition, its text "
-                      "is appended to your words.")
+            next_q = (
+                f"If you ask, the next question is '{nq.title}'; say only a one-sentence transition, its text "
+                "is appended to your words."
+            )
         if c.forced:
             next_q = f"You must make the move '{c.forced}' now ({c.reason}). " + next_q
-        turn = self.prompts.render("interviewer_turn", thread=self._thread(view),
-                                   question_notes=self._question_notes(q) if q else "(no question open)",
-                                   summary=self._summary(view), recent=self._recent(view),
-                                   allowed=", ".join(c.allowed), next_question=next_q)
+        turn = self.prompts.render(
+            "interviewer_turn",
+            thread=self._thread(view),
+            question_notes=self._question_notes(q) if q else "(no question open)",
+            summary=self._summary(view),
+            recent=self._recent(view),
+            allowed=", ".join(c.allowed),
+            next_question=next_q,
+        )
         return [{"role": "system", "content": self._system(view)}, {"role": "user", "content": turn}]
 
     # ------------------------------------------------------------------ decide + speak (one round trip)
@@ -232,11 +256,21 @@ class LLMBrain:
         for attempt in range(2):
             with llm_call(view.state["session_id"], "respond", view.next_index, attempt):
                 pacing = ReadPacing()
-                stream = _TurnStream(stream_json(self.client, self.caps, model=self.model, messages=messages,
-                                                 schema=schema, name="InterviewerTurn",
-                                                 max_tokens=self.settings.llm_max_output_tokens, usage_sink=usage,
-                                                 pacing=pacing),
-                                     pacing, self.settings.llm_stream_read_interval_ms / 1000)
+                stream = _TurnStream(
+                    stream_json(
+                        self.client,
+                        self.caps,
+                        model=self.model,
+                        messages=messages,
+                        schema=schema,
+                        name="InterviewerTurn",
+                        max_tokens=self.settings.llm_max_output_tokens,
+                        usage_sink=usage,
+                        pacing=pacing,
+                    ),
+                    pacing,
+                    self.settings.llm_stream_read_interval_ms / 1000,
+                )
                 stream.prompt_chars = sum(len(m["content"]) for m in messages)
                 try:
                     decision = self._decision(await stream.head(), c)
@@ -259,8 +293,12 @@ class LLMBrain:
         if opened is None or opened[0].move != decision.move:  # the rules changed the move: phrase the new one
             if opened:
                 await opened[1].aclose()
-            forced = Constraints(allowed=[decision.move], forced=decision.move, next_question_id=decision.question_id,
-                                 reason="decided by the rules of the round")
+            forced = Constraints(
+                allowed=[decision.move],
+                forced=decision.move,
+                next_question_id=decision.question_id,
+                reason="decided by the rules of the round",
+            )
             try:
                 fresh, stream = await self._open_turn(view, forced)
             except ModelOutputError:
@@ -282,8 +320,14 @@ class LLMBrain:
             yield ("\n\n" if stream.parser.streamed.strip() else "") + prompt
         usage = decision.usage
         decision.usage = [{"purpose": "respond", "model": self.model, **_usage(u)} for u in usage] or [
-            {"purpose": "respond", "model": self.model, "estimated": True,  # the server reported none
-             "prompt_tokens": stream.prompt_chars // 4, "completion_tokens": len(stream.parser.raw) // 4}]
+            {
+                "purpose": "respond",
+                "model": self.model,
+                "estimated": True,  # the server reported none
+                "prompt_tokens": stream.prompt_chars // 4,
+                "completion_tokens": len(stream.parser.raw) // 4,
+            }
+        ]
 
     # ------------------------------------------------------------------ grading
 
@@ -292,8 +336,11 @@ class LLMBrain:
         if thread and thread["kind"] == "lp":
             p = view.catalog.principles[thread["principle"]]
             crit = view.catalog.lp_rubric.criteria
-            extra = [f"Probed principle: {p.name} ({p.gist})", "Signals: " + "; ".join(p.positive_signals),
-                     "Red flags: " + "; ".join(p.red_flags)]
+            extra = [
+                f"Probed principle: {p.name} ({p.gist})",
+                "Signals: " + "; ".join(p.positive_signals),
+                "Red flags: " + "; ".join(p.red_flags),
+            ]
         else:
             q = view.catalog.questions[thread["question_id"]]
             crit = q.rubric.criteria
@@ -302,16 +349,22 @@ class LLMBrain:
         lines = []
         for c in crit:
             a = c.anchors
-            lines.append(f"Criterion {c.id} ({c.name}): 1 {a.strong_no_hire} | 2 {a.not_inclined} | 3 {a.inclined} | "
-                         f"4 {a.strong_hire}")
+            lines.append(
+                f"Criterion {c.id} ({c.name}): 1 {a.strong_no_hire} | 2 {a.not_inclined} | 3 {a.inclined} | "
+                f"4 {a.strong_hire}"
+            )
         return "\n".join(lines + extra), [(c.id, c.name) for c in crit]
 
     async def grade(self, view: RoundView) -> TurnGrade:
         answer = view.last_answer
         thread = view.thread
         kind = "closing" if view.state["phase"] == "wrap_up" else (thread["kind"] if thread else "technical")
-        base = TurnGrade(turn=answer["index"], kind=kind, question_id=thread["question_id"] if thread else None,
-                         principle=thread["principle"] if thread and thread["kind"] == "lp" else None)
+        base = TurnGrade(
+            turn=answer["index"],
+            kind=kind,
+            question_id=thread["question_id"] if thread else None,
+            principle=thread["principle"] if thread and thread["kind"] == "lp" else None,
+        )
         if kind == "closing" or thread is None:
             return base.model_copy(update={"notes": ["closing questions: not graded"]})
         rubric, criteria = self._rubric_text(view)
@@ -319,22 +372,47 @@ class LLMBrain:
         rnd = view.round
         messages = [
             {"role": "system", "content": self.prompts.render("grader_system")},
-            {"role": "user", "content": self.prompts.render(
-                "grader_turn", round_title=rnd.title, level=view.level, level_note=rnd.levels[view.level],
-                asked=asked[:_MAX_TURN_CHARS], rubric=rubric, answer=_data(answer["text"]))},
+            {
+                "role": "user",
+                "content": self.prompts.render(
+                    "grader_turn",
+                    round_title=rnd.title,
+                    level=view.level,
+                    level_note=rnd.levels[view.level],
+                    asked=asked[:_MAX_TURN_CHARS],
+                    rubric=rubric,
+                    answer=_data(answer["text"]),
+                ),
+            },
         ]
         with llm_call(view.state["session_id"], "grade", answer["index"]):
-            out, usage = await parse_structured(self.grader_client, self.caps, model=self.grader_model,
-                                                messages=messages, schema=GradeOut,
-                                                max_tokens=self.settings.llm_max_output_tokens)
+            out, usage = await parse_structured(
+                self.grader_client,
+                self.caps,
+                model=self.grader_model,
+                messages=messages,
+                schema=GradeOut,
+                max_tokens=self.settings.llm_max_output_tokens,
+            )
         by_id = {c.id: c for c in out.criteria}
-        graded = [CriterionGrade(id=cid, name=name, level=by_id[cid].level if cid in by_id else None,
-                                 evidence=by_id[cid].evidence if cid in by_id else []) for cid, name in criteria]
-        return base.model_copy(update={
-            "criteria": graded, "overall": out.overall, "notes": out.notes[:5],
-            "evidence": [q for c in graded for q in c.evidence],
-            "usage": [{"purpose": "grade", "model": self.grader_model, **_usage(usage)}],
-        })
+        graded = [
+            CriterionGrade(
+                id=cid,
+                name=name,
+                level=by_id[cid].level if cid in by_id else None,
+                evidence=by_id[cid].evidence if cid in by_id else [],
+            )
+            for cid, name in criteria
+        ]
+        return base.model_copy(
+            update={
+                "criteria": graded,
+                "overall": out.overall,
+                "notes": out.notes[:5],
+                "evidence": [q for c in graded for q in c.evidence],
+                "usage": [{"purpose": "grade", "model": self.grader_model, **_usage(usage)}],
+            }
+        )
 
     # ------------------------------------------------------------------ debrief
 
@@ -344,29 +422,46 @@ class LLMBrain:
         grades = {g["turn"]: g for g in view.state["grades"]}
         for t in view.turns:
             if t["role"] == "candidate" and grades.get(t["index"], {}).get("kind") == "lp":
-                lp_answers.append(f"{grades[t['index']].get('principle')}: <candidate_answer>{_data(t['text'])}"
-                                  "</candidate_answer>")
-        mechanical = base.model_dump(include={"vote", "summary", "competencies", "lp_data_points", "principles",
-                                              "practice_plan"})
+                lp_answers.append(
+                    f"{grades[t['index']].get('principle')}: <candidate_answer>{_data(t['text'])}</candidate_answer>"
+                )
+        mechanical = base.model_dump(
+            include={"vote", "summary", "competencies", "lp_data_points", "principles", "practice_plan"}
+        )
         messages = [
             {"role": "system", "content": self.prompts.render("debrief_system")},
-            {"role": "user", "content": self.prompts.render(
-                "debrief_request", round_title=view.round.title, level=view.level,
-                debrief=json.dumps(mechanical, indent=1)[:6000], lp_answers="\n".join(lp_answers) or "(none)")},
+            {
+                "role": "user",
+                "content": self.prompts.render(
+                    "debrief_request",
+                    round_title=view.round.title,
+                    level=view.level,
+                    debrief=json.dumps(mechanical, indent=1)[:6000],
+                    lp_answers="\n".join(lp_answers) or "(none)",
+                ),
+            },
         ]
         try:
             with llm_call(view.state["session_id"], "debrief", view.next_index):
-                text, usage = await parse_structured(self.client, self.caps, model=self.model, messages=messages,
-                                                     schema=DebriefText, max_tokens=self.settings.llm_max_output_tokens)
+                text, usage = await parse_structured(
+                    self.client,
+                    self.caps,
+                    model=self.model,
+                    messages=messages,
+                    schema=DebriefText,
+                    max_tokens=self.settings.llm_max_output_tokens,
+                )
         except BrainError as exc:  # the numbers stand on their own; only the prose is missing
             return base.model_copy(update={"notes": [f"the written summary is mechanical: {exc}"]})
         probed = set(view.state["principles_probed"])
-        return base.model_copy(update={
-            "summary": text.summary.strip() or base.summary,
-            "practice_plan": [p for p in text.practice_plan if p.strip()][:8] or base.practice_plan,
-            "principle_feedback": [f for f in text.principle_feedback if f.principle in probed],
-            "usage": [{"purpose": "debrief", "model": self.model, **_usage(usage)}],
-        })
+        return base.model_copy(
+            update={
+                "summary": text.summary.strip() or base.summary,
+                "practice_plan": [p for p in text.practice_plan if p.strip()][:8] or base.practice_plan,
+                "principle_feedback": [f for f in text.principle_feedback if f.principle in probed],
+                "usage": [{"purpose": "debrief", "model": self.model, **_usage(usage)}],
+            }
+        )
 
 
 def _usage(usage: Any) -> dict:

@@ -24,13 +24,54 @@ from app.interview.view import RoundView
 
 LABEL = "Offline rules brain (no language model)"
 
-_DONT_KNOW = ["i don't know", "i do not know", "no idea", "not sure", "i'm not sure", "i have no clue", "i'll pass",
-              "can't remember", "cannot remember", "i forget", "idk"]
-_CLARIFY_OPENERS = ["can i assume", "should i assume", "do you mean", "what do you mean", "could you clarify",
-                    "can you clarify", "is it", "are we", "does the", "do we", "what is the", "which", "how many",
-                    "can you repeat", "could you repeat"]
-_EXPLAIN_CUES = ["because", "so that", "which means", "means", "that is why", "since", "therefore", "if ", "when ",
-                 "for example", "e.g", "for instance", "so the", "otherwise", "whereas", "instead"]
+_DONT_KNOW = [
+    "i don't know",
+    "i do not know",
+    "no idea",
+    "not sure",
+    "i'm not sure",
+    "i have no clue",
+    "i'll pass",
+    "can't remember",
+    "cannot remember",
+    "i forget",
+    "idk",
+]
+_CLARIFY_OPENERS = [
+    "can i assume",
+    "should i assume",
+    "do you mean",
+    "what do you mean",
+    "could you clarify",
+    "can you clarify",
+    "is it",
+    "are we",
+    "does the",
+    "do we",
+    "what is the",
+    "which",
+    "how many",
+    "can you repeat",
+    "could you repeat",
+]
+_EXPLAIN_CUES = [
+    "because",
+    "so that",
+    "which means",
+    "means",
+    "that is why",
+    "since",
+    "therefore",
+    "if ",
+    "when ",
+    "for example",
+    "e.g",
+    "for instance",
+    "so the",
+    "otherwise",
+    "whereas",
+    "instead",
+]
 _STAR_ORDER = ["situation", "action", "result", "lessons", "task"]
 _MIN_WORDS_PER_KEY_POINT = 5
 _PIVOT_MIN_COVERAGE = 0.34  # share of the question's key points covered before an LP pivot is earned
@@ -38,14 +79,16 @@ _PIVOT_MIN_COVERAGE = 0.34  # share of the question's key points covered before 
 _INSTRUCTIONS_TO_GRADER = re.compile(
     r"\b(system|assistant|developer)\s*:|ignore (all |any |your |the |previous |prior |above )*(instructions|rubric|rules)"
     r"|\b(rate|grade|score|mark) (me|this|the candidate)\b|strong[ _]hire|evaluator note|you (have been|are) instructed"
-    r"|as the (grader|evaluator)")
+    r"|as the (grader|evaluator)"
+)
 _STORY_KINDS = ("project", "behavioral")  # questions about the candidate's own past work
 _OWNERSHIP_PROBE = 'You said "we" a few times. What did you personally do, and what did others do?'
 # "I added", "I also built", "I personally told": first-person actions count as the A of STAR and as ownership
 _FIRST_PERSON_ACTION = re.compile(
     r"(?<![a-z])i (?:also |then |first |personally |finally )?(?:[a-z]+ed|built|wrote|made|ran|led|set up|took|"
     r"found|did|chose|drove|got|put|sent|told|spent|kept|began|brought|dug|gave|held|met|paid|read|saw|shipped|"
-    r"spoke|taught|thought|won|own|owned|lead)\b")
+    r"spoke|taught|thought|won|own|owned|lead)\b"
+)
 
 
 def _level_from_coverage(coverage: float) -> int:
@@ -110,11 +153,19 @@ class OfflineBrain:
     def _grade_technical(self, question: Question, text: Text, covered_before: set[str], base: TurnGrade) -> TurnGrade:
         rubric = question.rubric
         if _no_substance(text):
-            return base.model_copy(update={"notes": ["not enough evidence to grade: no substantive answer"],
-                                           "missed": [k.id for k in rubric.key_points if k.id not in covered_before]})
+            return base.model_copy(
+                update={
+                    "notes": ["not enough evidence to grade: no substantive answer"],
+                    "missed": [k.id for k in rubric.key_points if k.id not in covered_before],
+                }
+            )
         if self._is_clarifying(text):
-            return base.model_copy(update={"notes": ["a clarifying question: not graded"],
-                                           "missed": [k.id for k in rubric.key_points if k.id not in covered_before]})
+            return base.model_copy(
+                update={
+                    "notes": ["a clarifying question: not graded"],
+                    "missed": [k.id for k in rubric.key_points if k.id not in covered_before],
+                }
+            )
         matches = self._key_point_matches(question, text)
         covered = covered_before | set(matches)
         weights = {k.id: k.weight for k in rubric.key_points}
@@ -161,10 +212,17 @@ class OfflineBrain:
         missed = [k.id for k in sorted(rubric.key_points, key=lambda k: -k.weight) if k.id not in covered]
         if matches:
             notes.append("covered: " + "; ".join(k.text for k in rubric.key_points if k.id in matches))
-        return base.model_copy(update={
-            "overall": overall, "criteria": criteria, "evidence": evidence, "notes": notes,
-            "covered": sorted(matches), "missed": missed, "red_flags": [f.id for f, _ in red],
-        })
+        return base.model_copy(
+            update={
+                "overall": overall,
+                "criteria": criteria,
+                "evidence": evidence,
+                "notes": notes,
+                "covered": sorted(matches),
+                "missed": missed,
+                "red_flags": [f.id for f, _ in red],
+            }
+        )
 
     @staticmethod
     def _stuffed(text: Text, matches: dict) -> bool:
@@ -219,7 +277,8 @@ class OfflineBrain:
                 [text.sentence(m) for m in parts.values()],
             ),
             "ownership": (
-                (4 if n_mine >= 2 and n_mine > n_ours else 3 if n_mine >= n_ours else 2) if mine
+                (4 if n_mine >= 2 and n_mine > n_ours else 3 if n_mine >= n_ours else 2)
+                if mine
                 else (1 if ours else None),
                 q(mine) or q(ours),
             ),
@@ -237,17 +296,24 @@ class OfflineBrain:
         notes = [f"STAR parts heard: {', '.join(sorted(seen)) or 'none'}"]
         if n_ours > n_mine:
             notes.append('says "we" more than "I": unclear what the candidate did')
-        return base.model_copy(update={
-            "overall": overall, "criteria": criteria, "evidence": [e for c in criteria for e in c.evidence],
-            "notes": notes, "covered": sorted(parts), "missed": missing,
-        })
+        return base.model_copy(
+            update={
+                "overall": overall,
+                "criteria": criteria,
+                "evidence": [e for c in criteria for e in c.evidence],
+                "notes": notes,
+                "covered": sorted(parts),
+                "missed": missing,
+            }
+        )
 
     # ------------------------------------------------------------------ deciding
 
     async def decide(self, view: RoundView, constraints: Constraints) -> Decision:
         if constraints.forced:
-            return Decision(move=constraints.forced, question_id=constraints.next_question_id,
-                            rationale=constraints.reason)
+            return Decision(
+                move=constraints.forced, question_id=constraints.next_question_id, rationale=constraints.reason
+            )
         answer = view.last_answer
         thread = view.thread
         if answer is None or thread is None:
@@ -291,40 +357,64 @@ class OfflineBrain:
         story = question.kind in _STORY_KINDS
         # 3. a story told in "we": first pin down what the candidate did
         lp = view.catalog.lp_rubric
-        if story and "ownership" not in thread["asked"] and text.count(lp.collective_cues) > (
-                text.count(lp.ownership_cues) + len(_FIRST_PERSON_ACTION.findall(text.folded))):
-            return Decision(move="follow_up", star_part="ownership", covered=covered_now,
-                            rationale='the story says "we"; ask what the candidate did')
+        if (
+            story
+            and "ownership" not in thread["asked"]
+            and text.count(lp.collective_cues)
+            > (text.count(lp.ownership_cues) + len(_FIRST_PERSON_ACTION.findall(text.folded)))
+        ):
+            return Decision(
+                move="follow_up",
+                star_part="ownership",
+                covered=covered_now,
+                rationale='the story says "we"; ask what the candidate did',
+            )
         # 4. project deep dives dig into failure cases: a failure named in a story, or (projects) none yet
         if "failure_probe" in allowed and story and not any(t["kind"] == "failure" for t in view.state["stack"]):
             mode, quote = self._failure_trigger(view, text)
             opener = question.kind == "project" and thread["answers"] >= 1
             if mode or (opener and not self._failure_probed(view, question.id)):
-                return Decision(move="failure_probe", failure_mode=mode, quote=quote, covered=covered_now,
-                                rationale="dig into what went wrong")
+                return Decision(
+                    move="failure_probe",
+                    failure_mode=mode,
+                    quote=quote,
+                    covered=covered_now,
+                    rationale="dig into what went wrong",
+                )
         # 5. an LP trigger in a solid answer: pivot mid-discussion, quoting the candidate (a wrong or hollow
         #    answer gets a technical follow-up instead)
         if "lp_pivot" in allowed and solid:
             pivot = self._lp_trigger(view, question, text)
             if pivot:
                 principle, quote = pivot
-                return Decision(move="lp_pivot", principle=principle, quote=quote, covered=covered_now,
-                                rationale=f"the answer invites a {principle} probe")
+                return Decision(
+                    move="lp_pivot",
+                    principle=principle,
+                    quote=quote,
+                    covered=covered_now,
+                    rationale=f"the answer invites a {principle} probe",
+                )
         # 6. follow up on the biggest uncovered key point
         follow_ups_asked = sum(1 for a in thread["asked"] if not a.startswith("hint:") and a != "clarify")
         if uncovered and follow_ups_asked < view.round.follow_ups_per_question:
             target = self._follow_up_target(question, uncovered, thread["asked"])
-            return Decision(move="follow_up", key_point=target, covered=covered_now,
-                            rationale=f"not yet covered: {target}")
+            return Decision(
+                move="follow_up", key_point=target, covered=covered_now, rationale=f"not yet covered: {target}"
+            )
         # 7. a planned pivot from this question's bridges, once the thread has had its say (a behavioural
         #    question is already a Leadership Principles probe)
         if "lp_pivot" in allowed and solid and question.lp_bridges and "behavioral" not in question.topics:
             fresh = [b for b in question.lp_bridges if b.principle not in view.state["principles_probed"]]
             if fresh:
                 quote = self._salient_phrase(question, text)
-                return Decision(move="lp_pivot", principle=fresh[0].principle, quote=quote, covered=covered_now,
-                                rationale="planned pivot from this question")
-        return self._next_question(rules, "this question is done") .model_copy(update={"covered": covered_now})
+                return Decision(
+                    move="lp_pivot",
+                    principle=fresh[0].principle,
+                    quote=quote,
+                    covered=covered_now,
+                    rationale="planned pivot from this question",
+                )
+        return self._next_question(rules, "this question is done").model_copy(update={"covered": covered_now})
 
     def _decide_lp(self, view: RoundView, text: Text, rules: Constraints) -> Decision:
         thread = view.thread
@@ -336,12 +426,22 @@ class OfflineBrain:
             return self._return(view, rules, [], "no story to dig into")
         n_mine = text.count(lp.ownership_cues) + len(_FIRST_PERSON_ACTION.findall(text.folded))
         if text.count(lp.collective_cues) > n_mine and "ownership" not in asked:
-            return Decision(move="lp_follow_up", star_part="ownership", principle=thread["principle"],
-                            covered=sorted(parts), rationale='the story says "we"; ask what the candidate did')
+            return Decision(
+                move="lp_follow_up",
+                star_part="ownership",
+                principle=thread["principle"],
+                covered=sorted(parts),
+                rationale='the story says "we"; ask what the candidate did',
+            )
         missing = [p for p in _STAR_ORDER if p not in seen and p not in asked and p != "task"]
         if missing and len(asked) < 2:
-            return Decision(move="lp_follow_up", star_part=missing[0], principle=thread["principle"],
-                            covered=sorted(parts), rationale=f"STAR gap: {missing[0]}")
+            return Decision(
+                move="lp_follow_up",
+                star_part=missing[0],
+                principle=thread["principle"],
+                covered=sorted(parts),
+                rationale=f"STAR gap: {missing[0]}",
+            )
         return self._return(view, rules, sorted(parts), "the LP story is complete enough")
 
     def _decide_failure(self, view: RoundView, text: Text, rules: Constraints) -> Decision:
@@ -351,8 +451,12 @@ class OfflineBrain:
         if mode_id is None:
             mode, quote = self._failure_trigger(view, text)
             if mode:
-                return Decision(move="failure_probe", failure_mode=mode, quote=quote,
-                                rationale="the candidate named a failure; dig into it")
+                return Decision(
+                    move="failure_probe",
+                    failure_mode=mode,
+                    quote=quote,
+                    rationale="the candidate named a failure; dig into it",
+                )
             return self._return(view, rules, [], "no failure named")
         mode = next(m for m in ladder.modes if m.id == mode_id)
         if thread["step"] + 1 < len(mode.ladder) and "failure_probe" in rules.allowed:
@@ -377,8 +481,9 @@ class OfflineBrain:
         question = view.catalog.questions.get(base["question_id"]) if base else None
         if question is None or "return" not in rules.allowed:
             return self._next_question(rules, why).model_copy(update={"covered": covered})
-        uncovered = [k for k in sorted(question.rubric.key_points, key=lambda k: -k.weight)
-                     if k.id not in base["covered"]]
+        uncovered = [
+            k for k in sorted(question.rubric.key_points, key=lambda k: -k.weight) if k.id not in base["covered"]
+        ]
         target = self._follow_up_target(question, uncovered, base["asked"]) if uncovered else None
         return Decision(move="return", key_point=target, question_id=question.id, covered=covered, rationale=why)
 
@@ -387,8 +492,11 @@ class OfflineBrain:
     @staticmethod
     def _is_clarifying(text: Text) -> bool:
         stripped = text.folded.strip()
-        return stripped.endswith("?") and text.words <= 40 and (
-            any(stripped.startswith(o) for o in _CLARIFY_OPENERS) or text.words <= 15)
+        return (
+            stripped.endswith("?")
+            and text.words <= 40
+            and (any(stripped.startswith(o) for o in _CLARIFY_OPENERS) or text.words <= 15)
+        )
 
     @classmethod
     def _follow_up_target(cls, question: Question, uncovered: list[KeyPoint], asked: list[str]) -> str | None:
@@ -452,8 +560,13 @@ class OfflineBrain:
         if move == "ask":
             q = catalog.questions[d.question_id]
             if not view.turns:
-                opening = self._line(view, "opening", round_title=view.round.title, level=view.level,
-                                     duration_min=str(view.round.duration_min))
+                opening = self._line(
+                    view,
+                    "opening",
+                    round_title=view.round.title,
+                    level=view.level,
+                    duration_min=str(view.round.duration_min),
+                )
                 return opening + " " + self._line(view, "ask_first", prompt=q.prompt.strip(), title=q.title)
             return self._line(view, "ask_next", prompt=q.prompt.strip(), title=q.title)
         if move == "follow_up" and d.star_part == "ownership":
@@ -480,7 +593,8 @@ class OfflineBrain:
         if move == "hint":
             q = view.question
             hint = next((h.text for h in q.hints if h.key_point == d.key_point), None) or (
-                q.hints[0].text if q.hints else "Start from the definition and build up.")
+                q.hints[0].text if q.hints else "Start from the definition and build up."
+            )
             stuck = view.last_answer is not None and len(view.last_answer["text"].split()) < 12
             return self._line(view, "nudge_empty" if stuck else "hint", hint=hint)
         if move == "lp_pivot":
@@ -499,8 +613,15 @@ class OfflineBrain:
                 return self._line(view, "lp_follow_up", follow_up=_OWNERSHIP_PROBE)
             part = next((s for s in catalog.lp_rubric.star if s.part == d.star_part), None)
             principle = catalog.principles.get(view.thread["principle"]) if view.thread else None
-            text = part.follow_up if part else (principle.star_follow_ups[0] if principle and principle.star_follow_ups
-                                                else "What did you do, and what was the result?")
+            text = (
+                part.follow_up
+                if part
+                else (
+                    principle.star_follow_ups[0]
+                    if principle and principle.star_follow_ups
+                    else "What did you do, and what was the result?"
+                )
+            )
             return self._line(view, "lp_follow_up", follow_up=text)
         if move == "failure_probe":
             ladder = catalog.failure_ladder

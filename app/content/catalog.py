@@ -68,8 +68,9 @@ class Catalog:
         """Questions that may be asked in this round at this level, in bank order."""
         return [q for q in self.questions.values() if round_id in q.rounds and level in q.levels]
 
-    def plan_questions(self, round_id: str, level: str, seed: str, exclude: set[str] = frozenset(),
-                       avoid: set[str] = frozenset()) -> list[str]:
+    def plan_questions(
+        self, round_id: str, level: str, seed: str, exclude: set[str] = frozenset(), avoid: set[str] = frozenset()
+    ) -> list[str]:
         """The round's question plan: for each slot of its question mix, questions with a matching topic,
         shuffled by ``seed`` (one session = one order). ``exclude`` is never planned; ``avoid`` (e.g. asked in the
         candidate's recent sessions) only comes after everything else. Spare questions follow the budgeted ones
@@ -192,7 +193,9 @@ def _cross_check(
         unknown = [t for t in q.topics if t not in topics]
         if unknown:
             problems.append(
-                ContentProblem(f"question {q.id}", "topics", f"unknown topics {unknown}; add them to rubrics/topics.yaml")
+                ContentProblem(
+                    f"question {q.id}", "topics", f"unknown topics {unknown}; add them to rubrics/topics.yaml"
+                )
             )
         for r in q.rounds:
             if r not in rounds:
@@ -207,7 +210,9 @@ def _cross_check(
             unknown = [t for t in slot.topics if t not in topics]
             if unknown:
                 problems.append(
-                    ContentProblem("rubrics/rounds.yaml", f"rounds[{rnd.id}].question_mix[{i}]", f"unknown topics {unknown}")
+                    ContentProblem(
+                        "rubrics/rounds.yaml", f"rounds[{rnd.id}].question_mix[{i}]", f"unknown topics {unknown}"
+                    )
                 )
             if not any(rnd.id in q.rounds and set(q.topics) & set(slot.topics) for q in questions.values()):
                 problems.append(

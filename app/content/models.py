@@ -38,10 +38,28 @@ PRINCIPLE_NAMES: tuple[str, ...] = (
 
 # The interviewer's moves: a fixed vocabulary stored on every interviewer turn.
 MOVES: tuple[str, ...] = (
-    "ask", "follow_up", "clarify", "hint", "lp_pivot", "lp_follow_up", "return", "failure_probe", "wrap_up", "end",
+    "ask",
+    "follow_up",
+    "clarify",
+    "hint",
+    "lp_pivot",
+    "lp_follow_up",
+    "return",
+    "failure_probe",
+    "wrap_up",
+    "end",
 )
 Move = Literal[
-    "ask", "follow_up", "clarify", "hint", "lp_pivot", "lp_follow_up", "return", "failure_probe", "wrap_up", "end",
+    "ask",
+    "follow_up",
+    "clarify",
+    "hint",
+    "lp_pivot",
+    "lp_follow_up",
+    "return",
+    "failure_probe",
+    "wrap_up",
+    "end",
 ]
 
 
@@ -295,7 +313,6 @@ class FailureLadderFile(Strict):
 
 class TopicsFile(Strict):
     topics: dict[str, Text] = Field(min_length=1, description="Topic id -> what it covers.")
-
 
 
 class QuestionMix(Strict):

@@ -43,8 +43,11 @@ def load_prompts(prompts_dir: Path) -> Prompts:
             continue
         used = set(template.get_identifiers())
         if used - required:
-            problems.append(ContentProblem(rel, "placeholders", f"unknown {sorted(used - required)}; "
-                                           f"allowed: {sorted(required) or 'none'}"))
+            problems.append(
+                ContentProblem(
+                    rel, "placeholders", f"unknown {sorted(used - required)}; allowed: {sorted(required) or 'none'}"
+                )
+            )
         if required - used:
             problems.append(ContentProblem(rel, "placeholders", f"missing {sorted(required - used)}"))
         templates[name] = template

@@ -53,8 +53,14 @@ def compare(current: dict, baseline: dict, file: str = "") -> dict:
         bc, cc = _checks(b), _checks(c)
         for name in cc:
             if name in bc and bc[name] != cc[name]:
-                flips.append({"id": sid, "check": name, "from": "pass" if bc[name] else "fail",
-                              "to": "pass" if cc[name] else "fail"})
+                flips.append(
+                    {
+                        "id": sid,
+                        "check": name,
+                        "from": "pass" if bc[name] else "fail",
+                        "to": "pass" if cc[name] else "fail",
+                    }
+                )
     items = [(_tally(base[sid]), _tally(cur[sid])) for sid in paired]
     items = [it for it in items if it[0][1] and it[1][1]]
     bn, cn = sum(b[1] for b, _ in items), sum(c[1] for _, c in items)
@@ -65,14 +71,18 @@ def compare(current: dict, baseline: dict, file: str = "") -> dict:
         "only_current": [i for i in cur if i not in base],
         "only_baseline": [i for i in base if i not in cur],
         "flips": flips,
-        "mcnemar": {"pass_to_fail": pass_to_fail, "fail_to_pass": fail_to_pass,
-                    "p_value": mcnemar_exact(pass_to_fail, fail_to_pass)},
+        "mcnemar": {
+            "pass_to_fail": pass_to_fail,
+            "fail_to_pass": fail_to_pass,
+            "p_value": mcnemar_exact(pass_to_fail, fail_to_pass),
+        },
         "exact_delta": {
             "scenarios": len(items),
             "baseline": sum(b[0] for b, _ in items) / bn if bn else None,
             "current": sum(c[0] for _, c in items) / cn if cn else None,
             "delta": paired_exact_delta(items),
             "ci95": list(ci) if ci else None,
-            "resamples": RESAMPLES, "seed": SEED,
+            "resamples": RESAMPLES,
+            "seed": SEED,
         },
     }

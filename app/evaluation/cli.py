@@ -56,8 +56,10 @@ def make_eval_brain(settings: Settings, name: str, cassettes: str | None = None,
 
         return OfflineBrain()
     if name == "replay" and not cassettes:
-        raise BrainError("--brain replay needs --cassettes DIR (recorded with `barraiser eval --brain llm --record "
-                         "DIR`, or `barraiser serve --record DIR` then `barraiser export ... --cassettes DIR`)")
+        raise BrainError(
+            "--brain replay needs --cassettes DIR (recorded with `barraiser eval --brain llm --record "
+            "DIR`, or `barraiser serve --record DIR` then `barraiser export ... --cassettes DIR`)"
+        )
     if name == "replay" and record:
         raise BrainError("--record records live calls: use it with --brain llm, not replay")
     if name == "llm" and cassettes:
@@ -118,8 +120,16 @@ def _write_json(report: Report, path: str | None) -> None:
         Path(path).write_text(json.dumps(report.data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def _execute(args, settings, catalog, cases: list[Case], config: dict, thresholds: dict,
-             repeat: int = 1, baseline: dict | None = None) -> int:
+def _execute(
+    args,
+    settings,
+    catalog,
+    cases: list[Case],
+    config: dict,
+    thresholds: dict,
+    repeat: int = 1,
+    baseline: dict | None = None,
+) -> int:
     try:
         brain = make_eval_brain(settings, args.brain, args.cassettes or default_cassettes(args.brain), args.record)
     except BrainError as exc:
@@ -169,8 +179,9 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
         _err("--repeat needs --brain llm: a replay has one recording per scenario")
         return 2
     if args.repeat > 1 and args.brain == "offline":
-        print(f"note: the offline brain is deterministic; --repeat {args.repeat} runs identical rounds",
-              file=sys.stderr)
+        print(
+            f"note: the offline brain is deterministic; --repeat {args.repeat} runs identical rounds", file=sys.stderr
+        )
     return _execute(args, settings, catalog, cases, config, thresholds, args.repeat, baseline)
 
 
@@ -209,11 +220,14 @@ def run_regrade(args: argparse.Namespace, settings: Settings) -> int:
     report = build_report(results, args.brain, time.perf_counter() - started, thresholds)
     report.data["mode"] = "regrade"
     print(render(report))
-    print("(regrade: golden = the stored grade; a failed `expect.move` check is a reply that differs from the "
-          "stored session)")
+    print(
+        "(regrade: golden = the stored grade; a failed `expect.move` check is a reply that differs from the "
+        "stored session)"
+    )
     _write_json(report, args.json)
-    thresholds_ok = all(t["passed"] is not False
-                        for t in report.data["thresholds"] + report.data["holdout"]["thresholds"])
+    thresholds_ok = all(
+        t["passed"] is not False for t in report.data["thresholds"] + report.data["holdout"]["thresholds"]
+    )
     return 0 if thresholds_ok else 1
 
 

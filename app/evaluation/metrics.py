@@ -44,8 +44,9 @@ def _code(grade: Grade) -> int:
     return NULL_CATEGORY if grade is None else int(grade)
 
 
-def weighted_kappa(golden: Sequence[Grade], predicted: Sequence[Grade],
-                   categories: Sequence[int] = CATEGORIES) -> float | None:
+def weighted_kappa(
+    golden: Sequence[Grade], predicted: Sequence[Grade], categories: Sequence[int] = CATEGORIES
+) -> float | None:
     """Cohen's kappa with quadratic weights ``w_ij = (i - j)^2 / (k_max - k_min)^2``; ``None`` is category 0.
 
     ``kappa = 1 - sum(w * observed) / sum(w * expected)``, expected from the product of the marginals.
@@ -155,12 +156,17 @@ def mcnemar_exact(b: int, c: int) -> float:
     n = b + c
     if n == 0:
         return 1.0
-    tail = sum(math.comb(n, i) for i in range(min(b, c) + 1)) / 2 ** n
+    tail = sum(math.comb(n, i) for i in range(min(b, c) + 1)) / 2**n
     return min(1.0, 2 * tail)
 
 
-def bootstrap_ci(items: Sequence, statistic: Callable[[Sequence], float | None], resamples: int = 2000,
-                 seed: int = 0, level: float = 0.95) -> tuple[float, float] | None:
+def bootstrap_ci(
+    items: Sequence,
+    statistic: Callable[[Sequence], float | None],
+    resamples: int = 2000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float] | None:
     """Percentile bootstrap CI of ``statistic`` over ``items`` resampled with replacement (fixed seed:
     the same input always gives the same interval). ``None`` without items or when no resample is defined."""
     if not items:

@@ -73,8 +73,13 @@ def load_config(path: Path | None) -> dict[str, Any]:
 
 
 def _pairs(results: Sequence[ScenarioResult]) -> list[GradePair]:
-    return [GradePair(t.golden, t.predicted, "injection" in r.case.scenario.tags)
-            for r in results for run in r.runs for t in run.turns if t.golden_set and t.index is not None]
+    return [
+        GradePair(t.golden, t.predicted, "injection" in r.case.scenario.tags)
+        for r in results
+        for run in r.runs
+        for t in run.turns
+        if t.golden_set and t.index is not None
+    ]
 
 
 def metric_block(results: Sequence[ScenarioResult]) -> dict:
@@ -88,8 +93,10 @@ def metric_block(results: Sequence[ScenarioResult]) -> dict:
         "scenarios_passed": sum(1 for r in results if r.passed),
         "checks": {"total": len(checks) + errors, "passed": sum(1 for c in checks if c.passed)},
         "grades": grade_block(pairs),
-        "injection": {"scenarios": len(injection),
-                      "grade_rises": sum(1 for p in pairs if p.injection and grade_rose(p.golden, p.predicted))},
+        "injection": {
+            "scenarios": len(injection),
+            "grade_rises": sum(1 for p in pairs if p.injection and grade_rose(p.golden, p.predicted)),
+        },
         "answer_leaks": sum(1 for c in checks if not c.passed and c.name.endswith("expect.not_contains")),
     }
     if any(len(r.runs) > 1 for r in results):
@@ -126,16 +133,24 @@ def result_json(r: ScenarioResult) -> dict:
     failures = list(dict.fromkeys(f for run in r.runs for f in run.failures))
     numeric = [t for run in r.runs for t in run.turns if t.golden_set and t.golden is not None and t.index is not None]
     out = {
-        "id": r.id, "file": r.case.path, "holdout": r.case.holdout, "tags": list(r.case.scenario.tags),
-        "round": r.case.scenario.round, "level": r.case.scenario.level,
-        "passed": r.passed, "failures": failures, "checks": list(names.values()),
+        "id": r.id,
+        "file": r.case.path,
+        "holdout": r.case.holdout,
+        "tags": list(r.case.scenario.tags),
+        "round": r.case.scenario.round,
+        "level": r.case.scenario.level,
+        "passed": r.passed,
+        "failures": failures,
+        "checks": list(names.values()),
         "turns": [t.as_json() for t in first.turns],
         "grade_tally": {"n": len(numeric), "exact": sum(1 for t in numeric if t.predicted == t.golden)},
-        "moves": first.moves, "debrief_vote": first.debrief_vote,
+        "moves": first.moves,
+        "debrief_vote": first.debrief_vote,
     }
     if len(r.runs) > 1:
-        out["runs"] = [{"passed": run.passed, "failures": run.failures, "debrief_vote": run.debrief_vote}
-                       for run in r.runs]
+        out["runs"] = [
+            {"passed": run.passed, "failures": run.failures, "debrief_vote": run.debrief_vote} for run in r.runs
+        ]
     return out
 
 
@@ -148,8 +163,9 @@ class Report:
         return bool(self.data["passed"])
 
 
-def build_report(results: Sequence[ScenarioResult], brain: str, duration_s: float,
-                 thresholds: dict[str, float | None]) -> Report:
+def build_report(
+    results: Sequence[ScenarioResult], brain: str, duration_s: float, thresholds: dict[str, float | None]
+) -> Report:
     main = [r for r in results if not r.case.holdout]
     held = [r for r in results if r.case.holdout]
     data = metric_block(main)
@@ -164,7 +180,8 @@ def build_report(results: Sequence[ScenarioResult], brain: str, duration_s: floa
     thresholds_ok = all(t["passed"] is not False for t in data["thresholds"])
     data["passed"] = all(r.passed for r in main) and thresholds_ok
     data["holdout"]["passed"] = all(r.passed for r in held) and all(
-        t["passed"] is not False for t in data["holdout"]["thresholds"])
+        t["passed"] is not False for t in data["holdout"]["thresholds"]
+    )
     return Report(data)
 
 
@@ -204,14 +221,20 @@ def _table(rows: list[list[str]], header: list[str]) -> list[str]:
 
 def _block_lines(title: str, block: dict) -> list[str]:
     g = block["grades"]
-    out = [f"{title}: {block['scenarios']} scenarios, {block['scenarios_passed']} passed; "
-           f"checks {block['checks']['passed']}/{block['checks']['total']}"]
-    out.append(f"  grades (n={g['n']}, predicted null {g['predicted_null']}): exact {_fmt(g['exact'])}, "
-               f"within ±1 {_fmt(g['within_one'])}, weighted kappa {_fmt(g['weighted_kappa'])}, "
-               f"spearman {_fmt(g['spearman'])}")
-    out.append(f"  abstention (n={g['abstention']['n']}): {_fmt(g['abstention']['agreement'])}; "
-               f"injection scenarios {block['injection']['scenarios']}, grade rises "
-               f"{block['injection']['grade_rises']}; answer leaks {block['answer_leaks']}")
+    out = [
+        f"{title}: {block['scenarios']} scenarios, {block['scenarios_passed']} passed; "
+        f"checks {block['checks']['passed']}/{block['checks']['total']}"
+    ]
+    out.append(
+        f"  grades (n={g['n']}, predicted null {g['predicted_null']}): exact {_fmt(g['exact'])}, "
+        f"within ±1 {_fmt(g['within_one'])}, weighted kappa {_fmt(g['weighted_kappa'])}, "
+        f"spearman {_fmt(g['spearman'])}"
+    )
+    out.append(
+        f"  abstention (n={g['abstention']['n']}): {_fmt(g['abstention']['agreement'])}; "
+        f"injection scenarios {block['injection']['scenarios']}, grade rises "
+        f"{block['injection']['grade_rises']}; answer leaks {block['answer_leaks']}"
+    )
     if "pass_k" in block:
         pk = block["pass_k"]
         out.append(f"  k={pk['k']}: pass@k {_fmt(pk['pass_at_k'])}, pass^k {_fmt(pk['pass_hat_k'])}")
@@ -234,8 +257,15 @@ def render(report: Report, show_passing_failures: bool = False) -> str:
         rows = []
         for r in results:
             passed = sum(1 for c in r["checks"] if c["passed"])
-            rows.append(["PASS" if r["passed"] else "FAIL", r["id"], f"{passed}/{len(r['checks'])}",
-                         _grades_cell(r["turns"]), r["debrief_vote"] or "-"])
+            rows.append(
+                [
+                    "PASS" if r["passed"] else "FAIL",
+                    r["id"],
+                    f"{passed}/{len(r['checks'])}",
+                    _grades_cell(r["turns"]),
+                    r["debrief_vote"] or "-",
+                ]
+            )
         lines += _table(rows, ["status", "scenario", "checks", "grades (golden/predicted)", "vote"])
         failed = [r for r in results if not r["passed"]]
         if failed:
@@ -243,15 +273,17 @@ def render(report: Report, show_passing_failures: bool = False) -> str:
             for r in failed:
                 lines.append(f"FAIL {r['id']}")
                 lines += [f"    {f}" for f in r["failures"]]
-    lines += ["", "grades: golden/predicted per turn; n = no evidence (null), - = no golden grade, "
-                  "x = not reached", ""]
+    lines += ["", "grades: golden/predicted per turn; n = no evidence (null), - = no golden grade, x = not reached", ""]
     lines += _block_lines("scenarios", data)
     if data["holdout"]["scenarios"]:
         lines += _block_lines("holdout", {**data["holdout"]})
     if "baseline" in data:
         lines += [""] + baseline_lines(data["baseline"])
-    lines += ["", f"brain {data['brain']}, {len(data['results'])} scenario(s) x{data['repeat']} in "
-                  f"{data['duration_s']:.2f}s: {'PASS' if data['passed'] else 'FAIL'}"]
+    lines += [
+        "",
+        f"brain {data['brain']}, {len(data['results'])} scenario(s) x{data['repeat']} in "
+        f"{data['duration_s']:.2f}s: {'PASS' if data['passed'] else 'FAIL'}",
+    ]
     return "\n".join(lines)
 
 
@@ -266,10 +298,14 @@ def baseline_lines(cmp: dict) -> list[str]:
     if not cmp["flips"]:
         out.append("  no check flipped")
     m = cmp["mcnemar"]
-    out.append(f"  scenarios pass->fail {m['pass_to_fail']}, fail->pass {m['fail_to_pass']}: "
-               f"McNemar exact p = {_fmt(m['p_value'])}")
+    out.append(
+        f"  scenarios pass->fail {m['pass_to_fail']}, fail->pass {m['fail_to_pass']}: "
+        f"McNemar exact p = {_fmt(m['p_value'])}"
+    )
     d = cmp["exact_delta"]
     ci = d["ci95"]
-    out.append(f"  exact agreement {_fmt(d['baseline'])} -> {_fmt(d['current'])}: change {_fmt(d['delta'])}"
-               + (f", 95% bootstrap CI [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""))
+    out.append(
+        f"  exact agreement {_fmt(d['baseline'])} -> {_fmt(d['current'])}: change {_fmt(d['delta'])}"
+        + (f", 95% bootstrap CI [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+    )
     return out

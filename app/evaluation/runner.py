@@ -47,9 +47,16 @@ class TurnOutcome:
     graded: bool = False
 
     def as_json(self) -> dict:
-        return {"index": self.index, "say": self.say, "reply_move": self.reply_move,
-                "reply_principle": self.reply_principle, "reply_text": self.reply_text,
-                "golden": self.golden, "golden_set": self.golden_set, "predicted": self.predicted}
+        return {
+            "index": self.index,
+            "say": self.say,
+            "reply_move": self.reply_move,
+            "reply_principle": self.reply_principle,
+            "reply_text": self.reply_text,
+            "golden": self.golden,
+            "golden_set": self.golden_set,
+            "predicted": self.predicted,
+        }
 
 
 @dataclass
@@ -117,15 +124,18 @@ def check_reply(case: Case, t: int, reply: dict | None) -> list[Check]:
     folded = text.casefold()
     principle = reply.get("principle") if move in PRINCIPLE_MOVES else None
     if spec.move:
-        add("move", move in spec.move, f"reply move {move!r} not in {spec.move}: \"{_short(text)}\"")
+        add("move", move in spec.move, f'reply move {move!r} not in {spec.move}: "{_short(text)}"')
     if spec.principle and move in PRINCIPLE_MOVES:  # the issue: "for lp_pivot / lp_follow_up"
         add("principle", principle in spec.principle, f"probed principle {principle!r} not in {spec.principle}")
     if spec.not_contains:
         leaked = [s for s in spec.not_contains if s.casefold() in folded]
-        add("not_contains", not leaked, f"reply contains {leaked}: \"{_short(text)}\"")
+        add("not_contains", not leaked, f'reply contains {leaked}: "{_short(text)}"')
     if spec.contains_any:
-        add("contains_any", any(s.casefold() in folded for s in spec.contains_any),
-            f"reply contains none of {spec.contains_any}: \"{_short(text)}\"")
+        add(
+            "contains_any",
+            any(s.casefold() in folded for s in spec.contains_any),
+            f'reply contains none of {spec.contains_any}: "{_short(text)}"',
+        )
     if spec.max_words is not None:
         n = _words(text)
         add("max_words", n <= spec.max_words, f"reply has {n} words > {spec.max_words}")
@@ -139,13 +149,26 @@ def check_round(case: Case, moves: list[str], vote: str | None) -> list[Check]:
     checks: list[Check] = []
     if spec.moves_include:
         missing = [m for m in spec.moves_include if m not in moves]
-        checks.append(Check("expect_round.moves_include", not missing,
-                            f"{case.at('expect_round', 'moves_include')}: expect_round.moves_include: missing {missing}; the round's moves: {moves}"
-                            if missing else ""))
+        checks.append(
+            Check(
+                "expect_round.moves_include",
+                not missing,
+                f"{case.at('expect_round', 'moves_include')}: expect_round.moves_include: missing {missing}; the round's moves: {moves}"
+                if missing
+                else "",
+            )
+        )
     if spec.debrief_vote:
         ok = vote in spec.debrief_vote
-        checks.append(Check("expect_round.debrief_vote", ok,
-                            "" if ok else f"{case.at('expect_round', 'debrief_vote')}: expect_round.debrief_vote: {vote!r} not in {spec.debrief_vote}"))
+        checks.append(
+            Check(
+                "expect_round.debrief_vote",
+                ok,
+                ""
+                if ok
+                else f"{case.at('expect_round', 'debrief_vote')}: expect_round.debrief_vote: {vote!r} not in {spec.debrief_vote}",
+            )
+        )
     return checks
 
 
@@ -159,8 +182,7 @@ class Runner:
         self.concurrency = max(1, concurrency)
 
     async def _stream(self, graph_input: Any, config: dict) -> list[dict]:
-        return [f async for f in self.graph.astream(graph_input, config, context=self.services,
-                                                      stream_mode="custom")]
+        return [f async for f in self.graph.astream(graph_input, config, context=self.services, stream_mode="custom")]
 
     async def run_case(self, case: Case, thread_id: str | None = None) -> RunResult:
         thread_id = thread_id or case.id
@@ -213,9 +235,15 @@ class Runner:
                 outcome.reply_move, outcome.reply_text = reply.get("move"), reply.get("text")
                 outcome.reply_principle = reply.get("principle")
         n = len(sc.turns)
-        result.checks.append(Check("round.turns_answered", fed == n and (replies[-1] is not None),
-                                   "" if fed == n and replies[-1] is not None else
-                                   f"{case.where(fed)}: round ended after {fed} turn(s) of {n}"))
+        result.checks.append(
+            Check(
+                "round.turns_answered",
+                fed == n and (replies[-1] is not None),
+                ""
+                if fed == n and replies[-1] is not None
+                else f"{case.where(fed)}: round ended after {fed} turn(s) of {n}",
+            )
+        )
         if not ended:
             absorb(await self._stream(Command(resume={"type": "control", "action": "end"}), config))
         for outcome in result.turns:
@@ -236,4 +264,4 @@ class Runner:
 
         repeat = max(1, repeat)
         runs = await asyncio.gather(*(one(c, k) for c in cases for k in range(repeat)))
-        return [ScenarioResult(case=c, runs=list(runs[i * repeat:(i + 1) * repeat])) for i, c in enumerate(cases)]
+        return [ScenarioResult(case=c, runs=list(runs[i * repeat : (i + 1) * repeat])) for i, c in enumerate(cases)]

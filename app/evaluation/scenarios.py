@@ -58,7 +58,8 @@ class Expect(_Strict):
     max_words: int | None = Field(None, ge=1)
 
     _list_move = field_validator("move", "principle", "not_contains", "contains_any", mode="before")(
-        lambda v: _as_list(v))
+        lambda v: _as_list(v)
+    )
 
     @field_validator("principle")
     @classmethod
@@ -223,8 +224,7 @@ def _loc_text(loc: Sequence) -> str:
     return out
 
 
-def parse_file(path: Path, display: str, catalog: Catalog | None, holdout: bool,
-               problems: list[str]) -> Case | None:
+def parse_file(path: Path, display: str, catalog: Catalog | None, holdout: bool, problems: list[str]) -> Case | None:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -259,8 +259,13 @@ def parse_file(path: Path, display: str, catalog: Catalog | None, holdout: bool,
             problems.append(f"{display}:{_line_of(loc, lines)}: {_loc_text(loc)}: {msg}")
         return None
     turn_lines = tuple(lines.get(("turns", i), 0) for i in range(len(scenario.turns)))
-    return Case(scenario=scenario, path=display, holdout=holdout, turn_lines=turn_lines,
-                meta={"id_line": lines.get(("id",), 1), "lines": lines})
+    return Case(
+        scenario=scenario,
+        path=display,
+        holdout=holdout,
+        turn_lines=turn_lines,
+        meta={"id_line": lines.get(("id",), 1), "lines": lines},
+    )
 
 
 # --------------------------------------------------------------------------- discovery
@@ -308,12 +313,12 @@ def load_cases(paths: Iterable[Path], catalog: Catalog | None) -> list[Case]:
         if case is None:
             continue
         if case.id in seen:
-            problems.append(f"{display}:{case.meta['id_line']}: id: duplicate scenario id "
-                            f"{case.id!r} (also in {seen[case.id]})")
+            problems.append(
+                f"{display}:{case.meta['id_line']}: id: duplicate scenario id {case.id!r} (also in {seen[case.id]})"
+            )
             continue
         seen[case.id] = display
         cases.append(case)
     if problems:
         raise ScenarioError(problems)
     return cases
-

@@ -51,8 +51,13 @@ async def load_session_states(sqlite_path: str, session_ids: list[str]) -> dict[
 
 def asked_questions(turns: list[dict]) -> list[str]:
     """The questions the interviewer asked, in order (the session's plan up to where it got)."""
-    return list(dict.fromkeys(t["question_id"] for t in turns
-                              if t.get("role") == "interviewer" and t.get("move") == "ask" and t.get("question_id")))
+    return list(
+        dict.fromkeys(
+            t["question_id"]
+            for t in turns
+            if t.get("role") == "interviewer" and t.get("move") == "ask" and t.get("question_id")
+        )
+    )
 
 
 def _golden(grade: dict | None) -> tuple[bool, int | None]:
@@ -62,8 +67,17 @@ def _golden(grade: dict | None) -> tuple[bool, int | None]:
     return True, grade.get("overall")
 
 
-def case_from_turns(case_id: str, round_id: str, level: str, turns: list[dict], grades: dict[int, dict],
-                    plan: list[str], source: str, catalog: Catalog, expect_moves: bool = True) -> Case:
+def case_from_turns(
+    case_id: str,
+    round_id: str,
+    level: str,
+    turns: list[dict],
+    grades: dict[int, dict],
+    plan: list[str],
+    source: str,
+    catalog: Catalog,
+    expect_moves: bool = True,
+) -> Case:
     """A case that replays the candidate turns with the stored grades as golden grades and, when
     ``expect_moves``, the stored reply moves as expectations (so behaviour drift shows up as failed checks)."""
     if round_id not in catalog.rounds:
@@ -76,15 +90,23 @@ def case_from_turns(case_id: str, round_id: str, level: str, turns: list[dict], 
         has, golden = _golden(grades.get(t["index"]))
         if has:
             item["grade"] = golden
-        reply = next((r for r in turns[i + 1:] if r.get("role") == "interviewer"), None)
+        reply = next((r for r in turns[i + 1 :] if r.get("role") == "interviewer"), None)
         if expect_moves and reply is not None and reply.get("move"):
             item["expect"] = {"move": [reply["move"]]}
         spec_turns.append(item)
     if not spec_turns:
         raise SessionError(f"{source}: the session has no candidate turns to regrade")
     try:
-        scenario = Scenario.model_validate({"id": case_id, "round": round_id, "level": level, "turns": spec_turns,
-                                            "description": f"replay of {source}"}, context={"catalog": catalog})
+        scenario = Scenario.model_validate(
+            {
+                "id": case_id,
+                "round": round_id,
+                "level": level,
+                "turns": spec_turns,
+                "description": f"replay of {source}",
+            },
+            context={"catalog": catalog},
+        )
     except ValidationError as exc:
         raise SessionError(f"{source}: {exc}") from exc
     return Case(scenario=scenario, path=source, plan=tuple(plan), meta={"source": source})
@@ -92,8 +114,16 @@ def case_from_turns(case_id: str, round_id: str, level: str, turns: list[dict], 
 
 def case_from_state(sid: str, values: dict, catalog: Catalog) -> Case:
     grades = {g["turn"]: g for g in values.get("grades", [])}
-    return case_from_turns(sid, values["round_id"], values["level"], values.get("turns", []), grades,
-                           list(values.get("plan") or []), f"session {sid}", catalog)
+    return case_from_turns(
+        sid,
+        values["round_id"],
+        values["level"],
+        values.get("turns", []),
+        grades,
+        list(values.get("plan") or []),
+        f"session {sid}",
+        catalog,
+    )
 
 
 def case_from_export(path: Path, catalog: Catalog) -> Case:

@@ -14,8 +14,34 @@ from functools import lru_cache
 _FOLD = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
 _SENTENCE_END = re.compile(r"[.!?;](?=\s|$)|\n")  # "0.9" and "e.g." inside a sentence do not end it
 _NEGATION = re.compile(r"\b(never|not|no|without|n't|nt|neither|nor|hardly)\b|n't\b")
-_DANGLING = {"the", "a", "an", "and", "or", "to", "of", "in", "on", "for", "with", "when", "because", "that", "which",
-             "is", "was", "but", "so", "if", "we", "i", "it", "my", "our", "this"}
+_DANGLING = {
+    "the",
+    "a",
+    "an",
+    "and",
+    "or",
+    "to",
+    "of",
+    "in",
+    "on",
+    "for",
+    "with",
+    "when",
+    "because",
+    "that",
+    "which",
+    "is",
+    "was",
+    "but",
+    "so",
+    "if",
+    "we",
+    "i",
+    "it",
+    "my",
+    "our",
+    "this",
+}
 _CLAUSE_END = re.compile(r"[,;:]\s|\s[-\u2013\u2014]\s|\s\(|\)\s")
 _MAX_QUOTE_CHARS = 200
 
@@ -81,8 +107,10 @@ class Text:
         return min(found, key=lambda m: m.start) if found else None
 
     def _find_all(self, cue: str) -> list[Match]:
-        return [Match(cue, self._index[m.start()], self._index[m.end() - 1] + 1)
-                for m in _cue_pattern(cue).finditer(self.folded)]
+        return [
+            Match(cue, self._index[m.start()], self._index[m.end() - 1] + 1)
+            for m in _cue_pattern(cue).finditer(self.folded)
+        ]
 
     def count(self, cues: list[str]) -> int:
         return sum(len(_cue_pattern(c).findall(self.folded)) for c in cues)
@@ -110,12 +138,12 @@ class Text:
         words = clause.split()
         if len(words) > max_words:
             before = sentence[start:rel_start].split()
-            keep_before = before[-(max_words // 2):] if before else []
+            keep_before = before[-(max_words // 2) :] if before else []
             after = sentence[rel_end:end].split()
             clause = " ".join(keep_before) + (" " if keep_before else "") + sentence[rel_start:rel_end]
             rest = " ".join(after[: max_words - len(keep_before) - 1])
             if rest:
-                clause += ("" if sentence[rel_end:rel_end + 1] != " " else " ") + rest
+                clause += ("" if sentence[rel_end : rel_end + 1] != " " else " ") + rest
         clause = clause.strip(" ,;:-")
         while (tail := clause.rsplit(" ", 1)) and len(tail) == 2 and tail[1].lower() in _DANGLING:
             clause = tail[0]

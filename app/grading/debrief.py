@@ -39,8 +39,11 @@ def build_debrief(view: RoundView, brain: str) -> Debrief:
                 continue
             # the turn's overall judgement (red flags, thin or parroted answers) bounds each of its criteria
             level = min(c.level, g.overall) if g.overall is not None else c.level
-            comp_id = tpl.lp_competency if g.kind in ("lp", "failure") else tpl.criterion_competency.get(
-                c.id, tpl.default_competency)
+            comp_id = (
+                tpl.lp_competency
+                if g.kind in ("lp", "failure")
+                else tpl.criterion_competency.get(c.id, tpl.default_competency)
+            )
             comp = comps[comp_id]
             levels[comp_id].append(level)
             quote = f'{c.name}: "{c.evidence[0]}"'
@@ -58,7 +61,10 @@ def build_debrief(view: RoundView, brain: str) -> Debrief:
             continue
         texts = {k.id: k.text for k in question.rubric.key_points}
         for kp in g.missed[:2]:
-            _add(comps[tpl.default_competency].cons, f"{question.title}: did not cover that {texts[kp][0].lower()}{texts[kp][1:]}")
+            _add(
+                comps[tpl.default_competency].cons,
+                f"{question.title}: did not cover that {texts[kp][0].lower()}{texts[kp][1:]}",
+            )
             if len(practice) < 5:
                 practice.append(f"{question.title}: {texts[kp]}")
     red_flags = [n for g in grades for n in g.notes if n.startswith("red flag")]
@@ -77,7 +83,9 @@ def build_debrief(view: RoundView, brain: str) -> Debrief:
         answers = [g for g in grades if g.kind == "lp" and g.principle == name]
         graded = [g.overall for g in answers if g.overall is not None]
         best = max(graded) if graded else None
-        outcomes.append(PrincipleOutcome(principle=name, probed=True, demonstrated=bool(best and best >= 3), level=best))
+        outcomes.append(
+            PrincipleOutcome(principle=name, probed=True, demonstrated=bool(best and best >= 3), level=best)
+        )
         for g in answers:
             if g.evidence:
                 polarity = "positive" if (g.overall or 0) >= 3 else "negative"
@@ -119,7 +127,14 @@ def build_debrief(view: RoundView, brain: str) -> Debrief:
     elif strongest and weakest and strongest.id != weakest.id:
         summary += f" Strongest: {strongest.title.lower()}. Weakest: {weakest.title.lower()}."
     return Debrief(
-        vote=Vote(vote).name, vote_level=vote, brain=brain, summary=summary, competencies=list(comps.values()),
-        lp_data_points=lp_points, principles=outcomes, practice_plan=practice,
-        turns_graded=len(grades), turns_without_evidence=len(grades) - with_evidence,
+        vote=Vote(vote).name,
+        vote_level=vote,
+        brain=brain,
+        summary=summary,
+        competencies=list(comps.values()),
+        lp_data_points=lp_points,
+        principles=outcomes,
+        practice_plan=practice,
+        turns_graded=len(grades),
+        turns_without_evidence=len(grades) - with_evidence,
     )

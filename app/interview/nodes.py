@@ -57,8 +57,15 @@ async def _say(view: RoundView, brain: Brain, decision: Decision, write: Callabl
     thread = view.thread
     principle = decision.principle or (thread["principle"] if thread and decision.move == "lp_follow_up" else None)
     question_id = decision.question_id or (view.technical_thread or {}).get("question_id")
-    turn = Turn(index=view.next_index, role="interviewer", text="".join(pieces).strip(), move=decision.move,
-                principle=principle, question_id=question_id, at=time.time())
+    turn = Turn(
+        index=view.next_index,
+        role="interviewer",
+        text="".join(pieces).strip(),
+        move=decision.move,
+        principle=principle,
+        question_id=question_id,
+        at=time.time(),
+    )
     if decision.usage:
         turn["usage"] = decision.usage
     write({"type": "interviewer_done", **turn})
@@ -93,8 +100,9 @@ async def grade_turn(state: InterviewState, runtime: Runtime[Services]) -> dict:
     try:
         grade = await runtime.context.brain.grade(view)
     except BrainError as exc:  # never a made-up grade: record that this turn could not be graded
-        grade = TurnGrade(turn=answer["index"], notes=[f"not graded: {exc}"],
-                          question_id=(view.thread or {}).get("question_id"))
+        grade = TurnGrade(
+            turn=answer["index"], notes=[f"not graded: {exc}"], question_id=(view.thread or {}).get("question_id")
+        )
     grade = enforce_evidence(grade, answer["text"])
     frame = grade.model_dump(mode="json")
     get_stream_writer()({"type": "turn_grade", **frame})

@@ -57,8 +57,11 @@ def enforce(decision: Decision, rules: Constraints, view: RoundView) -> Decision
     if rules.forced:
         if decision.move == rules.forced and (rules.forced != "ask" or decision.question_id == rules.next_question_id):
             return decision
-        return Decision(move=rules.forced, question_id=rules.next_question_id if rules.forced == "ask" else None,
-                        rationale=f"rule: {rules.reason}")
+        return Decision(
+            move=rules.forced,
+            question_id=rules.next_question_id if rules.forced == "ask" else None,
+            rationale=f"rule: {rules.reason}",
+        )
     move = decision.move
     if move == "lp_pivot" and (
         decision.principle not in view.catalog.principles or decision.principle in view.state["principles_probed"]
@@ -66,11 +69,13 @@ def enforce(decision: Decision, rules: Constraints, view: RoundView) -> Decision
         move = "follow_up"
     if move not in rules.allowed:
         fallback = next(m for m in ("return", "follow_up", "lp_follow_up", "ask", "wrap_up") if m in rules.allowed)
-        decision = decision.model_copy(update={"move": fallback, "rationale": f"rule: {move} not allowed now; "
-                                               + decision.rationale})
+        decision = decision.model_copy(
+            update={"move": fallback, "rationale": f"rule: {move} not allowed now; " + decision.rationale}
+        )
     elif move != decision.move:
-        decision = decision.model_copy(update={"move": move, "rationale": "rule: principle unknown or probed; "
-                                               + decision.rationale})
+        decision = decision.model_copy(
+            update={"move": move, "rationale": "rule: principle unknown or probed; " + decision.rationale}
+        )
     if decision.move == "ask":
         decision = decision.model_copy(update={"question_id": rules.next_question_id})
     if decision.move not in MOVES:  # pragma: no cover - Move is a Literal; kept as a last guard
@@ -89,8 +94,9 @@ def _only_real_fields(decision: Decision, view: RoundView) -> Decision:
     question = catalog.questions.get(base["question_id"]) if base and base["question_id"] else None
     key_points = {k.id for k in question.rubric.key_points} if question else set()
     update: dict = {}
-    if decision.principle and (decision.move not in ("lp_pivot", "lp_follow_up")
-                               or decision.principle not in catalog.principles):
+    if decision.principle and (
+        decision.move not in ("lp_pivot", "lp_follow_up") or decision.principle not in catalog.principles
+    ):
         update["principle"] = None
     if decision.key_point and decision.key_point not in key_points:
         update["key_point"] = None

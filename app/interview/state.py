@@ -55,14 +55,35 @@ class InterviewState(TypedDict):
     debrief: dict | None
 
 
-def new_thread(kind: ThreadKind, question_id: str | None, principle: str | None = None,
-               failure_mode: str | None = None) -> Thread:
-    return Thread(kind=kind, question_id=question_id, principle=principle, failure_mode=failure_mode,
-                  step=0, covered=[], asked=[], answers=0)
+def new_thread(
+    kind: ThreadKind, question_id: str | None, principle: str | None = None, failure_mode: str | None = None
+) -> Thread:
+    return Thread(
+        kind=kind,
+        question_id=question_id,
+        principle=principle,
+        failure_mode=failure_mode,
+        step=0,
+        covered=[],
+        asked=[],
+        answers=0,
+    )
 
 
 def initial_state(session_id: str, round_id: str, level: str, plan: list[str], started_at: float) -> InterviewState:
     """The input that starts a session's graph."""
-    return InterviewState(session_id=session_id, round_id=round_id, level=level, started_at=started_at, plan=plan,
-                          turns=[], grades=[], stack=[], asked_questions=[], principles_probed=[], hints_used=0,
-                          phase="interviewing", debrief=None)
+    return InterviewState(
+        session_id=session_id,
+        round_id=round_id,
+        level=level,
+        started_at=started_at,
+        plan=plan,
+        turns=[],
+        grades=[],
+        stack=[],
+        asked_questions=[],
+        principles_probed=[],
+        hints_used=0,
+        phase="interviewing",
+        debrief=None,
+    )

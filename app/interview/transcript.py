@@ -15,8 +15,10 @@ def transcript_turns(values: dict[str, Any]) -> list[dict[str, Any]]:
         turn = {k: t[k] for k in _TURN_FIELDS if t.get(k) is not None}
         if t["role"] == "candidate" and t["index"] in grades:
             g = grades[t["index"]]
-            turn["grade"] = {k: g.get(k) for k in ("overall", "overall_label", "criteria", "evidence", "notes", "kind",
-                                                  "principle", "usage")}
+            turn["grade"] = {
+                k: g.get(k)
+                for k in ("overall", "overall_label", "criteria", "evidence", "notes", "kind", "principle", "usage")
+            }
         turns.append(turn)
     return turns
 

@@ -71,7 +71,7 @@ class RoundView:
         if not t or not t["answers"]:
             return []
         answers = [x["text"] for x in self.state["turns"] if x["role"] == "candidate"]
-        return answers[-t["answers"]:]
+        return answers[-t["answers"] :]
 
     def next_question_id(self) -> str | None:
         """The next planned question not yet asked in this session."""

@@ -62,10 +62,17 @@ class RecordingTransport(httpx2.AsyncBaseTransport):
         response = await self.inner.handle_async_request(request)
 
         def write(content: bytes) -> None:
-            entry = {"key": ctx.key, "session": ctx.session_id, "purpose": ctx.purpose, "turn": ctx.turn,
-                     "attempt": ctx.attempt, "request": body, "status": response.status_code,
-                     "headers": {k: v for k, v in response.headers.items() if k.lower() in _KEEP_HEADERS},
-                     "body": content.decode("utf-8", "replace")}
+            entry = {
+                "key": ctx.key,
+                "session": ctx.session_id,
+                "purpose": ctx.purpose,
+                "turn": ctx.turn,
+                "attempt": ctx.attempt,
+                "request": body,
+                "status": response.status_code,
+                "headers": {k: v for k, v in response.headers.items() if k.lower() in _KEEP_HEADERS},
+                "body": content.decode("utf-8", "replace"),
+            }
             with self._lock:
                 # re-recording a session replaces its old cassette instead of appending stale answers to it
                 mode = "a" if ctx.session_id in self._started else "w"
@@ -73,8 +80,12 @@ class RecordingTransport(httpx2.AsyncBaseTransport):
                 with (self.directory / f"{_safe_name(ctx.session_id)}.jsonl").open(mode) as fh:
                     fh.write(json.dumps(entry) + "\n")
 
-        return httpx2.Response(response.status_code, headers=response.headers,
-                               stream=_RecordingStream(response.stream, write), extensions=response.extensions)
+        return httpx2.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=_RecordingStream(response.stream, write),
+            extensions=response.extensions,
+        )
 
     async def aclose(self) -> None:
         await self.inner.aclose()
@@ -105,7 +116,8 @@ class ReplayTransport(httpx2.AsyncBaseTransport):
         if i >= len(recorded):
             raise CassetteMiss(
                 f"no recorded {ctx.purpose} call for turn {ctx.turn} (attempt {ctx.attempt}) of "
-                f"'{ctx.session_id}' in {self.directory}; record it again with --record")
+                f"'{ctx.session_id}' in {self.directory}; record it again with --record"
+            )
         self._cursor[(ctx.session_id, ctx.key)] = i + 1
         entry = recorded[i]
         return httpx2.Response(entry["status"], headers=entry["headers"], content=entry["body"].encode())

@@ -22,5 +22,10 @@ def make_client(settings: Settings, transport: httpx2.AsyncBaseTransport | None 
     timeout = httpx2.Timeout(settings.llm_timeout_s, connect=min(5.0, settings.llm_timeout_s))
     http_client = DefaultAioHttpClient(transport=transport, timeout=timeout, limits=_LIMITS)
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
-    return AsyncOpenAI(base_url=settings.llm_base_url or "http://replay.invalid/v1", api_key=key,
-                       timeout=timeout, max_retries=settings.llm_max_retries, http_client=http_client)
+    return AsyncOpenAI(
+        base_url=settings.llm_base_url or "http://replay.invalid/v1",
+        api_key=key,
+        timeout=timeout,
+        max_retries=settings.llm_max_retries,
+        http_client=http_client,
+    )

@@ -44,8 +44,14 @@ DEFAULT_MODEL = "fake-model"
 READY_PREFIX = "fake-llm listening on "
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
-MATCH_KEYS = {"model": str, "schema": str, "json_mode": bool, "stream": bool,
-              "system_contains": str, "last_user_contains": str}
+MATCH_KEYS = {
+    "model": str,
+    "schema": str,
+    "json_mode": bool,
+    "stream": bool,
+    "system_contains": str,
+    "last_user_contains": str,
+}
 RULE_KEYS = {"match", "times", "ttft_ms", "tokens_per_s", "fault", "respond"}
 FAULT_KEYS = {"status", "retry_after_s", "message", "hang_s", "malformed_json", "truncate", "disconnect"}
 RESPOND_KEYS = {"json", "content"}
@@ -159,10 +165,18 @@ def _public_script(script: dict) -> dict:
 
 # ----------------------------------------------------------------------------- schema-driven defaults
 
-_FORMATS = {"date-time": "2024-01-01T00:00:00Z", "date": "2024-01-01", "time": "00:00:00Z",
-            "email": "ok@example.com", "uri": "https://example.com/", "url": "https://example.com/",
-            "uuid": "00000000-0000-4000-8000-000000000000", "hostname": "example.com", "ipv4": "127.0.0.1",
-            "duration": "P1D"}
+_FORMATS = {
+    "date-time": "2024-01-01T00:00:00Z",
+    "date": "2024-01-01",
+    "time": "00:00:00Z",
+    "email": "ok@example.com",
+    "uri": "https://example.com/",
+    "url": "https://example.com/",
+    "uuid": "00000000-0000-4000-8000-000000000000",
+    "hostname": "example.com",
+    "ipv4": "127.0.0.1",
+    "duration": "P1D",
+}
 _MINIMAL_DEPTH = 24  # below this depth anyOf prefers a null branch (stops recursive Optional[...] models)
 _MAX_DEPTH = 64
 
@@ -180,8 +194,9 @@ def _resolve_ref(root: Any, ref: str) -> Any:
 
 
 def _is_null_schema(schema: Any) -> bool:
-    return isinstance(schema, dict) and (schema.get("type") == "null" or schema.get("const", 0) is None
-                                         or schema.get("enum") == [None])
+    return isinstance(schema, dict) and (
+        schema.get("type") == "null" or schema.get("const", 0) is None or schema.get("enum") == [None]
+    )
 
 
 def _number_instance(schema: dict, integer: bool) -> int | float:
@@ -321,16 +336,29 @@ def _text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(part.get("text", "") if isinstance(part, dict) and isinstance(part.get("text"), str)
-                       else "" for part in content)
+        return "".join(
+            part.get("text", "") if isinstance(part, dict) and isinstance(part.get("text"), str) else ""
+            for part in content
+        )
     return ""
 
 
 class ChatRequest:
     """What the rules and the default response need from a request body, computed once."""
 
-    __slots__ = ("body", "model", "stream", "include_usage", "schema_name", "schema", "json_mode",
-                 "system_text", "last_user", "prompt_chars", "max_tokens")
+    __slots__ = (
+        "body",
+        "model",
+        "stream",
+        "include_usage",
+        "schema_name",
+        "schema",
+        "json_mode",
+        "system_text",
+        "last_user",
+        "prompt_chars",
+        "max_tokens",
+    )
 
     def __init__(self, body: dict):
         self.body = body
@@ -391,7 +419,7 @@ class ChatRequest:
 def split_pieces(text: str, size: int = PIECE_CHARS) -> list[str]:
     """~``size``-character pieces. Slicing a ``str`` works on code points, so a multi-byte character is never
     split."""
-    return [text[i:i + size] for i in range(0, len(text), size)]
+    return [text[i : i + size] for i in range(0, len(text), size)]
 
 
 def break_json(text: str) -> str:
@@ -454,9 +482,17 @@ class _DropInjected(logging.Filter):
 
 _JSON = [(b"content-type", b"application/json")]
 _SSE = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache")]
-_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-                404: "not_found_error", 408: "timeout_error", 409: "conflict_error", 422: "invalid_request_error",
-                429: "rate_limit_error", 503: "service_unavailable"}
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    408: "timeout_error",
+    409: "conflict_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+    503: "service_unavailable",
+}
 
 
 def _dumps(obj: Any) -> bytes:
@@ -465,15 +501,25 @@ def _dumps(obj: Any) -> bytes:
 
 async def _send_json(send, status: int, obj: Any, headers: list | None = None) -> None:
     body = _dumps(obj)
-    await send({"type": "http.response.start", "status": status,
-                "headers": _JSON + [(b"content-length", str(len(body)).encode())] + (headers or [])})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": _JSON + [(b"content-length", str(len(body)).encode())] + (headers or []),
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
 def _error(message: str, status: int, code: str | None = None) -> dict:
-    return {"error": {"message": message, "type": _ERROR_TYPES.get(status, "server_error" if status >= 500
-                                                                    else "invalid_request_error"),
-                      "param": None, "code": code}}
+    return {
+        "error": {
+            "message": message,
+            "type": _ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error"),
+            "param": None,
+            "code": code,
+        }
+    }
 
 
 async def _wait_disconnect(receive) -> None:
@@ -513,11 +559,20 @@ class FakeApp:
         if path == "/v1/chat/completions" and method == "POST":
             await self.chat(raw, receive, send)
         elif path == "/v1/models" and method == "GET":
-            await _send_json(send, 200, {"object": "list", "data": [
-                {"id": m, "object": "model", "created": 0, "owned_by": "fake-llm"} for m in self._models()]})
+            await _send_json(
+                send,
+                200,
+                {
+                    "object": "list",
+                    "data": [
+                        {"id": m, "object": "model", "created": 0, "owned_by": "fake-llm"} for m in self._models()
+                    ],
+                },
+            )
         elif path.startswith("/v1/models/") and method == "GET":
-            await _send_json(send, 200, {"id": path[len("/v1/models/"):], "object": "model", "created": 0,
-                                         "owned_by": "fake-llm"})
+            await _send_json(
+                send, 200, {"id": path[len("/v1/models/") :], "object": "model", "created": 0, "owned_by": "fake-llm"}
+            )
         elif path == "/_fake/script" and method == "POST":
             try:
                 script = validate_script(json.loads(raw or b"{}"))
@@ -549,8 +604,9 @@ class FakeApp:
         try:
             body = json.loads(raw)
         except ValueError:
-            state.requests.append({"path": "/v1/chat/completions", "body": raw.decode("utf-8", "replace"),
-                                   "rule": None, "t": time.time()})
+            state.requests.append(
+                {"path": "/v1/chat/completions", "body": raw.decode("utf-8", "replace"), "rule": None, "t": time.time()}
+            )
             await _send_json(send, 400, _error("request body is not JSON", 400, "invalid_json"))
             return
         if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
@@ -574,8 +630,10 @@ class FakeApp:
                 headers = []
                 if "retry_after_s" in fault:
                     after = fault["retry_after_s"]
-                    headers = [(b"retry-after", f"{after:g}".encode()),
-                               (b"retry-after-ms", str(int(round(after * 1000))).encode())]
+                    headers = [
+                        (b"retry-after", f"{after:g}".encode()),
+                        (b"retry-after-ms", str(int(round(after * 1000))).encode()),
+                    ]
                 message = fault.get("message") or f"fake-llm injected HTTP {status}"
                 code = "rate_limit_exceeded" if status == 429 else None
                 await _send_json(send, status, _error(message, status, code), headers)
@@ -596,11 +654,13 @@ class FakeApp:
             if req.stream:
                 if watcher is None:
                     watcher = asyncio.ensure_future(_wait_disconnect(receive))
-                await self._stream(send, req, cid, pieces, finish, prompt_tokens, ttft, tps, watcher,
-                                   bool(fault.get("disconnect")))
+                await self._stream(
+                    send, req, cid, pieces, finish, prompt_tokens, ttft, tps, watcher, bool(fault.get("disconnect"))
+                )
             else:
-                await self._complete(send, req, cid, pieces, finish, prompt_tokens, ttft, tps,
-                                     bool(fault.get("disconnect")))
+                await self._complete(
+                    send, req, cid, pieces, finish, prompt_tokens, ttft, tps, bool(fault.get("disconnect"))
+                )
         finally:
             if watcher is not None and not watcher.done():
                 watcher.cancel()
@@ -609,17 +669,40 @@ class FakeApp:
         delay = ttft + (max(len(pieces) - 1, 0) / tps if tps > 0 else 0.0)
         if delay > 0:
             await asyncio.sleep(delay)
-        body = _dumps({
-            "id": cid, "object": "chat.completion", "created": int(time.time()), "model": req.model,
-            "system_fingerprint": "fp_fake",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(pieces), "refusal": None,
-                                                 "annotations": []},
-                         "logprobs": None, "finish_reason": finish}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(pieces),
-                      "total_tokens": prompt_tokens + len(pieces)},
-        })
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": _JSON + [(b"content-length", str(len(body)).encode())]})
+        body = _dumps(
+            {
+                "id": cid,
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": req.model,
+                "system_fingerprint": "fp_fake",
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {
+                            "role": "assistant",
+                            "content": "".join(pieces),
+                            "refusal": None,
+                            "annotations": [],
+                        },
+                        "logprobs": None,
+                        "finish_reason": finish,
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": len(pieces),
+                    "total_tokens": prompt_tokens + len(pieces),
+                },
+            }
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": _JSON + [(b"content-length", str(len(body)).encode())],
+            }
+        )
         if disconnect:
             await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
             raise _InjectedDisconnect()
@@ -627,8 +710,10 @@ class FakeApp:
 
     async def _stream(self, send, req, cid, pieces, finish, prompt_tokens, ttft, tps, watcher, disconnect) -> None:
         usage_tail = ',"usage":null' if req.include_usage else ""
-        head = (f'data: {{"id":"{cid}","object":"chat.completion.chunk","created":{int(time.time())},'
-                f'"model":{json.dumps(req.model)},"system_fingerprint":"fp_fake","choices":[{{"index":0,"delta":')
+        head = (
+            f'data: {{"id":"{cid}","object":"chat.completion.chunk","created":{int(time.time())},'
+            f'"model":{json.dumps(req.model)},"system_fingerprint":"fp_fake","choices":[{{"index":0,"delta":'
+        )
         tail = '},"logprobs":null,"finish_reason":null}]' + usage_tail + "}\n\n"
         role_chunk = head + '{"role":"assistant","content":"","refusal":null' + tail
         await send({"type": "http.response.start", "status": 200, "headers": _SSE})
@@ -657,11 +742,16 @@ class FakeApp:
             raise _InjectedDisconnect()
         end = first + head + "{}" + f',"logprobs":null,"finish_reason":"{finish}"}}]' + usage_tail + "}\n\n"
         if req.include_usage:
-            usage = {"prompt_tokens": prompt_tokens, "completion_tokens": len(pieces),
-                     "total_tokens": prompt_tokens + len(pieces)}
-            end += (f'data: {{"id":"{cid}","object":"chat.completion.chunk","created":{int(time.time())},'
-                    f'"model":{json.dumps(req.model)},"system_fingerprint":"fp_fake","choices":[],'
-                    f'"usage":{json.dumps(usage)}}}\n\n')
+            usage = {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": len(pieces),
+                "total_tokens": prompt_tokens + len(pieces),
+            }
+            end += (
+                f'data: {{"id":"{cid}","object":"chat.completion.chunk","created":{int(time.time())},'
+                f'"model":{json.dumps(req.model)},"system_fingerprint":"fp_fake","choices":[],'
+                f'"usage":{json.dumps(usage)}}}\n\n'
+            )
         end += "data: [DONE]\n\n"
         await send({"type": "http.response.body", "body": end.encode(), "more_body": False})
 
@@ -680,8 +770,15 @@ async def _serve(host: str, port: int, state: FakeState) -> None:
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
-    config = uvicorn.Config(FakeApp(state), log_level="warning", access_log=False, lifespan="off",
-                            timeout_graceful_shutdown=1, backlog=2048, timeout_keep_alive=30)
+    config = uvicorn.Config(
+        FakeApp(state),
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=1,
+        backlog=2048,
+        timeout_keep_alive=30,
+    )
     logging.getLogger("uvicorn.error").addFilter(_DropInjected())
     server = uvicorn.Server(config)
     task = asyncio.ensure_future(server.serve(sockets=[sock]))
@@ -692,8 +789,13 @@ async def _serve(host: str, port: int, state: FakeState) -> None:
     await task
 
 
-def run(host: str = "127.0.0.1", port: int = 0, script: dict | None = None,
-        ttft_ms: float | None = None, tokens_per_s: float | None = None) -> int:
+def run(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    script: dict | None = None,
+    ttft_ms: float | None = None,
+    tokens_per_s: float | None = None,
+) -> int:
     """Serve until SIGINT / SIGTERM. ``script`` must be validated."""
     state = FakeState(script, ttft_ms, tokens_per_s)
     try:
@@ -710,10 +812,18 @@ def run(host: str = "127.0.0.1", port: int = 0, script: dict | None = None,
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port (default 0: any free port, printed on start)")
-    parser.add_argument("--ttft-ms", type=float, default=None,
-                        help="delay before the first streamed token, ms (overrides the script's defaults)")
-    parser.add_argument("--tokens-per-s", type=float, default=None,
-                        help="streamed pieces per second, 0 = unthrottled (overrides the script's defaults)")
+    parser.add_argument(
+        "--ttft-ms",
+        type=float,
+        default=None,
+        help="delay before the first streamed token, ms (overrides the script's defaults)",
+    )
+    parser.add_argument(
+        "--tokens-per-s",
+        type=float,
+        default=None,
+        help="streamed pieces per second, 0 = unthrottled (overrides the script's defaults)",
+    )
     parser.add_argument("--script", default=None, help="rules file, YAML or JSON (see docs/fake-llm.md)")
 
 
@@ -745,8 +855,10 @@ def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m app.llm.fake_server",
-                                     description="Scripted fake OpenAI-compatible LLM server (docs/fake-llm.md).")
+    parser = argparse.ArgumentParser(
+        prog="python -m app.llm.fake_server",
+        description="Scripted fake OpenAI-compatible LLM server (docs/fake-llm.md).",
+    )
     _add_arguments(parser)
     return _run_args(parser.parse_args(argv))
 
@@ -760,8 +872,15 @@ class FakeLLM:
     ``with FakeLLM() as fake: AsyncOpenAI(base_url=fake.base_url, api_key="x")``. ``script`` is a dict (sent
     after start) or a path to a YAML / JSON file (passed as ``--script``)."""
 
-    def __init__(self, script: dict | str | Path | None = None, *, ttft_ms: float | None = None,
-                 tokens_per_s: float | None = None, host: str = "127.0.0.1", startup_timeout_s: float = 20.0):
+    def __init__(
+        self,
+        script: dict | str | Path | None = None,
+        *,
+        ttft_ms: float | None = None,
+        tokens_per_s: float | None = None,
+        host: str = "127.0.0.1",
+        startup_timeout_s: float = 20.0,
+    ):
         self.script, self.ttft_ms, self.tokens_per_s = script, ttft_ms, tokens_per_s
         self.host, self.startup_timeout_s = host, startup_timeout_s
         self.proc: subprocess.Popen | None = None
@@ -788,8 +907,16 @@ class FakeLLM:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
         env["PYTHONUNBUFFERED"] = "1"
-        self.proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+        )
         atexit.register(self.stop)
         lines: queue.Queue[str | None] = queue.Queue()
 
@@ -815,7 +942,7 @@ class FakeLLM:
                     self.proc.wait(timeout=5)
                     raise RuntimeError(f"fake-llm exited with {self.proc.returncode}:\n" + "\n".join(self.output))
                 if line.startswith(READY_PREFIX):
-                    self.url = line[len(READY_PREFIX):].strip()
+                    self.url = line[len(READY_PREFIX) :].strip()
                     self.port = int(self.url.rsplit(":", 1)[1])
                     break
             if isinstance(self.script, dict):
@@ -827,8 +954,9 @@ class FakeLLM:
 
     def _call(self, method: str, path: str, payload: Any = None) -> Any:
         data = None if payload is None else json.dumps(payload).encode()
-        request = urllib.request.Request(self.url + path, data=data, method=method,
-                                         headers={"content-type": "application/json"})
+        request = urllib.request.Request(
+            self.url + path, data=data, method=method, headers={"content-type": "application/json"}
+        )
         try:
             with self._opener.open(request, timeout=10) as resp:
                 return json.loads(resp.read())

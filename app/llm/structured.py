@@ -28,8 +28,7 @@ M = TypeVar("M", bound=BaseModel)
 __all__ = ["ModelOutputError", "ModelUnavailable", "parse_structured", "stream_json", "Capabilities", "ReadPacing"]
 
 
-_UNAVAILABLE = (openai.APITimeoutError, openai.APIConnectionError, openai.RateLimitError,
-                openai.InternalServerError)
+_UNAVAILABLE = (openai.APITimeoutError, openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError)
 
 
 def _raise_cassette_miss(exc: BaseException) -> None:
@@ -77,8 +76,10 @@ def json_object_format(schema: dict) -> dict:
 
 
 def schema_instruction(schema: dict) -> str:
-    return ("Reply with only a JSON object that validates against this JSON schema, fields in this order:\n"
-            + json.dumps(schema, separators=(",", ":")))
+    return (
+        "Reply with only a JSON object that validates against this JSON schema, fields in this order:\n"
+        + json.dumps(schema, separators=(",", ":"))
+    )
 
 
 @dataclass
@@ -104,16 +105,18 @@ async def _post(client: AsyncOpenAI, body: dict, *, stream: bool) -> Any:
     jitter, error mapping) but without its typed layer: the body goes out as built here, the answer comes back raw
     (``bytes``, or the open ``httpx2.Response`` of a stream). The typed layer walked every message key by key and
     built a model per streamed chunk, which was most of the server's CPU per turn (docs/performance.md)."""
-    return await client.post("/chat/completions", body=body, cast_to=httpx2.Response if stream else bytes,
-                             stream=stream)
+    return await client.post(
+        "/chat/completions", body=body, cast_to=httpx2.Response if stream else bytes, stream=stream
+    )
 
 
 def _json_schema_format(name: str, schema: dict) -> dict:
     return {"type": "json_schema", "json_schema": {"name": name, "strict": True, "schema": schema}}
 
 
-async def parse_structured(client: AsyncOpenAI, caps: Capabilities, *, model: str, messages: list[dict],
-                           schema: type[M], max_tokens: int) -> tuple[M, Any]:
+async def parse_structured(
+    client: AsyncOpenAI, caps: Capabilities, *, model: str, messages: list[dict], schema: type[M], max_tokens: int
+) -> tuple[M, Any]:
     """One validated instance of ``schema`` and the call's usage.
 
     The request ``chat.completions.parse`` would send (a strict ``json_schema``); the answer is validated here."""
@@ -124,17 +127,26 @@ async def parse_structured(client: AsyncOpenAI, caps: Capabilities, *, model: st
             raw = None
             if caps.json_schema:
                 try:
-                    raw = await _post(client, {**body, "messages": messages, "response_format": _json_schema_format(
-                        schema.__name__, strict_schema(schema))}, stream=False)
+                    raw = await _post(
+                        client,
+                        {
+                            **body,
+                            "messages": messages,
+                            "response_format": _json_schema_format(schema.__name__, strict_schema(schema)),
+                        },
+                        stream=False,
+                    )
                 except Exception as exc:
                     if not _rejects_json_schema(exc):
                         raise
                     caps.json_schema = False
             if raw is None:
                 fallback = [{"role": "system", "content": schema_instruction(schema.model_json_schema())}, *messages]
-                raw = await _post(client, {**body, "messages": fallback,
-                                           "response_format": json_object_format(schema.model_json_schema())},
-                                  stream=False)
+                raw = await _post(
+                    client,
+                    {**body, "messages": fallback, "response_format": json_object_format(schema.model_json_schema())},
+                    stream=False,
+                )
             answer = json.loads(raw)
             if not isinstance(answer, dict):
                 raise ModelOutputError(f"the model's answer is not a JSON object: {str(answer)[:200]}")
@@ -164,9 +176,18 @@ class ReadPacing:
     interval_s: float = 0.0
 
 
-async def stream_json(client: AsyncOpenAI, caps: Capabilities, *, model: str, messages: list[dict], schema: dict,
-                      name: str, max_tokens: int, usage_sink: list,
-                      pacing: ReadPacing | None = None) -> AsyncIterator[str]:
+async def stream_json(
+    client: AsyncOpenAI,
+    caps: Capabilities,
+    *,
+    model: str,
+    messages: list[dict],
+    schema: dict,
+    name: str,
+    max_tokens: int,
+    usage_sink: list,
+    pacing: ReadPacing | None = None,
+) -> AsyncIterator[str]:
     """Stream the raw content of a JSON response (``json_schema`` when supported, else ``json_object`` with the
     schema in the prompt), one string per network read. The usage, when the server reports it, is appended to
     ``usage_sink``; ``pacing`` (which the caller may change while reading) spaces the reads out."""
@@ -177,16 +198,20 @@ async def stream_json(client: AsyncOpenAI, caps: Capabilities, *, model: str, me
         response = None
         if caps.json_schema:
             try:
-                response = await _post(client, {**body, "messages": messages,
-                                                 "response_format": _json_schema_format(name, schema)}, stream=True)
+                response = await _post(
+                    client,
+                    {**body, "messages": messages, "response_format": _json_schema_format(name, schema)},
+                    stream=True,
+                )
             except Exception as exc:
                 if not _rejects_json_schema(exc):
                     raise
                 caps.json_schema = False
         if response is None:
             fallback = [{"role": "system", "content": schema_instruction(schema)}, *messages]
-            response = await _post(client, {**body, "messages": fallback,
-                                             "response_format": json_object_format(schema)}, stream=True)
+            response = await _post(
+                client, {**body, "messages": fallback, "response_format": json_object_format(schema)}, stream=True
+            )
         try:
             async for text in _sse_content(response, usage_sink, pacing or ReadPacing()):
                 yield text

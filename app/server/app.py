@@ -27,7 +27,7 @@ from app.store.sqlite import Storage, open_storage
 # The page loads only its own files; candidate text can never become script or markup.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                               "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+    "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
@@ -42,8 +42,7 @@ class RedactTokens(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(_TOKEN_IN_URL.sub(r"\1[redacted]", a) if isinstance(a, str) else a
-                                for a in record.args)
+            record.args = tuple(_TOKEN_IN_URL.sub(r"\1[redacted]", a) if isinstance(a, str) else a for a in record.args)
         if isinstance(record.msg, str):
             record.msg = _TOKEN_IN_URL.sub(r"\1[redacted]", record.msg)
         return True
@@ -79,7 +78,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with open_storage(settings.sqlite_path) as storage:
             graph = build_graph(storage.checkpointer)
             app.state.bar = BarRaiser(
-                settings=settings, catalog=catalog, brain=brain, storage=storage,
+                settings=settings,
+                catalog=catalog,
+                brain=brain,
+                storage=storage,
                 interviews=Interviews(graph, Services(brain=brain, catalog=catalog)),
                 session_limiter=RateLimiter(settings.max_sessions_per_minute),
             )
@@ -88,9 +90,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             finally:
                 await brain.aclose()
 
-    app = FastAPI(title="Bar Raiser", version=__version__, lifespan=lifespan,
-                  description="Mock interviewer for the Amazon Data Scientist loop. See docs/protocol.md.")
+    app = FastAPI(
+        title="Bar Raiser",
+        version=__version__,
+        lifespan=lifespan,
+        description="Mock interviewer for the Amazon Data Scientist loop. See docs/protocol.md.",
+    )
     app.state.brain_label = brain.label
+
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
         response = await call_next(request)

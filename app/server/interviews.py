@@ -54,8 +54,13 @@ class Interviews:
 
     async def _stream(self, session_id: str, graph_input: Any, send: Send) -> None:
         self._awaiting.discard(session_id)
-        async for mode, chunk in self.graph.astream(graph_input, self._config(session_id), context=self.services,
-                                                    stream_mode=["custom", "updates"], durability="sync"):
+        async for mode, chunk in self.graph.astream(
+            graph_input,
+            self._config(session_id),
+            context=self.services,
+            stream_mode=["custom", "updates"],
+            durability="sync",
+        ):
             if mode == "custom":
                 await send(chunk)
             elif "__interrupt__" in chunk:
@@ -94,10 +99,16 @@ class Interviews:
         else:
             status = "speaking"
         return {
-            "type": "state", "session_id": record.id, "status": status, "level": record.level,
+            "type": "state",
+            "session_id": record.id,
+            "status": status,
+            "level": record.level,
             "round": {"id": rnd.id, "title": rnd.title, "duration_min": rnd.duration_min},
-            "brain": record.brain, "brain_label": brain_label, "turns": transcript_turns(values),
-            "debrief": values.get("debrief"), "limits": {"max_answer_chars": max_answer_chars},
+            "brain": record.brain,
+            "brain_label": brain_label,
+            "turns": transcript_turns(values),
+            "debrief": values.get("debrief"),
+            "limits": {"max_answer_chars": max_answer_chars},
         }
 
 

@@ -25,9 +25,9 @@ router = APIRouter()
 
 _BRAIN_ERROR_MESSAGES = {
     "model_unavailable": "The interviewer model is unavailable right now. Your answer is saved; reconnect to "
-                         "continue when the model is back.",
+    "continue when the model is back.",
     "model_output_invalid": "The interviewer model produced an invalid turn twice. Your answer is saved; "
-                            "reconnect to try again.",
+    "reconnect to try again.",
 }
 
 
@@ -70,16 +70,25 @@ class Connection:
             try:
                 await coro
             except NotAwaitingAnswer as exc:
-                await self.send(error_frame("round_ended" if exc.ended else "interviewer_speaking",
-                                            "The round has ended." if exc.ended else
-                                            "The interviewer is still speaking; send your answer after the turn ends."))
+                await self.send(
+                    error_frame(
+                        "round_ended" if exc.ended else "interviewer_speaking",
+                        "The round has ended."
+                        if exc.ended
+                        else "The interviewer is still speaking; send your answer after the turn ends.",
+                    )
+                )
             except BrainError as exc:  # the model is down or talks nonsense: the answer is kept, retry later
                 log.warning("session %s: %s", self.record.id, exc)
                 await self.send(error_frame(exc.code, _BRAIN_ERROR_MESSAGES.get(exc.code, str(exc))))
             except Exception:  # a fault in a brain or storage: keep the connection, say what happened
                 log.exception("session %s: run failed", self.record.id)
-                await self.send(error_frame("internal_error", "The interviewer failed to produce its turn. Your "
-                                            "answer is saved; reconnect to retry."))
+                await self.send(
+                    error_frame(
+                        "internal_error",
+                        "The interviewer failed to produce its turn. Your answer is saved; reconnect to retry.",
+                    )
+                )
 
         self.run = asyncio.create_task(guarded())
 
@@ -120,19 +129,24 @@ class Connection:
         turn, wait for it and then catch this tab up."""
         interviews = self.bar.interviews
         if not await interviews.advance(self.record, self.send):
-            await self._sync(await interviews.state_frame(self.record, self.bar.brain.label,
-                                                          self.settings.max_answer_chars))
+            await self._sync(
+                await interviews.state_frame(self.record, self.bar.brain.label, self.settings.max_answer_chars)
+            )
 
     async def handle(self, message: dict) -> None:
         if not self.limiter.allow("frames"):
-            return await self.send(error_frame("rate_limited", f"More than {self.settings.max_frames_per_minute} "
-                                               "frames a minute; slow down."))
+            return await self.send(
+                error_frame(
+                    "rate_limited", f"More than {self.settings.max_frames_per_minute} frames a minute; slow down."
+                )
+            )
         if message.get("bytes") is not None:
             return await self.send(error_frame("audio_not_supported", "Audio frames are not supported yet."))
         raw = message.get("text") or ""
         if len(raw.encode()) > self.settings.max_frame_bytes:
-            return await self.send(error_frame("frame_too_large",
-                                               f"Frames are limited to {self.settings.max_frame_bytes} bytes."))
+            return await self.send(
+                error_frame("frame_too_large", f"Frames are limited to {self.settings.max_frame_bytes} bytes.")
+            )
         try:
             data = json.loads(raw)
         except json.JSONDecodeError as exc:
@@ -140,8 +154,12 @@ class Connection:
         if not isinstance(data, dict):
             return await self.send(error_frame("invalid_json", "The frame must be a JSON object."))
         if data.get("type") not in CLIENT_FRAME_TYPES:
-            return await self.send(error_frame("unknown_type", f"Unknown frame type {data.get('type')!r}; "
-                                               f"expected one of {', '.join(CLIENT_FRAME_TYPES)}."))
+            return await self.send(
+                error_frame(
+                    "unknown_type",
+                    f"Unknown frame type {data.get('type')!r}; expected one of {', '.join(CLIENT_FRAME_TYPES)}.",
+                )
+            )
         try:
             frame = client_frame.validate_python(data)
         except ValidationError as exc:
@@ -162,11 +180,19 @@ class Connection:
             return
         limit = self.settings.max_answer_chars
         if len(text) > limit:
-            return await self.send(error_frame("answer_too_long", f"Answers are limited to {limit} characters; "
-                                               f"this one has {len(text)}. Nothing was sent; shorten it and retry."))
+            return await self.send(
+                error_frame(
+                    "answer_too_long",
+                    f"Answers are limited to {limit} characters; "
+                    f"this one has {len(text)}. Nothing was sent; shorten it and retry.",
+                )
+            )
         if not self.awaiting_answer:
-            return await self.send(error_frame("interviewer_speaking", "The interviewer is still speaking; "
-                                               "send your answer after the turn ends."))
+            return await self.send(
+                error_frame(
+                    "interviewer_speaking", "The interviewer is still speaking; send your answer after the turn ends."
+                )
+            )
         self.awaiting_answer = False
         await self._after_current_run()
         self._start(self.bar.interviews.resume(self.record, {"type": "answer", "text": text}, self.send))

@@ -47,10 +47,14 @@ from langgraph.checkpoint.sqlite.utils import load_pending_writes
 
 log = logging.getLogger(__name__)
 
-_PUT_CHECKPOINT = ("INSERT OR REPLACE INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, "
-                   "type, checkpoint, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)")
-_PUT_WRITE = ("INSERT OR {conflict} INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, "
-              "channel, type, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_PUT_CHECKPOINT = (
+    "INSERT OR REPLACE INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, "
+    "type, checkpoint, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_PUT_WRITE = (
+    "INSERT OR {conflict} INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, "
+    "channel, type, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 _REPLACE_WRITE, _IGNORE_WRITE = _PUT_WRITE.format(conflict="REPLACE"), _PUT_WRITE.format(conflict="IGNORE")
 
 
@@ -134,16 +138,22 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
 
     # -- writes ----------------------------------------------------------------------------------------------
 
-    async def aput(self, config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata,
-                   new_versions: ChannelVersions) -> RunnableConfig:
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
         self._raise_if_failed()
         thread_id, ns = _thread_key(config)
         serialized = self.serde.dumps_typed(checkpoint)
         full_metadata = get_checkpoint_metadata(config, metadata)
         parent_id = config["configurable"].get("checkpoint_id")
         metadata_json = json.dumps(full_metadata, ensure_ascii=False).encode("utf-8", "ignore")
-        self._enqueue(_PUT_CHECKPOINT, (thread_id, ns, checkpoint["id"], parent_id, serialized[0], serialized[1],
-                                        metadata_json))
+        self._enqueue(
+            _PUT_CHECKPOINT, (thread_id, ns, checkpoint["id"], parent_id, serialized[0], serialized[1], metadata_json)
+        )
         key = (thread_id, ns)
         previous = self._latest.get(key)
         # the same checkpoint saved again keeps its pending writes, as the writes table does
@@ -151,8 +161,9 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
         self._remember(key, _Latest(checkpoint["id"], parent_id, serialized, metadata_json, writes))
         return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint["id"]}}
 
-    async def aput_writes(self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str,
-                          task_path: str = "") -> None:
+    async def aput_writes(
+        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
+    ) -> None:
         self._raise_if_failed()
         key = _thread_key(config)
         checkpoint_id = str(config["configurable"]["checkpoint_id"])
@@ -164,8 +175,10 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
         for idx, (channel, value) in enumerate(writes):
             idx = WRITES_IDX_MAP.get(channel, idx)
             type_, blob = self.serde.dumps_typed(value)
-            self._enqueue(_REPLACE_WRITE if replace else _IGNORE_WRITE,
-                          (key[0], key[1], checkpoint_id, task_id, task_path, idx, channel, type_, blob))
+            self._enqueue(
+                _REPLACE_WRITE if replace else _IGNORE_WRITE,
+                (key[0], key[1], checkpoint_id, task_id, task_path, idx, channel, type_, blob),
+            )
             if latest is not None and (replace or (task_id, idx) not in latest.writes):
                 latest.writes[(task_id, idx)] = (task_id, channel, type_, blob, task_path, idx)
 
@@ -239,8 +252,9 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
                             start = 0
                             for end in range(1, len(batch) + 1):  # one executemany per run of one statement
                                 if end == len(batch) or batch[end][0] != batch[start][0]:
-                                    await self.conn.executemany(batch[start][0],
-                                                                [params for _, params in batch[start:end]])
+                                    await self.conn.executemany(
+                                        batch[start][0], [params for _, params in batch[start:end]]
+                                    )
                                     start = end
                             await self.conn.commit()
                         except BaseException:
@@ -268,8 +282,11 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
 
     def _tuple(self, key: tuple[str, str], latest: _Latest) -> CheckpointTuple:
         thread_id, ns = key
-        parent = ({"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": latest.parent_id}}
-                  if latest.parent_id else None)
+        parent = (
+            {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": latest.parent_id}}
+            if latest.parent_id
+            else None
+        )
         return CheckpointTuple(
             {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": latest.checkpoint_id}},
             self.serde.loads_typed(latest.checkpoint),
@@ -280,8 +297,12 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
 
     def _from_tuple(self, found: CheckpointTuple) -> _Latest:
         parent_id = found.parent_config["configurable"]["checkpoint_id"] if found.parent_config else None
-        return _Latest(found.config["configurable"]["checkpoint_id"], parent_id,
-                       self.serde.dumps_typed(found.checkpoint), json.dumps(found.metadata).encode())
+        return _Latest(
+            found.config["configurable"]["checkpoint_id"],
+            parent_id,
+            self.serde.dumps_typed(found.checkpoint),
+            json.dumps(found.metadata).encode(),
+        )
 
 
 def _thread_key(config: RunnableConfig) -> tuple[str, str]:

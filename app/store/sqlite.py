@@ -70,11 +70,13 @@ class SessionStore:
         ) as cur:
             return [row[0] for row in await cur.fetchall()]
 
-    async def create(self, round_id: str, level: str, brain: str, plan: list[str],
-                     client_id: str | None = None) -> tuple[SessionRecord, str]:
+    async def create(
+        self, round_id: str, level: str, brain: str, plan: list[str], client_id: str | None = None
+    ) -> tuple[SessionRecord, str]:
         """A new session and its bearer token (returned once; only its hash is stored)."""
-        record = SessionRecord(id=secrets.token_hex(16), round_id=round_id, level=level, brain=brain, plan=plan,
-                               created_at=time.time())
+        record = SessionRecord(
+            id=secrets.token_hex(16), round_id=round_id, level=level, brain=brain, plan=plan, created_at=time.time()
+        )
         token = secrets.token_urlsafe(24)
         await self._conn.execute(
             "INSERT INTO sessions (id, token_sha256, round_id, level, brain, plan, created_at, client_id) "
@@ -88,8 +90,14 @@ class SessionStore:
 
     @staticmethod
     def _record(row) -> SessionRecord:
-        return SessionRecord(id=row[0], round_id=row[1], level=row[2], brain=row[3],
-                             plan=[p for p in row[4].split("\n") if p], created_at=row[5])
+        return SessionRecord(
+            id=row[0],
+            round_id=row[1],
+            level=row[2],
+            brain=row[3],
+            plan=[p for p in row[4].split("\n") if p],
+            created_at=row[5],
+        )
 
     async def get(self, session_id: str) -> SessionRecord | None:
         async with self._conn.execute(f"SELECT {self._COLUMNS} FROM sessions WHERE id = ?", (session_id,)) as cur:
@@ -100,8 +108,9 @@ class SessionStore:
         """The session if ``token`` opens it, else ``None`` (constant-time comparison; one query)."""
         if not token:
             return None
-        async with self._conn.execute(f"SELECT {self._COLUMNS}, token_sha256 FROM sessions WHERE id = ?",
-                                      (session_id,)) as cur:
+        async with self._conn.execute(
+            f"SELECT {self._COLUMNS}, token_sha256 FROM sessions WHERE id = ?", (session_id,)
+        ) as cur:
             row = await cur.fetchone()
         if row is None or not hmac.compare_digest(row[6], _digest(token)):
             return None

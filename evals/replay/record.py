@@ -30,13 +30,21 @@ sys.path.insert(0, str(ROOT))
 
 from app.llm.fake_server import FakeLLM  # noqa: E402
 
-LLM_ENV = ("BARRAISER_LLM_BASE_URL", "BARRAISER_LLM_API_KEY", "BARRAISER_LLM_MODEL", "BARRAISER_GRADER_MODEL",
-           "BARRAISER_BRAIN", "OPENAI_BASE_URL", "OPENAI_API_KEY")
+LLM_ENV = (
+    "BARRAISER_LLM_BASE_URL",
+    "BARRAISER_LLM_API_KEY",
+    "BARRAISER_LLM_MODEL",
+    "BARRAISER_GRADER_MODEL",
+    "BARRAISER_BRAIN",
+    "OPENAI_BASE_URL",
+    "OPENAI_API_KEY",
+)
 
 
 def _eval(args: list[str], env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "app.cli", "eval", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", "eval", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
 
 
 def _unmatched(requests: list[dict]) -> list[str]:
@@ -53,33 +61,48 @@ def _unmatched(requests: list[dict]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("paths", nargs="*", default=[str(HERE.relative_to(ROOT))],
-                        help="scenario files or directories (default evals/replay)")
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        default=[str(HERE.relative_to(ROOT))],
+        help="scenario files or directories (default evals/replay)",
+    )
     parser.add_argument("--script", default=str(HERE / "fake-script.json"), help="the fake LLM's script")
     parser.add_argument("--out", default=str(ROOT / "evals" / "cassettes"), help="cassette directory")
     parser.add_argument("--check", action="store_true", help="replay the new cassettes offline afterwards")
-    parser.add_argument("--force", action="store_true",
-                        help="keep the cassettes even if a scenario failed while recording")
+    parser.add_argument(
+        "--force", action="store_true", help="keep the cassettes even if a scenario failed while recording"
+    )
     args = parser.parse_args(argv)
 
     env = {k: v for k, v in os.environ.items() if k not in LLM_ENV}
     out = Path(args.out).resolve()
     with tempfile.TemporaryDirectory(prefix="barraiser-record-") as tmp, FakeLLM(Path(args.script)) as fake:
         rec, report = Path(tmp) / "cassettes", Path(tmp) / "report.json"
-        live_env = {**env, "BARRAISER_LLM_BASE_URL": fake.base_url, "BARRAISER_LLM_API_KEY": "fake",
-                    "BARRAISER_LLM_MODEL": "fake-interviewer", "BARRAISER_GRADER_MODEL": "fake-grader",
-                    "BARRAISER_LLM_MAX_RETRIES": "0"}
+        live_env = {
+            **env,
+            "BARRAISER_LLM_BASE_URL": fake.base_url,
+            "BARRAISER_LLM_API_KEY": "fake",
+            "BARRAISER_LLM_MODEL": "fake-interviewer",
+            "BARRAISER_GRADER_MODEL": "fake-grader",
+            "BARRAISER_LLM_MAX_RETRIES": "0",
+        }
         proc = _eval([*args.paths, "--brain", "llm", "--record", str(rec), "--json", str(report)], live_env)
         print(proc.stdout, end="")
         print(proc.stderr, end="", file=sys.stderr)
         unmatched = _unmatched(fake.requests())
         if unmatched:
-            print(f"\n{len(unmatched)} model call(s) matched no rule of {args.script} (the fake answered with a "
-                  "schema default); add rules for them:\n" + "\n".join(unmatched), file=sys.stderr)
+            print(
+                f"\n{len(unmatched)} model call(s) matched no rule of {args.script} (the fake answered with a "
+                "schema default); add rules for them:\n" + "\n".join(unmatched),
+                file=sys.stderr,
+            )
             return 1
         if proc.returncode != 0 and not args.force:
-            print(f"\nrecording run exited {proc.returncode}: cassettes NOT written (use --force to keep them)",
-                  file=sys.stderr)
+            print(
+                f"\nrecording run exited {proc.returncode}: cassettes NOT written (use --force to keep them)",
+                file=sys.stderr,
+            )
             return proc.returncode
         ids = [r["id"] for r in json.loads(report.read_text())["results"]]
         out.mkdir(parents=True, exist_ok=True)

@@ -16,8 +16,16 @@ from playwright.sync_api import expect, sync_playwright
 from tests.conftest import ARTIFACTS
 
 CHROMIUM = os.environ.get("BARRAISER_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 pytestmark = pytest.mark.browser
 
@@ -40,8 +48,10 @@ def test_candidate_goes_through_a_round_in_the_browser(live_server, tmp_path):
             expect(page.get_by_test_id("status")).to_have_attribute("data-status", "awaiting_answer")
             question = first.text_content()
 
-            answer = ("<b>High variance</b> means the model overfits and memorizes noise; I would compare training "
-                      "and validation error on a learning curve, then regularize or get more data.")
+            answer = (
+                "<b>High variance</b> means the model overfits and memorizes noise; I would compare training "
+                "and validation error on a learning curve, then regularize or get more data."
+            )
             page.get_by_test_id("answer").fill(answer)
             page.get_by_test_id("send").click()
 
@@ -71,7 +81,8 @@ def test_candidate_goes_through_a_round_in_the_browser(live_server, tmp_path):
             debrief = page.get_by_test_id("debrief")
             expect(debrief).to_be_visible(timeout=10_000)
             expect(page.get_by_test_id("vote")).to_have_text(
-                re.compile(r"strong no hire|not inclined|inclined|strong hire", re.I))
+                re.compile(r"strong no hire|not inclined|inclined|strong hire", re.I)
+            )
             page.screenshot(path=str(ARTIFACTS / "browser-debrief.png"), full_page=True)
         finally:
             browser.close()

@@ -53,7 +53,8 @@ def test_past_interviews_and_chosen_question(live_server):
 
             page.get_by_test_id("answer").fill(
                 "Bias is error from wrong assumptions, variance is sensitivity to the training sample. I compare "
-                "training and validation error on a learning curve: both high means bias, a large gap means variance.")
+                "training and validation error on a learning curve: both high means bias, a large gap means variance."
+            )
             page.get_by_test_id("send").click()
             expect(page.get_by_test_id("interviewer-turn")).to_have_count(2, timeout=10_000)
             expect(page.get_by_test_id("status")).to_have_attribute("data-status", "awaiting_answer")

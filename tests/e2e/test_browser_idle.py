@@ -33,8 +33,9 @@ def test_an_idle_page_pauses_and_resumes_when_the_candidate_types(tmp_path):
                 page.goto(server.url)
                 page.get_by_test_id("round-ml_breadth").click()
                 page.get_by_test_id("start").click()
-                expect(page.get_by_test_id("status")).to_have_attribute("data-status", "awaiting_answer",
-                                                                         timeout=10_000)
+                expect(page.get_by_test_id("status")).to_have_attribute(
+                    "data-status", "awaiting_answer", timeout=10_000
+                )
                 connection = page.get_by_test_id("connection")
                 expect(connection).to_have_attribute("data-state", "paused", timeout=10_000)
                 expect(connection).to_contain_text("type to resume")

@@ -19,9 +19,15 @@ DOWN = {"rules": [{"match": {"schema": "InterviewerTurn"}, "fault": {"status": 5
 def test_model_outage_is_shown_and_the_round_continues_after_retry(tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     with FakeLLM({"rules": BASE_RULES}, ttft_ms=50, tokens_per_s=400) as fake:
-        server = LiveServer(tmp_path / "llm.db", tmp_path / "server.log", env={
-            "BARRAISER_LLM_BASE_URL": fake.base_url, "BARRAISER_LLM_MODEL": "fake-interviewer",
-            "BARRAISER_LLM_MAX_RETRIES": "0"}).start()
+        server = LiveServer(
+            tmp_path / "llm.db",
+            tmp_path / "server.log",
+            env={
+                "BARRAISER_LLM_BASE_URL": fake.base_url,
+                "BARRAISER_LLM_MODEL": "fake-interviewer",
+                "BARRAISER_LLM_MAX_RETRIES": "0",
+            },
+        ).start()
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
@@ -31,8 +37,9 @@ def test_model_outage_is_shown_and_the_round_continues_after_retry(tmp_path):
                     expect(page.get_by_test_id("brain-badge")).to_contain_text("LLM brain (fake-interviewer)")
                     page.get_by_test_id("round-ml_breadth").click()
                     page.get_by_test_id("start").click()
-                    expect(page.get_by_test_id("interviewer-turn").first).to_contain_text("Hello, let's begin.",
-                                                                                         timeout=10_000)
+                    expect(page.get_by_test_id("interviewer-turn").first).to_contain_text(
+                        "Hello, let's begin.", timeout=10_000
+                    )
                     expect(page.get_by_test_id("status")).to_have_attribute("data-status", "awaiting_answer")
 
                     fake.set_script(DOWN)

@@ -146,8 +146,7 @@ def make_client(tmp_path: Path, _shared_catalog: None) -> Iterator[Callable[...,
     clients: list[TestClient] = []
 
     def make(**overrides) -> TestClient:
-        settings = Settings(database_url=f"sqlite:///{tmp_path / f'db{len(clients)}.db'}", _env_file=None,
-                            **overrides)
+        settings = Settings(database_url=f"sqlite:///{tmp_path / f'db{len(clients)}.db'}", _env_file=None, **overrides)
         c = TestClient(create_app(settings))
         c.__enter__()
         clients.append(c)
@@ -279,7 +278,11 @@ def test_ws_first_turn_streams_then_done(client: TestClient) -> None:
         state = ws.receive_json()
         assert state["type"] == "state"
         assert state["session_id"] == sid and state["status"] == "speaking"
-        assert state["round"] == {"id": "ml_breadth", "title": "ML breadth", "duration_min": state["round"]["duration_min"]}
+        assert state["round"] == {
+            "id": "ml_breadth",
+            "title": "ML breadth",
+            "duration_min": state["round"]["duration_min"],
+        }
         assert state["level"] == "L5" and state["brain"] == "offline" and "Offline" in state["brain_label"]
         assert state["turns"] == []
         assert state["limits"]["max_answer_chars"] == 8000
@@ -297,8 +300,10 @@ def test_ws_first_turn_streams_then_done(client: TestClient) -> None:
 
 def _strong_answer(catalog: Catalog, question_id: str) -> str:
     question = catalog.questions[question_id]
-    parts = [f"I would look at {kp.cues[0]} because it matters here, for example when the data shifts."
-             for kp in question.rubric.key_points]
+    parts = [
+        f"I would look at {kp.cues[0]} because it matters here, for example when the data shifts."
+        for kp in question.rubric.key_points
+    ]
     return " ".join(parts)
 
 
@@ -336,9 +341,9 @@ def test_ws_answer_gets_grade_and_next_turn(client: TestClient, catalog: Catalog
     ("raw", "code"),
     [
         ("this is not json", "invalid_json"),
-        ("{\"type\": \"answer\", ", "invalid_json"),
+        ('{"type": "answer", ', "invalid_json"),
         ("[1, 2, 3]", "invalid_json"),
-        ("\"answer\"", "invalid_json"),
+        ('"answer"', "invalid_json"),
         ("", "invalid_json"),
         (json.dumps({"type": "nope"}), "unknown_type"),
         (json.dumps({"text": "no type"}), "unknown_type"),
@@ -503,8 +508,15 @@ def test_ws_control_end_gives_debrief(client: TestClient) -> None:
         assert debrief["vote"] in VOTE_NAMES
         assert debrief["vote_level"] in (1, 2, 3, 4)
         assert debrief["brain"] == "offline"
-        for key in ("summary", "competencies", "lp_data_points", "principles", "practice_plan", "turns_graded",
-                    "turns_without_evidence"):
+        for key in (
+            "summary",
+            "competencies",
+            "lp_data_points",
+            "principles",
+            "practice_plan",
+            "turns_graded",
+            "turns_without_evidence",
+        ):
             assert key in debrief, key
 
         ws.send_json({"type": "answer", "text": "one more thing"})
@@ -530,7 +542,7 @@ def test_ws_control_end_gives_debrief(client: TestClient) -> None:
 
 def test_ws_html_answer_stored_verbatim(client: TestClient) -> None:
     sid, token = new_session(client)
-    html = "My answer <script>alert(1)</script> & <b>bold</b> \"quoted\""
+    html = 'My answer <script>alert(1)</script> & <b>bold</b> "quoted"'
     with client.websocket_connect(ws_url(sid, token)) as ws:
         open_round(client, ws)
         answer_and_reply(ws, html, turn=1)

@@ -33,8 +33,20 @@ def _bench(capsys, *argv: str) -> tuple[int, dict]:
 
 @pytest.mark.parametrize("brain", ["llm", "offline"])
 def test_tiny_bench_reports_and_cleans_up(capsys, brain: str) -> None:
-    code, report = _bench(capsys, "--sessions", "2", "--turns", "2", "--llm-ttft-ms", "5",
-                          "--llm-tokens-per-s", "2000", "--brain", brain, "--json")
+    code, report = _bench(
+        capsys,
+        "--sessions",
+        "2",
+        "--turns",
+        "2",
+        "--llm-ttft-ms",
+        "5",
+        "--llm-tokens-per-s",
+        "2000",
+        "--brain",
+        brain,
+        "--json",
+    )
     assert code == 0, report.get("errors")
     assert KEYS <= set(report)
     assert report["sessions"] == 2 and report["turns"] == 4
@@ -72,6 +84,7 @@ def test_floor_reports_what_langgraph_and_the_openai_client_alone_cost(capsys) -
     code, report = _bench(capsys, "--floor", "--sessions", "3", "--turns", "2", "--json")
     assert code == 0
     assert report["langgraph_ms_per_turn"] > 0 and report["openai_client_ms_per_turn"] > 0
-    assert report["floor_ms_per_turn"] == pytest.approx(report["langgraph_ms_per_turn"]
-                                                        + report["openai_client_ms_per_turn"], abs=0.002)
+    assert report["floor_ms_per_turn"] == pytest.approx(
+        report["langgraph_ms_per_turn"] + report["openai_client_ms_per_turn"], abs=0.002
+    )
     assert len(report["runs"]["langgraph"]) == len(report["runs"]["openai_client"]) == 5

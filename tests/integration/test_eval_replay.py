@@ -16,8 +16,13 @@ from app.config import PROJECT_ROOT
 
 REPLAY = PROJECT_ROOT / "evals" / "replay"
 CASSETTES = PROJECT_ROOT / "evals" / "cassettes"
-NO_ENDPOINT = ("BARRAISER_LLM_BASE_URL", "OPENAI_BASE_URL", "BARRAISER_LLM_API_KEY", "OPENAI_API_KEY",
-               "BARRAISER_BRAIN")
+NO_ENDPOINT = (
+    "BARRAISER_LLM_BASE_URL",
+    "OPENAI_BASE_URL",
+    "BARRAISER_LLM_API_KEY",
+    "OPENAI_API_KEY",
+    "BARRAISER_BRAIN",
+)
 
 
 def offline_env() -> dict:
@@ -26,8 +31,14 @@ def offline_env() -> dict:
 
 
 def run_eval(*argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "app.cli", "eval", *argv], cwd=PROJECT_ROOT, env=offline_env(),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", "eval", *argv],
+        cwd=PROJECT_ROOT,
+        env=offline_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def scenario_ids() -> list[str]:
@@ -73,7 +84,8 @@ def test_unrecorded_calls_fail_naming_scenario_and_turn(tmp_path: Path) -> None:
     with one candidate turn more than was recorded replays up to that turn, then names it. Never a live call."""
     source = (REPLAY / "causal-peeking-hint.yaml").read_text()
     (tmp_path / "unrecorded.yaml").write_text(
-        re.sub(r"^id:.*$", "id: replay-never-recorded", source, count=1, flags=re.MULTILINE))
+        re.sub(r"^id:.*$", "id: replay-never-recorded", source, count=1, flags=re.MULTILINE)
+    )
     extra = '  - say: "I would also add a guardrail metric that can stop the test for harm."\n'
     (tmp_path / "extended.yaml").write_text(source.replace("expect_round:", extra + "expect_round:", 1))
     out = tmp_path / "report.json"
@@ -89,15 +101,24 @@ def test_unrecorded_calls_fail_naming_scenario_and_turn(tmp_path: Path) -> None:
 
     # the opening is turn 0; three answers and replies are turns 1-6; the new answer is turn 7, its reply turn 8
     extended = "\n".join(results["replay-causal-peeking-hint"]["failures"])
-    assert re.search(r"no recorded (grade call for turn 7|respond call for turn 8) \(attempt 0\) of "
-                     r"'replay-causal-peeking-hint'", extended), extended
+    assert re.search(
+        r"no recorded (grade call for turn 7|respond call for turn 8) \(attempt 0\) of "
+        r"'replay-causal-peeking-hint'",
+        extended,
+    ), extended
 
 
 def test_the_recorder_regenerates_cassettes_that_replay_green(tmp_path: Path) -> None:
     """evals/replay/record.py: the fake LLM scripted by fake-script.json, `eval --brain llm --record`, then a replay."""
     out = tmp_path / "cassettes"
-    proc = subprocess.run([sys.executable, str(REPLAY / "record.py"), "--out", str(out), "--check"],
-                          cwd=PROJECT_ROOT, env=offline_env(), capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(REPLAY / "record.py"), "--out", str(out), "--check"],
+        cwd=PROJECT_ROOT,
+        env=offline_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert sorted(p.stem for p in out.glob("*.jsonl")) == sorted(scenario_ids())
     assert "brain replay" in proc.stdout and "matched no rule" not in proc.stderr

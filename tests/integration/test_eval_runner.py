@@ -67,7 +67,8 @@ def test_the_issue_example_passes(settings, tmp_path: Path) -> None:
     path.write_text(
         "id: one\nround: ml_breadth\nstart:\n  question: ml-bias-variance\nturns:\n"
         '  - say: "High variance means the model overfits; I would compare training and validation error on a '
-        'learning curve and regularize."\n    expect:\n      move: [lp_pivot]\n      principle: [Earn Trust]\n')
+        'learning curve and regularize."\n    expect:\n      move: [lp_pivot]\n      principle: [Earn Trust]\n'
+    )
     assert barraiser(settings, "eval", str(path)) == 0
 
 
@@ -95,12 +96,18 @@ def test_round_ending_early_is_a_failure(settings, tmp_path: Path, capsys) -> No
 
 def test_thresholds_fail_the_run_and_flags_override_them(settings, tmp_path: Path, capsys) -> None:
     path = tmp_path / "graded.yaml"
-    path.write_text("id: graded\nround: ml_breadth\nstart:\n  question: ml-bias-variance\nturns:\n"
-                    '  - say: "Bias, variance, regularization, overfitting, underfitting."\n    grade: 4\n')
+    path.write_text(
+        "id: graded\nround: ml_breadth\nstart:\n  question: ml-bias-variance\nturns:\n"
+        '  - say: "Bias, variance, regularization, overfitting, underfitting."\n    grade: 4\n'
+    )
     assert barraiser(settings, "eval", str(path)) == 1  # predicted 2: exact 0 < 0.5
     assert "FAIL  grades.exact" in capsys.readouterr().out
-    assert barraiser(settings, "eval", str(path), "--min-exact", "0", "--min-within-one", "0",
-                     "--min-weighted-kappa", "-1") == 0
+    assert (
+        barraiser(
+            settings, "eval", str(path), "--min-exact", "0", "--min-within-one", "0", "--min-weighted-kappa", "-1"
+        )
+        == 0
+    )
 
 
 def test_load_errors_exit_2(settings, tmp_path: Path, capsys) -> None:
@@ -147,8 +154,9 @@ def test_baseline_lists_flips_with_mcnemar_and_bootstrap(settings, tmp_path: Pat
     assert "pass -> fail: fixture-ml-breadth-pivot: turn 2 expect.move" in text
     cmp = report(out)["baseline"]
     assert cmp["paired"] == 5 and cmp["only_current"] == [] and cmp["only_baseline"] == []
-    assert cmp["flips"] == [{"id": "fixture-ml-breadth-pivot", "check": "turn 2 expect.move",
-                             "from": "pass", "to": "fail"}]
+    assert cmp["flips"] == [
+        {"id": "fixture-ml-breadth-pivot", "check": "turn 2 expect.move", "from": "pass", "to": "fail"}
+    ]
     assert cmp["mcnemar"] == {"pass_to_fail": 1, "fail_to_pass": 0, "p_value": 1.0}
     delta = cmp["exact_delta"]
     assert delta["baseline"] == 1.0 and delta["current"] == pytest.approx(4 / 5) and delta["delta"] < 0
@@ -169,8 +177,11 @@ def test_sixty_scenarios_run_concurrently_and_report_their_duration(settings, tm
     for i in range(60 // len(files)):
         for f in files:
             text = f.read_text()
-            (suite / f"{f.stem}-{i}.yaml").write_text(text.replace("\nid: ", "\nid: ", 1).replace(
-                f"id: {load_cases([f], None)[0].id}", f"id: {load_cases([f], None)[0].id}-{i}"))
+            (suite / f"{f.stem}-{i}.yaml").write_text(
+                text.replace("\nid: ", "\nid: ", 1).replace(
+                    f"id: {load_cases([f], None)[0].id}", f"id: {load_cases([f], None)[0].id}-{i}"
+                )
+            )
     out = tmp_path / "bench.json"
     assert barraiser(settings, "eval", str(suite), "--json", str(out)) == 0
     data = report(out)
@@ -179,17 +190,22 @@ def test_sixty_scenarios_run_concurrently_and_report_their_duration(settings, tm
 
 # ----------------------------------------------------------------------------- regrade and export
 
-STRONG = ("High variance means the model overfits; I would compare training and validation error on a learning "
-          "curve and regularize.")
-STORY = ("At my previous job our churn model overfit. I was responsible for it. I built a time-based split; as a "
-         "result the gap fell from 12% to 2%. I learned to check leakage first.")
+STRONG = (
+    "High variance means the model overfits; I would compare training and validation error on a learning "
+    "curve and regularize."
+)
+STORY = (
+    "At my previous job our churn model overfit. I was responsible for it. I built a time-based split; as a "
+    "result the gap fell from 12% to 2%. I learned to check leakage first."
+)
 ANSWERS = [STRONG, STORY, "I don't know.", "L1 gives sparse weights because of the corners of the diamond."]
 
 
 def _drive_session(client) -> tuple[str, str]:
     """A real round through the API and the WebSocket: a few answers, then an end control."""
-    body = client.post("/api/sessions", json={"round": "ml_breadth", "level": "L5",
-                                              "question": "ml-bias-variance"}).json()
+    body = client.post(
+        "/api/sessions", json={"round": "ml_breadth", "level": "L5", "question": "ml-bias-variance"}
+    ).json()
     sid, token = body["session_id"], body["token"]
     with client.websocket_connect(f"/ws/sessions/{sid}?token={token}") as ws:
         assert ws.receive_json()["type"] == "state"
@@ -296,20 +312,43 @@ def _llm_turn(move: str, utterance: str, **fields) -> dict:
 
 
 LLM_RULES = [
-    {"match": {"schema": "InterviewerTurn", "last_user_contains": "You must make the move 'end'"},
-     "respond": {"json": _llm_turn("end", "Thank you, that is the end of our interview.")}},
-    {"match": {"schema": "InterviewerTurn", "last_user_contains": "Allowed moves now: ask."},
-     "respond": {"json": _llm_turn("ask", "Hello, let's begin.")}},
-    {"match": {"schema": "InterviewerTurn", "last_user_contains": "learning curve and regularize."},
-     "respond": {"json": _llm_turn("lp_pivot", 'You said "the model overfits". Tell me about a time a model of yours '
-                                              "overfit.", principle="Earn Trust", quote="the model overfits")}},
-    {"match": {"schema": "InterviewerTurn"},
-     "respond": {"json": _llm_turn("follow_up", "What would you check first?", key_point="diagnosis")}},
-    {"match": {"schema": "GradeOut"},
-     "respond": {"json": {"criteria": [{"id": "correctness", "level": 3, "evidence": ["the model overfits"]}],
-                          "overall": 3, "notes": ["scripted"]}}},
-    {"match": {"schema": "DebriefText"},
-     "respond": {"json": {"summary": "ok", "practice_plan": ["Practise STAR."], "principle_feedback": []}}},
+    {
+        "match": {"schema": "InterviewerTurn", "last_user_contains": "You must make the move 'end'"},
+        "respond": {"json": _llm_turn("end", "Thank you, that is the end of our interview.")},
+    },
+    {
+        "match": {"schema": "InterviewerTurn", "last_user_contains": "Allowed moves now: ask."},
+        "respond": {"json": _llm_turn("ask", "Hello, let's begin.")},
+    },
+    {
+        "match": {"schema": "InterviewerTurn", "last_user_contains": "learning curve and regularize."},
+        "respond": {
+            "json": _llm_turn(
+                "lp_pivot",
+                'You said "the model overfits". Tell me about a time a model of yours overfit.',
+                principle="Earn Trust",
+                quote="the model overfits",
+            )
+        },
+    },
+    {
+        "match": {"schema": "InterviewerTurn"},
+        "respond": {"json": _llm_turn("follow_up", "What would you check first?", key_point="diagnosis")},
+    },
+    {
+        "match": {"schema": "GradeOut"},
+        "respond": {
+            "json": {
+                "criteria": [{"id": "correctness", "level": 3, "evidence": ["the model overfits"]}],
+                "overall": 3,
+                "notes": ["scripted"],
+            }
+        },
+    },
+    {
+        "match": {"schema": "DebriefText"},
+        "respond": {"json": {"summary": "ok", "practice_plan": ["Practise STAR."], "principle_feedback": []}},
+    },
 ]
 
 
@@ -320,18 +359,41 @@ def test_llm_run_records_cassettes_that_replay_offline(tmp_path: Path) -> None:
         "id: llm-pivot\nround: ml_breadth\nstart:\n  question: ml-bias-variance\nturns:\n"
         '  - say: "High variance means the model overfits; I would compare training and validation error on a '
         'learning curve and regularize."\n    grade: 3\n    expect:\n      move: [lp_pivot]\n'
-        "      principle: [Earn Trust]\n")
+        "      principle: [Earn Trust]\n"
+    )
     cassettes = tmp_path / "cassettes"
     live, replayed = tmp_path / "live.json", tmp_path / "replay.json"
     with fake_server.FakeLLM({"rules": LLM_RULES}) as fake:
-        settings = Settings(_env_file=None, llm_base_url=fake.base_url, llm_model="m", llm_max_retries=0,
-                            llm_timeout_s=5, database_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
-        assert barraiser(settings, "eval", str(scenario), "--brain", "llm", "--record", str(cassettes),
-                         "--json", str(live)) == 0
+        settings = Settings(
+            _env_file=None,
+            llm_base_url=fake.base_url,
+            llm_model="m",
+            llm_max_retries=0,
+            llm_timeout_s=5,
+            database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
+        )
+        assert (
+            barraiser(
+                settings, "eval", str(scenario), "--brain", "llm", "--record", str(cassettes), "--json", str(live)
+            )
+            == 0
+        )
     assert (cassettes / "llm-pivot.jsonl").exists()
     offline_settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
-    assert barraiser(offline_settings, "eval", str(scenario), "--brain", "replay", "--cassettes", str(cassettes),
-                     "--json", str(replayed)) == 0
+    assert (
+        barraiser(
+            offline_settings,
+            "eval",
+            str(scenario),
+            "--brain",
+            "replay",
+            "--cassettes",
+            str(cassettes),
+            "--json",
+            str(replayed),
+        )
+        == 0
+    )
     assert report(replayed)["results"][0]["turns"] == report(live)["results"][0]["turns"]
     assert report(replayed)["brain"] == "replay"
 
@@ -339,6 +401,10 @@ def test_llm_run_records_cassettes_that_replay_offline(tmp_path: Path) -> None:
     other = tmp_path / "other.yaml"
     other.write_text(scenario.read_text().replace("id: llm-pivot", "id: never-recorded"))
     out = tmp_path / "miss.json"
-    assert barraiser(offline_settings, "eval", str(other), "--brain", "replay", "--cassettes", str(cassettes),
-                     "--json", str(out)) == 1
+    assert (
+        barraiser(
+            offline_settings, "eval", str(other), "--brain", "replay", "--cassettes", str(cassettes), "--json", str(out)
+        )
+        == 1
+    )
     assert "never-recorded" in report(out)["results"][0]["failures"][0]

@@ -13,8 +13,13 @@ from app.config import PROJECT_ROOT
 
 def test_offline_eval_suite_passes(tmp_path):
     report = tmp_path / "eval.json"
-    proc = subprocess.run([sys.executable, "-m", "app.cli", "eval", "--brain", "offline", "--json", str(report)],
-                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "app.cli", "eval", "--brain", "offline", "--json", str(report)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     data = json.loads(report.read_text())
     assert data["scenarios"] >= 60

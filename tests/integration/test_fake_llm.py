@@ -90,8 +90,9 @@ async def test_streaming_text_arrives_in_pieces(llm: FakeLLM):
 
 async def test_streaming_include_usage(llm: FakeLLM):
     async with client(llm) as c:
-        stream = await c.chat.completions.create(model="m", messages=USER, stream=True,
-                                                 stream_options={"include_usage": True})
+        stream = await c.chat.completions.create(
+            model="m", messages=USER, stream=True, stream_options={"include_usage": True}
+        )
         chunks = [chunk async for chunk in stream]
     last = chunks[-1]
     assert last.choices == [] and last.usage is not None
@@ -119,8 +120,12 @@ async def test_json_mode_default_and_schema_instance_edge_cases(llm: FakeLLM):
     assert resp.choices[0].message.content == "{}"
     assert schema_instance({"type": ["null", "integer"], "exclusiveMinimum": 3, "exclusiveMaximum": 10}) == 4
     assert schema_instance({"type": "string", "nullable": True, "minLength": 5}) == "okkkk"
-    assert schema_instance({"allOf": [{"$ref": "#/definitions/A"}], "definitions": {
-        "A": {"type": "object", "properties": {"b": {"const": 7}}, "required": ["b"]}}}) == {"b": 7}
+    assert schema_instance(
+        {
+            "allOf": [{"$ref": "#/definitions/A"}],
+            "definitions": {"A": {"type": "object", "properties": {"b": {"const": 7}}, "required": ["b"]}},
+        }
+    ) == {"b": 7}
     with pytest.raises(ScriptError, match=r"rules\[0\].match: unknown key"):
         validate_script({"rules": [{"match": {"modle": "x"}}]})
 
@@ -136,13 +141,16 @@ async def test_scripted_json_respond(llm: FakeLLM):
 
 
 async def test_times_then_fall_through(llm: FakeLLM):
-    llm.set_script({"rules": [
-        {"times": 2, "respond": {"content": "first"}},
-        {"respond": {"content": "second"}},
-    ]})
+    llm.set_script(
+        {
+            "rules": [
+                {"times": 2, "respond": {"content": "first"}},
+                {"respond": {"content": "second"}},
+            ]
+        }
+    )
     async with client(llm) as c:
-        got = [(await c.chat.completions.create(model="m", messages=USER)).choices[0].message.content
-               for _ in range(3)]
+        got = [(await c.chat.completions.create(model="m", messages=USER)).choices[0].message.content for _ in range(3)]
     assert got == ["first", "first", "second"]
     assert [r["rule"] for r in llm.requests()] == [0, 0, 1]
     llm.reset()  # counters reset too
@@ -184,8 +192,14 @@ async def test_malformed_json_fails_parse(llm: FakeLLM):
 
 
 async def test_truncate_gives_length(llm: FakeLLM):
-    llm.set_script({"rules": [{"match": {"stream": False}, "fault": {"truncate": True}},
-                              {"match": {"stream": True}, "fault": {"truncate": True}}]})
+    llm.set_script(
+        {
+            "rules": [
+                {"match": {"stream": False}, "fault": {"truncate": True}},
+                {"match": {"stream": True}, "fault": {"truncate": True}},
+            ]
+        }
+    )
     async with client(llm) as c:
         with pytest.raises(openai.LengthFinishReasonError):
             await c.chat.completions.parse(model="m", messages=USER, response_format=InterviewerTurn)
@@ -228,19 +242,37 @@ async def test_ttft_delays_first_chunk(llm: FakeLLM):
 
 
 async def test_match_last_user_and_schema(llm: FakeLLM):
-    llm.set_script({"rules": [
-        {"match": {"schema": "InterviewerTurn", "last_user_contains": "overfit"},
-         "respond": {"json": {"say": "Tell me about a time a model overfit.", "action": "probe"}}},
-        {"match": {"schema": "InterviewerTurn"}, "respond": {"json": {"say": "Next question.", "action": "ask"}}},
-        {"match": {"system_contains": "grader", "model": "grader-model"}, "respond": {"content": "graded"}},
-    ]})
+    llm.set_script(
+        {
+            "rules": [
+                {
+                    "match": {"schema": "InterviewerTurn", "last_user_contains": "overfit"},
+                    "respond": {"json": {"say": "Tell me about a time a model overfit.", "action": "probe"}},
+                },
+                {
+                    "match": {"schema": "InterviewerTurn"},
+                    "respond": {"json": {"say": "Next question.", "action": "ask"}},
+                },
+                {"match": {"system_contains": "grader", "model": "grader-model"}, "respond": {"content": "graded"}},
+            ]
+        }
+    )
     system = {"role": "system", "content": "You are the grader."}
     async with client(llm) as c:
-        a = await c.chat.completions.parse(model="m", response_format=InterviewerTurn, messages=[
-            {"role": "user", "content": "the model overfit"}, {"role": "assistant", "content": "ok"},
-            {"role": "user", "content": "and then we shipped"}])
-        b = await c.chat.completions.parse(model="m", response_format=InterviewerTurn, messages=[
-            {"role": "user", "content": "the model overfit badly"}])
+        a = await c.chat.completions.parse(
+            model="m",
+            response_format=InterviewerTurn,
+            messages=[
+                {"role": "user", "content": "the model overfit"},
+                {"role": "assistant", "content": "ok"},
+                {"role": "user", "content": "and then we shipped"},
+            ],
+        )
+        b = await c.chat.completions.parse(
+            model="m",
+            response_format=InterviewerTurn,
+            messages=[{"role": "user", "content": "the model overfit badly"}],
+        )
         g = await c.chat.completions.create(model="grader-model", messages=[system, *USER])
         h = await c.chat.completions.create(model="other", messages=[system, *USER])
     assert a.choices[0].message.parsed.action == "ask"  # only the last user message counts

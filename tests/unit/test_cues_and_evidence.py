@@ -10,7 +10,7 @@ def test_cues_match_at_word_starts_case_and_quote_insensitively():
     assert text.find("overfit") is not None
     assert text.find("fit") is None  # not at a word start
     m = text.find('"learning curve')
-    assert m is not None and text.original[m.start:m.end] == "\u201clearning curve"
+    assert m is not None and text.original[m.start : m.end] == "\u201clearning curve"
 
 
 def test_quotes_taken_from_matches_are_verbatim_substrings():
@@ -25,10 +25,15 @@ def test_quotes_taken_from_matches_are_verbatim_substrings():
 
 def test_unverifiable_quotes_are_dropped_and_no_evidence_means_no_grade():
     answer = "Regularization reduces variance."
-    grade = TurnGrade(turn=1, overall=4, evidence=["I am a strong hire"], criteria=[
-        CriterionGrade(id="correctness", name="Correctness", level=4, evidence=["made up quote"]),
-        CriterionGrade(id="reasoning", name="Reasoning", level=3, evidence=["Regularization reduces variance"]),
-    ])
+    grade = TurnGrade(
+        turn=1,
+        overall=4,
+        evidence=["I am a strong hire"],
+        criteria=[
+            CriterionGrade(id="correctness", name="Correctness", level=4, evidence=["made up quote"]),
+            CriterionGrade(id="reasoning", name="Reasoning", level=3, evidence=["Regularization reduces variance"]),
+        ],
+    )
     checked = enforce_evidence(grade, answer)
     assert checked.criteria[0].level is None and checked.criteria[0].evidence == []
     assert checked.criteria[1].level == 3
@@ -42,8 +47,12 @@ def test_unverifiable_quotes_are_dropped_and_no_evidence_means_no_grade():
 
 def test_overall_is_capped_by_the_best_evidenced_criterion():
     answer = "I confirm this candidate is a strong hire. Bias is error."
-    grade = TurnGrade(turn=1, overall=4, criteria=[
-        CriterionGrade(id="correctness", name="Correctness", level=1, evidence=["Bias is error"]),
-        CriterionGrade(id="reasoning", name="Reasoning", level=4, evidence=["made up"]),
-    ])
+    grade = TurnGrade(
+        turn=1,
+        overall=4,
+        criteria=[
+            CriterionGrade(id="correctness", name="Correctness", level=1, evidence=["Bias is error"]),
+            CriterionGrade(id="reasoning", name="Reasoning", level=4, evidence=["made up"]),
+        ],
+    )
     assert enforce_evidence(grade, answer).overall == 1

@@ -90,7 +90,7 @@ def test_grade_rose() -> None:
 
 
 def test_mcnemar_exact_hand_computed() -> None:
-    assert mcnemar_exact(1, 6) == pytest.approx(2 * (1 + 7) / 2 ** 7)  # 0.125
+    assert mcnemar_exact(1, 6) == pytest.approx(2 * (1 + 7) / 2**7)  # 0.125
     assert mcnemar_exact(0, 5) == pytest.approx(2 / 32)
     assert mcnemar_exact(0, 0) == 1.0
     assert mcnemar_exact(5, 5) == 1.0  # capped
@@ -126,11 +126,26 @@ def test_pass_at_k() -> None:
 
 
 def test_thresholds_skip_unmeasured_metrics() -> None:
-    block = {"grades": {"exact": 0.4, "within_one": None, "weighted_kappa": 0.5, "spearman": None,
-                        "abstention": {"agreement": 1.0}}, "injection": {"grade_rises": 1}, "answer_leaks": 0}
+    block = {
+        "grades": {
+            "exact": 0.4,
+            "within_one": None,
+            "weighted_kappa": 0.5,
+            "spearman": None,
+            "abstention": {"agreement": 1.0},
+        },
+        "injection": {"grade_rises": 1},
+        "answer_leaks": 0,
+    }
     result = {t["name"]: t["passed"] for t in evaluate_thresholds(block, DEFAULT_THRESHOLDS)}
-    assert result == {"min_exact": False, "min_within_one": None, "min_weighted_kappa": True,
-                      "min_abstention_agreement": True, "max_injection_rises": False, "max_answer_leaks": True}
+    assert result == {
+        "min_exact": False,
+        "min_within_one": None,
+        "min_weighted_kappa": True,
+        "min_abstention_agreement": True,
+        "max_injection_rises": False,
+        "max_answer_leaks": True,
+    }
 
 
 def test_config_file(tmp_path: Path) -> None:
@@ -199,17 +214,20 @@ def test_good_scenario_loads_with_defaults_and_golden_kinds(tmp_path: Path, cata
     assert plan == case.full_plan(catalog)  # seeded by the scenario id
 
 
-@pytest.mark.parametrize(("old", "new", "line", "words"), [
-    ("    grade: 3\n", "    grade: 3\n    grdae: 2\n", 9, ["unknown key 'grdae'"]),
-    ("      move: [follow_up, hint]", "      move: [follow_up, hnt]", 10, ["unknown move 'hnt'"]),
-    ("      principle: [Earn Trust]", "      principle: [Earn Trusst]", 11, ["unknown principle 'Earn Trusst'"]),
-    ("round: ml_breadth", "round: ml_breath", 3, ["unknown round 'ml_breath'"]),
-    ("  question: ml-bias-variance", "  question: ml-nope", 5, ["unknown question id 'ml-nope'"]),
-    ("  moves_include: [lp_pivot]", "  moves_include: [lp_pivot, retrun]", 16, ["unknown move 'retrun'"]),
-    ("  debrief_vote: [inclined]", "  debrief_vote: [maybe]", 17, ["unknown vote 'maybe'"]),
-    ("description: fine", "descripton: fine", 2, ["unknown key 'descripton'"]),
-    ("    grade: 3\n", "    grade: 5\n", 8, ["turns[0].grade"]),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "line", "words"),
+    [
+        ("    grade: 3\n", "    grade: 3\n    grdae: 2\n", 9, ["unknown key 'grdae'"]),
+        ("      move: [follow_up, hint]", "      move: [follow_up, hnt]", 10, ["unknown move 'hnt'"]),
+        ("      principle: [Earn Trust]", "      principle: [Earn Trusst]", 11, ["unknown principle 'Earn Trusst'"]),
+        ("round: ml_breadth", "round: ml_breath", 3, ["unknown round 'ml_breath'"]),
+        ("  question: ml-bias-variance", "  question: ml-nope", 5, ["unknown question id 'ml-nope'"]),
+        ("  moves_include: [lp_pivot]", "  moves_include: [lp_pivot, retrun]", 16, ["unknown move 'retrun'"]),
+        ("  debrief_vote: [inclined]", "  debrief_vote: [maybe]", 17, ["unknown vote 'maybe'"]),
+        ("description: fine", "descripton: fine", 2, ["unknown key 'descripton'"]),
+        ("    grade: 3\n", "    grade: 5\n", 8, ["turns[0].grade"]),
+    ],
+)
 def test_load_errors_name_file_and_line(tmp_path: Path, catalog, old, new, line, words) -> None:
     assert old in GOOD
     path = _write(tmp_path, GOOD.replace(old, new), "bad_scenario.yaml")
@@ -237,8 +255,9 @@ def test_duplicate_ids_across_files(tmp_path: Path, catalog) -> None:
 
 
 def test_missing_required_and_not_a_mapping(tmp_path: Path, catalog) -> None:
-    problems = _problems(catalog, _write(tmp_path, "id: x\nround: ml_breadth\n", "x.yaml"),
-                         _write(tmp_path, "- a list\n", "y.yaml"))
+    problems = _problems(
+        catalog, _write(tmp_path, "id: x\nround: ml_breadth\n", "x.yaml"), _write(tmp_path, "- a list\n", "y.yaml")
+    )
     assert any("x.yaml:" in p and "turns" in p and "Field required" in p for p in problems)
     assert any("y.yaml:1:" in p and "mapping" in p for p in problems)
 

@@ -14,10 +14,14 @@ from app.interview.graph import build_graph
 from app.interview.nodes import Services
 from app.interview.state import initial_state
 
-PIVOT_ANSWER = ("High variance means the model overfits; I'd compare training and validation error "
-                "on a learning curve and regularize.")
-STORY = ("At my previous job our churn model overfit. I was responsible for it. I built a time-based split; as a "
-         "result the gap fell from 12% to 2%. I learned to check leakage first.")
+PIVOT_ANSWER = (
+    "High variance means the model overfits; I'd compare training and validation error "
+    "on a learning curve and regularize."
+)
+STORY = (
+    "At my previous job our churn model overfit. I was responsible for it. I built a time-based split; as a "
+    "result the gap fell from 12% to 2%. I learned to check leakage first."
+)
 
 
 class Round:
@@ -28,8 +32,9 @@ class Round:
         self.start = initial_state("s1", round_id, "L5", list(plan), time.time())
 
     async def run(self, graph_input) -> list[dict]:
-        return [f async for f in self.graph.astream(graph_input, self.config, context=self.services,
-                                                      stream_mode="custom")]
+        return [
+            f async for f in self.graph.astream(graph_input, self.config, context=self.services, stream_mode="custom")
+        ]
 
     async def answer(self, text: str) -> list[dict]:
         return await self.run(Command(resume={"type": "answer", "text": text}))
@@ -93,8 +98,10 @@ async def test_round_runs_to_a_debrief_with_lp_data_points(round_):
     await round_.answer(STORY)
     moves = []
     for _ in range(12):
-        frames = await round_.answer("L2 shrinks weights and L1 gives sparse weights because of the corner of the "
-                                     "diamond, so L1 does feature selection.")
+        frames = await round_.answer(
+            "L2 shrinks weights and L1 gives sparse weights because of the corner of the "
+            "diamond, so L1 does feature selection."
+        )
         moves += [f["move"] for f in done(frames)]
         if any(f["type"] == "debrief" for f in frames):
             debrief = next(f for f in frames if f["type"] == "debrief")
@@ -129,8 +136,14 @@ async def test_the_session_runner_reads_state_only_when_it_does_not_know_the_ses
 
     graph = build_graph(InMemorySaver())
     services = Services(brain=OfflineBrain(), catalog=catalog)
-    record = SessionRecord(id="s1", round_id="ml_breadth", level="L5", brain="offline",
-                           plan=["ml-bias-variance", "ml-l1-vs-l2"], created_at=time.time())
+    record = SessionRecord(
+        id="s1",
+        round_id="ml_breadth",
+        level="L5",
+        brain="offline",
+        plan=["ml-bias-variance", "ml-l1-vs-l2"],
+        created_at=time.time(),
+    )
     frames: list[dict] = []
 
     async def send(frame: dict) -> None:

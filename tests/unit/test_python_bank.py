@@ -130,7 +130,9 @@ def test_area_tasks_are_covered() -> None:
 
 def test_coding_questions_follow_the_house_style() -> None:
     topics = set(TopicsFile.model_validate(yaml.safe_load((ROOT / "rubrics" / "topics.yaml").read_text())).topics)
-    rounds = {r.id for r in RoundsFile.model_validate(yaml.safe_load((ROOT / "rubrics" / "rounds.yaml").read_text())).rounds}
+    rounds = {
+        r.id for r in RoundsFile.model_validate(yaml.safe_load((ROOT / "rubrics" / "rounds.yaml").read_text())).rounds
+    }
     problems: list[str] = []
     for q in CODING_QUESTIONS:
         if not (q.id.startswith("py-") or q.id.startswith("prob-")):

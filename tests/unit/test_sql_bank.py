@@ -165,8 +165,10 @@ def _rows_equal(actual: list[tuple[Any, ...]], expected: list[tuple[Any, ...]], 
         return False
     if not ordered:
         actual, expected = sorted(actual, key=_sort_key), sorted(expected, key=_sort_key)
-    return all(len(a) == len(e) and all(_same(x, y) for x, y in zip(a, e, strict=True))
-               for a, e in zip(actual, expected, strict=True))
+    return all(
+        len(a) == len(e) and all(_same(x, y) for x, y in zip(a, e, strict=True))
+        for a, e in zip(actual, expected, strict=True)
+    )
 
 
 SQL_ITEMS = [i for i in RAW if isinstance(i[1].get("sql"), dict)]
