@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = Path(os.environ.get("BARRAISER_VENV", ROOT / ".venv"))
@@ -29,11 +30,21 @@ def fail(message: str) -> None:
     sys.exit(1)
 
 
-def run(cmd: list[str], **kwargs) -> None:
+def run(cmd: list[str], **kwargs: Any) -> None:
     say(" ".join(cmd))
     result = subprocess.run(cmd, **kwargs)
     if result.returncode != 0:
         fail(f"command failed with exit code {result.returncode}: {' '.join(cmd)}")
+
+
+# llama-cpp-python (the test extra) compiles llama.cpp for this CPU. Its AMX kernels crash (SIGSEGV in
+# ggml_backend_amx_mul_mat) on machines whose CPU reports AMX, as this project's do; build without them.
+LLAMA_CMAKE_ARGS = "-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
+
+
+def build_env() -> dict[str, str]:
+    """The environment for installing packages: a CMAKE_ARGS you set yourself wins."""
+    return {"CMAKE_ARGS": LLAMA_CMAKE_ARGS, **os.environ}
 
 
 def venv_python() -> Path:
@@ -51,7 +62,11 @@ def ensure_venv(extra: str | None) -> None:
     installed = stamp.read_text().split() if stamp.exists() else []
     if digest in installed:
         return
-    run([str(venv_python()), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", spec], cwd=ROOT)
+    run(
+        [str(venv_python()), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", spec],
+        cwd=ROOT,
+        env=build_env(),
+    )
     stamp.write_text("\n".join(installed + [digest]))
 
 
