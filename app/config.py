@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     max_frames_per_minute: int = Field(120, ge=1, description="Client frames per minute per connection.")
     max_sessions_per_minute: int = Field(30, ge=1, description="New sessions per minute per client address.")
 
-    # Round pacing (the offline brain and the graph's rules read these)
+    # Round pacing (read by the offline brain)
     stream_delay_ms: float = Field(
         0.0, ge=0, description="Pause between streamed words of the offline brain (0 = as fast as possible)."
     )

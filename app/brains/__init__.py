@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from app.brains.base import Brain
 from app.config import Settings
+from app.core.ports import Brain
 
 
 class BrainUnavailable(RuntimeError):

@@ -10,21 +10,32 @@ always delimited data in the user role.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from openai import AsyncOpenAI
 from pydantic import BaseModel, Field, ValidationError
 
-from app.brains.base import BrainError, Constraints, Decision, ModelOutputError
 from app.config import Settings
-from app.content.models import MOVES, Question
+from app.content.models import Question
 from app.content.prompts import Prompts
+from app.core.grades import CriterionGrade, Debrief, PrincipleFeedback, TurnGrade
+from app.core.ports import (
+    BrainError,
+    Constraints,
+    Decision,
+    Draft,
+    ModelOutputError,
+    ModelUnavailable,
+    Speech,
+    SpeechTail,
+)
+from app.core.view import RoundView
+from app.core.vocabulary import MOVES, STAR_TARGETS
 from app.grading.debrief import build_debrief
-from app.grading.models import CriterionGrade, Debrief, PrincipleFeedback, TurnGrade
-from app.interview.rules import STAR_PARTS
-from app.interview.view import RoundView
 from app.llm.context import llm_call
+from app.llm.errors import LLMOutputInvalid, LLMUnavailable
 from app.llm.stream_json import UtteranceStream
 from app.llm.structured import Capabilities, ReadPacing, parse_structured, stream_json
 
@@ -61,19 +72,33 @@ def _data(text: str) -> str:
     return text[:_MAX_TURN_CHARS].replace("candidate_answer", "candidate-answer")
 
 
-class _TurnStream:
-    """An in-flight interviewer turn: read the head first, then the utterance."""
+@contextmanager
+def _as_brain_errors() -> Iterator[None]:
+    """Model transport errors (app/llm/errors.py) as the brain errors a client sees."""
+    try:
+        yield
+    except LLMUnavailable as exc:
+        raise ModelUnavailable(str(exc)) from exc
+    except LLMOutputInvalid as exc:
+        raise ModelOutputError(str(exc)) from exc
 
-    def __init__(self, chunks: AsyncIterator[str], pacing: ReadPacing, read_interval_s: float):
+
+class _TurnStream:
+    """An in-flight interviewer turn: read the head first, then the utterance. Owned by one turn's speech."""
+
+    def __init__(
+        self, chunks: AsyncGenerator[str, None], pacing: ReadPacing, read_interval_s: float, prompt_chars: int
+    ):
         self.chunks = chunks
         self.pacing, self.read_interval_s = pacing, read_interval_s
         self.parser = UtteranceStream()
         self.pending = ""
         self.done = False
-        self.tail: dict = {}
-        self.prompt_chars = 0
+        self.tail: dict[str, Any] = {}
+        self.prompt_chars = prompt_chars
+        self.usage: list[Any] = []  # filled in by the transport as the stream finishes
 
-    async def head(self) -> dict:
+    async def head(self) -> dict[str, Any]:
         async for chunk in self.chunks:
             self.pending += self.parser.feed(chunk)
             if self.parser.head and "move" in self.parser.head:
@@ -101,6 +126,62 @@ class _TurnStream:
         await self.chunks.aclose()
 
 
+class _TurnSpeech:
+    """The words of one interviewer turn: the utterance of the stream ``decide`` opened, or, when the rules
+    changed the move (``stream`` is None), of a fresh call that phrases the move the rules chose."""
+
+    def __init__(self, brain: LLMBrain, view: RoundView, decision: Decision, stream: _TurnStream | None):
+        self.brain, self.view, self.decision, self.stream = brain, view, decision, stream
+        self._tail = SpeechTail()
+
+    async def words(self) -> AsyncIterator[str]:
+        view, decision = self.view, self.decision
+        if self.stream is None:
+            forced = Constraints(
+                allowed=[decision.move],
+                forced=decision.move,
+                next_question_id=decision.question_id,
+                reason="decided by the rules of the round",
+            )
+            try:
+                _, self.stream = await self.brain._open_turn(view, forced)
+            except ModelOutputError:
+                if decision.move not in _PLAIN_LINES:
+                    raise
+                # closing the round must not hang on a model that will not say goodbye: say the plain line
+                yield view.catalog.lines.lines[decision.move][0]
+                return
+        stream = self.stream
+        with llm_call(view.state["session_id"], "respond", view.next_index), _as_brain_errors():
+            async for piece in stream.utterance():
+                yield piece
+        if decision.move == "ask" and decision.question_id:
+            prompt = view.catalog.questions[decision.question_id].prompt.strip()
+            yield ("\n\n" if stream.parser.streamed.strip() else "") + prompt
+        model = self.brain.model
+        usage = [{"purpose": "respond", "model": model, **_usage(u)} for u in stream.usage] or [
+            {
+                "purpose": "respond",
+                "model": model,
+                "estimated": True,  # the server reported none
+                "prompt_tokens": stream.prompt_chars // 4,
+                "completion_tokens": len(stream.parser.raw) // 4,
+            }
+        ]
+        self._tail = SpeechTail(
+            covered=tuple(x for x in stream.tail.get("covered") or [] if isinstance(x, str)),
+            rationale=str(stream.tail.get("rationale") or "") or None,
+            usage=tuple(usage),
+        )
+
+    def tail(self) -> SpeechTail:
+        return self._tail
+
+    async def aclose(self) -> None:
+        if self.stream is not None:
+            await self.stream.aclose()
+
+
 class LLMBrain:
     name = "llm"
 
@@ -115,7 +196,6 @@ class LLMBrain:
         self.grader_model = settings.grader_model or settings.llm_model
         self.label = f"LLM brain ({self.model})"
         self.caps = Capabilities()
-        self._turns: dict[tuple[str, int], tuple[Decision, _TurnStream]] = {}
 
     async def aclose(self) -> None:
         """Close the model clients' connection pools."""
@@ -154,13 +234,13 @@ class LLMBrain:
         catalog, parts = view.catalog, []
         for t in view.state["stack"]:
             if t["kind"] == "technical":
-                q = catalog.questions[t["question_id"]]
+                q = catalog.questions[t["question_id"] or ""]
                 parts.append(
                     f"Technical question '{q.title}': {t['answers']} answer(s); covered {t['covered'] or 'none'};"
                     f" asked about {t['asked'] or 'nothing yet'}."
                 )
             elif t["kind"] == "lp":
-                p = catalog.principles[t["principle"]]
+                p = catalog.principles[t["principle"] or ""]
                 parts.append(
                     f"Suspended for a Leadership Principles probe of {p.name}; STAR parts heard: "
                     f"{t['covered'] or 'none'}; STAR follow-ups: {', '.join(p.star_follow_ups[:3])}."
@@ -197,7 +277,7 @@ class LLMBrain:
         return "\n".join(out) or "(nothing yet)"
 
     def _turn_schema(self, view: RoundView, c: Constraints) -> dict:
-        q = view.catalog.questions.get((view.technical_thread or {}).get("question_id") or "")
+        q = view.catalog.questions.get(view.technical_question_id or "")
         kps = [k.id for k in q.rubric.key_points] if q else []
         fresh = [p for p in view.catalog.principles if p not in view.state["principles_probed"]]
         modes = [m.id for m in view.catalog.failure_ladder.modes]
@@ -205,11 +285,11 @@ class LLMBrain:
             "move": {"type": "string", "enum": list(c.allowed)},
             "principle": _nullable_enum(fresh if "lp_pivot" in c.allowed else list(view.catalog.principles)),
             "key_point": _nullable_enum(kps) if kps else {"type": "null"},
-            "star_part": _nullable_enum(list(STAR_PARTS)),
+            "star_part": _nullable_enum(list(STAR_TARGETS)),
             "failure_mode": _nullable_enum(modes),
             "quote": {"anyOf": [{"type": "string"}, {"type": "null"}]},
             "utterance": {"type": "string"},
-            "covered": {"type": "array", "items": {"type": "string", "enum": kps + list(STAR_PARTS)}},
+            "covered": {"type": "array", "items": {"type": "string", "enum": kps + list(STAR_TARGETS)}},
             "rationale": {"type": "string"},
         }
         return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
@@ -250,12 +330,13 @@ class LLMBrain:
             raise ModelOutputError(f"invalid decision: {exc}") from exc
 
     async def _open_turn(self, view: RoundView, c: Constraints) -> tuple[Decision, _TurnStream]:
+        """Start the turn's streamed call and read it up to the complete move fields (one retry)."""
         messages, schema = self._turn_messages(view, c), self._turn_schema(view, c)
-        usage: list = []
         last: Exception | None = None
         for attempt in range(2):
-            with llm_call(view.state["session_id"], "respond", view.next_index, attempt):
+            with llm_call(view.state["session_id"], "respond", view.next_index, attempt), _as_brain_errors():
                 pacing = ReadPacing()
+                usage: list[Any] = []
                 stream = _TurnStream(
                     stream_json(
                         self.client,
@@ -270,71 +351,34 @@ class LLMBrain:
                     ),
                     pacing,
                     self.settings.llm_stream_read_interval_ms / 1000,
+                    prompt_chars=sum(len(m["content"]) for m in messages),
                 )
-                stream.prompt_chars = sum(len(m["content"]) for m in messages)
+                stream.usage = usage
                 try:
                     decision = self._decision(await stream.head(), c)
-                except (ModelOutputError, json.JSONDecodeError) as exc:
+                except (ModelOutputError, LLMOutputInvalid, json.JSONDecodeError) as exc:
                     last = exc
                     await stream.aclose()
                     continue
-            decision.usage = usage  # filled in as the stream finishes
             return decision, stream
         raise ModelOutputError(f"the interviewer model gave no valid turn after one retry: {last}")
 
-    async def decide(self, view: RoundView, constraints: Constraints) -> Decision:
+    async def decide(self, view: RoundView, constraints: Constraints) -> Draft:
+        """Decide and start speaking in one call: the draft carries the open stream of the words."""
         decision, stream = await self._open_turn(view, constraints)
-        self._turns[(view.state["session_id"], view.next_index)] = (decision, stream)
-        return decision
+        return Draft(decision, _TurnSpeech(self, view, decision, stream))
 
-    async def speak(self, view: RoundView, decision: Decision) -> AsyncIterator[str]:
-        key = (view.state["session_id"], view.next_index)
-        opened = self._turns.pop(key, None)
-        if opened is None or opened[0].move != decision.move:  # the rules changed the move: phrase the new one
-            if opened:
-                await opened[1].aclose()
-            forced = Constraints(
-                allowed=[decision.move],
-                forced=decision.move,
-                next_question_id=decision.question_id,
-                reason="decided by the rules of the round",
-            )
-            try:
-                fresh, stream = await self._open_turn(view, forced)
-            except ModelOutputError:
-                if decision.move not in _PLAIN_LINES:
-                    raise
-                # closing the round must not hang on a model that will not say goodbye: say the plain line
-                yield view.catalog.lines.lines[decision.move][0]
-                return
-            decision.usage = fresh.usage
-        else:
-            stream = opened[1]
-        with llm_call(view.state["session_id"], "respond", view.next_index):
-            async for piece in stream.utterance():
-                yield piece
-        decision.covered = [x for x in stream.tail.get("covered") or [] if isinstance(x, str)]
-        decision.rationale = str(stream.tail.get("rationale") or decision.rationale)
-        if decision.move == "ask" and decision.question_id:
-            prompt = view.catalog.questions[decision.question_id].prompt.strip()
-            yield ("\n\n" if stream.parser.streamed.strip() else "") + prompt
-        usage = decision.usage
-        decision.usage = [{"purpose": "respond", "model": self.model, **_usage(u)} for u in usage] or [
-            {
-                "purpose": "respond",
-                "model": self.model,
-                "estimated": True,  # the server reported none
-                "prompt_tokens": stream.prompt_chars // 4,
-                "completion_tokens": len(stream.parser.raw) // 4,
-            }
-        ]
+    def speak(self, view: RoundView, decision: Decision) -> Speech:
+        """Words for a move the rules chose instead of the draft's: a fresh call, opened when the words are read."""
+        return _TurnSpeech(self, view, decision, None)
 
     # ------------------------------------------------------------------ grading
 
     def _rubric_text(self, view: RoundView) -> tuple[str, list[tuple[str, str]]]:
         thread = view.thread
-        if thread and thread["kind"] == "lp":
-            p = view.catalog.principles[thread["principle"]]
+        assert thread is not None, "a graded answer belongs to a thread"
+        if thread["kind"] == "lp":
+            p = view.catalog.principles[thread["principle"] or ""]
             crit = view.catalog.lp_rubric.criteria
             extra = [
                 f"Probed principle: {p.name} ({p.gist})",
@@ -342,7 +386,7 @@ class LLMBrain:
                 "Red flags: " + "; ".join(p.red_flags),
             ]
         else:
-            q = view.catalog.questions[thread["question_id"]]
+            q = view.catalog.questions[thread["question_id"] or ""]
             crit = q.rubric.criteria
             extra = ["Key points:"] + [f"- {k.text}" for k in q.rubric.key_points]
             extra += ["Mistakes and red flags:"] + [f"- {m.text}" for m in q.rubric.mistakes + q.rubric.red_flags]
@@ -357,6 +401,7 @@ class LLMBrain:
 
     async def grade(self, view: RoundView) -> TurnGrade:
         answer = view.last_answer
+        assert answer is not None, "grading follows an answer"
         thread = view.thread
         kind = "closing" if view.state["phase"] == "wrap_up" else (thread["kind"] if thread else "technical")
         base = TurnGrade(
@@ -385,7 +430,7 @@ class LLMBrain:
                 ),
             },
         ]
-        with llm_call(view.state["session_id"], "grade", answer["index"]):
+        with llm_call(view.state["session_id"], "grade", answer["index"]), _as_brain_errors():
             out, usage = await parse_structured(
                 self.grader_client,
                 self.caps,
@@ -419,12 +464,11 @@ class LLMBrain:
     async def debrief(self, view: RoundView) -> Debrief:
         base = build_debrief(view, brain=self.name)
         lp_answers = []
-        grades = {g["turn"]: g for g in view.state["grades"]}
+        grades = {g.turn: g for g in view.grades}
         for t in view.turns:
-            if t["role"] == "candidate" and grades.get(t["index"], {}).get("kind") == "lp":
-                lp_answers.append(
-                    f"{grades[t['index']].get('principle')}: <candidate_answer>{_data(t['text'])}</candidate_answer>"
-                )
+            grade = grades.get(t["index"])
+            if t["role"] == "candidate" and grade is not None and grade.kind == "lp":
+                lp_answers.append(f"{grade.principle}: <candidate_answer>{_data(t['text'])}</candidate_answer>")
         mechanical = base.model_dump(
             include={"vote", "summary", "competencies", "lp_data_points", "principles", "practice_plan"}
         )
@@ -442,7 +486,7 @@ class LLMBrain:
             },
         ]
         try:
-            with llm_call(view.state["session_id"], "debrief", view.next_index):
+            with llm_call(view.state["session_id"], "debrief", view.next_index), _as_brain_errors():
                 text, usage = await parse_structured(
                     self.client,
                     self.caps,

@@ -10,17 +10,16 @@ Speaking: templates from ``prompts/offline/lines.yaml``, streamed word by word.
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import AsyncIterator
 from statistics import median_low
 
-from app.brains.base import Constraints, Decision
+from app.brains.speech import TextSpeech
 from app.content.models import KeyPoint, Question
+from app.core.grades import CriterionGrade, Debrief, TurnGrade
+from app.core.ports import Constraints, Decision, Draft, Speech
+from app.core.view import RoundView
 from app.grading.cues import Match, Text
 from app.grading.debrief import build_debrief
-from app.grading.models import CriterionGrade, Debrief, TurnGrade
-from app.interview.view import RoundView
 
 LABEL = "Offline rules brain (no language model)"
 
@@ -130,6 +129,7 @@ class OfflineBrain:
 
     async def grade(self, view: RoundView) -> TurnGrade:
         answer = view.last_answer
+        assert answer is not None, "grading follows an answer"
         text = Text(answer["text"])
         thread = view.thread
         base = TurnGrade(turn=answer["index"], question_id=thread["question_id"] if thread else None)
@@ -139,7 +139,7 @@ class OfflineBrain:
             return base.model_copy(update={"notes": ["no question was open"]})
         if thread["kind"] in ("lp", "failure"):
             return self._grade_lp(view, text, base)
-        question = view.catalog.questions[thread["question_id"]]
+        question = view.catalog.questions[thread["question_id"] or ""]
         return self._grade_technical(question, text, set(thread["covered"]), base)
 
     def _key_point_matches(self, question: Question, text: Text) -> dict[str, Match]:
@@ -234,7 +234,7 @@ class OfflineBrain:
         return text.words / len(matches) < _MIN_WORDS_PER_KEY_POINT or median_low(fragments) <= 3
 
     def _star_parts(self, view: RoundView, text: Text) -> dict[str, Match]:
-        found = {}
+        found: dict[str, Match] = {}
         for part in view.catalog.lp_rubric.star:
             m = text.find_any(part.cues)
             if m:
@@ -247,9 +247,10 @@ class OfflineBrain:
         """A story: STAR completeness, ownership, a measured result, lessons, and fit to the principle probed
         (for a failure-case probe, the principles that failure mode connects to)."""
         thread = view.thread
+        assert thread is not None, "there is a thread under discussion"
         lp = view.catalog.lp_rubric
         if thread["kind"] == "lp":
-            principle = view.catalog.principles[thread["principle"]]
+            principle = view.catalog.principles[thread["principle"] or ""]
             base = base.model_copy(update={"kind": "lp", "principle": principle.name})
         else:
             mode = next((m for m in view.catalog.failure_ladder.modes if m.id == thread["failure_mode"]), None)
@@ -309,7 +310,11 @@ class OfflineBrain:
 
     # ------------------------------------------------------------------ deciding
 
-    async def decide(self, view: RoundView, constraints: Constraints) -> Decision:
+    async def decide(self, view: RoundView, constraints: Constraints) -> Draft:
+        """The decision alone: the words are rendered from whatever decision the rules keep (``speak``)."""
+        return Draft(self._decide(view, constraints))
+
+    def _decide(self, view: RoundView, constraints: Constraints) -> Decision:
         if constraints.forced:
             return Decision(
                 move=constraints.forced, question_id=constraints.next_question_id, rationale=constraints.reason
@@ -331,8 +336,8 @@ class OfflineBrain:
         return Decision(move="wrap_up", rationale=why + "; no question budget left")
 
     def _decide_technical(self, view: RoundView, text: Text, rules: Constraints) -> Decision:
-        question = view.question
-        thread = view.thread
+        question, thread = view.question, view.thread
+        assert question is not None and thread is not None, "a technical question is under discussion"
         allowed = set(rules.allowed)
         matches = self._key_point_matches(question, text)
         # terms named without explanation do not count as covered: the follow-ups still ask for them
@@ -414,10 +419,11 @@ class OfflineBrain:
                     covered=covered_now,
                     rationale="planned pivot from this question",
                 )
-        return self._next_question(rules, "this question is done").model_copy(update={"covered": covered_now})
+        return self._next_question(rules, "this question is done").model_copy(update={"covered": tuple(covered_now)})
 
     def _decide_lp(self, view: RoundView, text: Text, rules: Constraints) -> Decision:
         thread = view.thread
+        assert thread is not None, "there is a thread under discussion"
         lp = view.catalog.lp_rubric
         parts = self._star_parts(view, text)
         seen = set(thread["covered"]) | set(parts)
@@ -446,6 +452,7 @@ class OfflineBrain:
 
     def _decide_failure(self, view: RoundView, text: Text, rules: Constraints) -> Decision:
         thread = view.thread
+        assert thread is not None, "there is a thread under discussion"
         ladder = view.catalog.failure_ladder
         mode_id = thread["failure_mode"]
         if mode_id is None:
@@ -458,8 +465,8 @@ class OfflineBrain:
                     rationale="the candidate named a failure; dig into it",
                 )
             return self._return(view, rules, [], "no failure named")
-        mode = next(m for m in ladder.modes if m.id == mode_id)
-        if thread["step"] + 1 < len(mode.ladder) and "failure_probe" in rules.allowed:
+        current = next(m for m in ladder.modes if m.id == mode_id)
+        if thread["step"] + 1 < len(current.ladder) and "failure_probe" in rules.allowed:
             return Decision(move="failure_probe", failure_mode=mode_id, rationale="next rung of the failure ladder")
         return self._return(view, rules, [], "failure ladder finished")
 
@@ -478,9 +485,9 @@ class OfflineBrain:
 
     def _return(self, view: RoundView, rules: Constraints, covered: list[str], why: str) -> Decision:
         base = view.technical_thread
-        question = view.catalog.questions.get(base["question_id"]) if base else None
-        if question is None or "return" not in rules.allowed:
-            return self._next_question(rules, why).model_copy(update={"covered": covered})
+        question = view.catalog.questions.get(base["question_id"] or "") if base else None
+        if base is None or question is None or "return" not in rules.allowed:
+            return self._next_question(rules, why).model_copy(update={"covered": tuple(covered)})
         uncovered = [
             k for k in sorted(question.rubric.key_points, key=lambda k: -k.weight) if k.id not in base["covered"]
         ]
@@ -554,11 +561,11 @@ class OfflineBrain:
         return variants[view.next_index % len(variants)].format(**values)
 
     def render(self, view: RoundView, d: Decision) -> str:
-        """The interviewer's words for a decision (also used by tests and evals)."""
+        """The interviewer's words for a decision."""
         catalog = view.catalog
         move = d.move
         if move == "ask":
-            q = catalog.questions[d.question_id]
+            q = catalog.questions[d.question_id or ""]
             if not view.turns:
                 opening = self._line(
                     view,
@@ -573,7 +580,8 @@ class OfflineBrain:
             return self._line(view, "follow_up", follow_up=_OWNERSHIP_PROBE, quote=d.quote or "")
         if move in ("follow_up", "return"):
             base = view.technical_thread if move == "return" else view.thread
-            q = catalog.questions[base["question_id"]]
+            assert base is not None, "a follow-up or a return needs the technical thread"
+            q = catalog.questions[base["question_id"] or ""]
             covered = set(base["covered"]) | (set(d.covered) if move == "follow_up" else set())
             missing = {k.id for k in q.rubric.key_points if k.id not in covered}
             follow = self._follow_up_text(q, d.key_point, missing)
@@ -584,35 +592,35 @@ class OfflineBrain:
                 return self._line(view, "follow_up", follow_up=follow, quote=d.quote or "")
             return self._line(view, "follow_up_generic", title=q.title.lower(), quote=d.quote or "")
         if move == "clarify":
-            q = view.question
+            open_question = view.question
             answer = Text(view.last_answer["text"]) if view.last_answer else None
-            for c in q.clarifications if q else []:
+            for c in open_question.clarifications if open_question else []:
                 if answer and answer.find_any(c.cues):
                     return c.text
             return self._line(view, "clarify_default")
         if move == "hint":
-            q = view.question
-            hint = next((h.text for h in q.hints if h.key_point == d.key_point), None) or (
-                q.hints[0].text if q.hints else "Start from the definition and build up."
+            hints = view.question.hints if view.question else []
+            hint = next((h.text for h in hints if h.key_point == d.key_point), None) or (
+                hints[0].text if hints else "Start from the definition and build up."
             )
             stuck = view.last_answer is not None and len(view.last_answer["text"].split()) < 12
             return self._line(view, "nudge_empty" if stuck else "hint", hint=hint)
         if move == "lp_pivot":
-            principle = catalog.principles[d.principle]
-            q = view.question
-            bridge = next((b.bridge for b in (q.lp_bridges if q else []) if b.principle == d.principle), None)
+            probed = catalog.principles[d.principle or ""]
+            bridges = view.question.lp_bridges if view.question else []
+            bridge = next((b.bridge for b in bridges if b.principle == d.principle), None)
             if bridge and "{quote}" in bridge:
                 if d.quote:
                     return bridge.format(quote=d.quote)
                 bridge = None
-            probe = principle.probes[view.next_index % len(principle.probes)]
+            probe = probed.probes[view.next_index % len(probed.probes)]
             kind = "lp_pivot" if d.quote else "lp_pivot_unquoted"
             return self._line(view, kind, quote=d.quote or "", probe=probe, bridge=bridge or probe)
         if move == "lp_follow_up":
             if d.star_part == "ownership":
                 return self._line(view, "lp_follow_up", follow_up=_OWNERSHIP_PROBE)
             part = next((s for s in catalog.lp_rubric.star if s.part == d.star_part), None)
-            principle = catalog.principles.get(view.thread["principle"]) if view.thread else None
+            principle = catalog.principles.get(view.thread["principle"] or "") if view.thread else None
             text = (
                 part.follow_up
                 if part
@@ -647,12 +655,8 @@ class OfflineBrain:
                 return f.text
         return None
 
-    async def speak(self, view: RoundView, decision: Decision) -> AsyncIterator[str]:
-        words = self.render(view, decision).split(" ")
-        for i, word in enumerate(words):
-            yield word if i == len(words) - 1 else word + " "
-            if self._delay:
-                await asyncio.sleep(self._delay)
+    def speak(self, view: RoundView, decision: Decision) -> Speech:
+        return TextSpeech(self.render(view, decision), self._delay)
 
     # ------------------------------------------------------------------ debrief
 

@@ -7,6 +7,8 @@ so one run of ``barraiser bank lint`` shows everything that needs fixing.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,8 +17,6 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from app.content.models import (
-    LEVELS,
-    PRINCIPLE_NAMES,
     DebriefTemplate,
     FailureLadderFile,
     LPAnswerRubric,
@@ -28,6 +28,7 @@ from app.content.models import (
     SpokenLines,
     TopicsFile,
 )
+from app.core.vocabulary import LEVELS, PRINCIPLE_NAMES
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -42,12 +43,16 @@ class ContentProblem:
         return f"{self.file}: {self.field}: {self.reason}"
 
 
-class ContentError(Exception):
-    """The content does not validate; ``problems`` lists every problem found."""
+class ProblemsError(Exception):
+    """Something does not load; ``problems`` lists every problem found (each prints as one line)."""
 
-    def __init__(self, problems: list[ContentProblem]):
-        self.problems = problems
+    def __init__(self, problems: Sequence[object]):
+        self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in problems))
+
+
+class ContentError(ProblemsError):
+    """The content does not validate; ``problems`` lists every ``file: field: reason``."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,12 @@ class Catalog:
         return [q for q in self.questions.values() if round_id in q.rounds and level in q.levels]
 
     def plan_questions(
-        self, round_id: str, level: str, seed: str, exclude: set[str] = frozenset(), avoid: set[str] = frozenset()
+        self,
+        round_id: str,
+        level: str,
+        seed: str,
+        exclude: AbstractSet[str] = frozenset(),
+        avoid: AbstractSet[str] = frozenset(),
     ) -> list[str]:
         """The round's question plan: for each slot of its question mix, questions with a matching topic,
         shuffled by ``seed`` (one session = one order). ``exclude`` is never planned; ``avoid`` (e.g. asked in the
@@ -265,7 +275,15 @@ def load_catalog(rubrics_dir: Path, prompts_dir: Path) -> Catalog:
     if rounds_file:
         _cross_check(rounds, questions, principles, ladder, loop, topics, problems)
 
-    if problems or None in (rounds_file, principles_file, ladder, debrief, lines, topics_file):
+    if (
+        problems
+        or rounds_file is None
+        or principles_file is None
+        or ladder is None
+        or debrief is None
+        or lines is None
+        or topics_file is None
+    ):
         raise ContentError(problems)
     return Catalog(
         rounds=rounds,

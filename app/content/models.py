@@ -7,72 +7,11 @@ never needs a code change. Every model forbids unknown keys so a typo is a load 
 
 from __future__ import annotations
 
-from enum import IntEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-LEVELS: tuple[str, ...] = ("L4", "L5", "L6")
-Level = Literal["L4", "L5", "L6"]
-
-# The 16 Amazon Leadership Principles, exact names.
-PRINCIPLE_NAMES: tuple[str, ...] = (
-    "Customer Obsession",
-    "Ownership",
-    "Invent and Simplify",
-    "Are Right, A Lot",
-    "Learn and Be Curious",
-    "Hire and Develop the Best",
-    "Insist on the Highest Standards",
-    "Think Big",
-    "Bias for Action",
-    "Frugality",
-    "Earn Trust",
-    "Dive Deep",
-    "Have Backbone; Disagree and Commit",
-    "Deliver Results",
-    "Strive to be Earth's Best Employer",
-    "Success and Scale Bring Broad Responsibility",
-)
-
-
-# The interviewer's moves: a fixed vocabulary stored on every interviewer turn.
-MOVES: tuple[str, ...] = (
-    "ask",
-    "follow_up",
-    "clarify",
-    "hint",
-    "lp_pivot",
-    "lp_follow_up",
-    "return",
-    "failure_probe",
-    "wrap_up",
-    "end",
-)
-Move = Literal[
-    "ask",
-    "follow_up",
-    "clarify",
-    "hint",
-    "lp_pivot",
-    "lp_follow_up",
-    "return",
-    "failure_probe",
-    "wrap_up",
-    "end",
-]
-
-
-class Vote(IntEnum):
-    """The Amazon vote scale, used for every grade (criterion, turn, debrief)."""
-
-    strong_no_hire = 1
-    not_inclined = 2
-    inclined = 3
-    strong_hire = 4
-
-
-VOTE_NAMES: tuple[str, ...] = tuple(v.name for v in Vote)
+from app.core.vocabulary import LEVELS, PRINCIPLE_NAMES, Level, StoryPart
 
 
 class Strict(BaseModel):
@@ -126,7 +65,9 @@ class FollowUp(Strict):
 class Hint(Strict):
     key_point: str | None = None
     text: str
-    cost: int = Field(1, ge=1, le=3, description="How much taking this hint weighs against the candidate.")
+    cost: int = Field(
+        1, ge=1, le=3, description="How much the hint gives away, 1 (a nudge) to 3; not read by the brains yet."
+    )
 
 
 class LPBridge(Strict):
@@ -246,7 +187,7 @@ class Question(Strict):
 class StarCue(Strict):
     """Cues for one part of a STAR answer, and the follow-up that asks for it when it is missing."""
 
-    part: Literal["situation", "task", "action", "result", "lessons"]
+    part: StoryPart
     cues: list[Text] = Field(min_length=1)
     follow_up: str
 
@@ -284,7 +225,8 @@ class PrinciplesFile(Strict):
     answer_rubric: LPAnswerRubric
 
     @model_validator(mode="after")
-    def _all_sixteen(self) -> PrinciplesFile:
+    def _unique_names(self) -> PrinciplesFile:
+        """Each principle once (that all sixteen are present is checked with the catalogue's cross-references)."""
         names = [p.name for p in self.principles]
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
@@ -369,8 +311,10 @@ class DebriefTemplate(Strict):
     )
     default_competency: str = "technical_depth"
     lp_competency: str = Field("leadership_principles", description="Where answers to LP probes count.")
-    vote_rules: dict[str, str] = Field(default_factory=dict, description="Vote name -> what it means.")
-    practice_plan_intro: str = ""
+    vote_rules: dict[str, str] = Field(
+        default_factory=dict, description="Vote name -> what it means (documentation; the vote rule is in code)."
+    )
+    practice_plan_intro: str = Field("", description="Heading of the practice plan (not read by the page yet).")
 
     @model_validator(mode="after")
     def _competencies_exist(self) -> DebriefTemplate:

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from app.config import PROJECT_ROOT
-
-DEFAULT_EVALS_DIR = PROJECT_ROOT / "evals"
-DEFAULT_CONFIG = DEFAULT_EVALS_DIR / "config.yaml"
+from app.config import PROJECT_ROOT, Settings
+from app.evaluation.defaults import DEFAULT_CONCURRENCY, DEFAULT_CONFIG
 
 _THRESHOLD_FLAGS = [
     ("--min-exact", float, "minimum exact grade agreement"),
@@ -43,25 +41,25 @@ def _brain(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="scenarios run at once (default: evals/config.yaml, else 8)",
+        help=f"scenarios run at once (default: evals/config.yaml, else {DEFAULT_CONCURRENCY})",
     )
 
 
-def add_cli(subparsers) -> None:
+def add_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``eval``, ``regrade`` and ``export`` on the ``barraiser`` subparsers; each sets
     ``handler=callable(args, settings) -> int``."""
 
-    def eval_handler(args, settings) -> int:
+    def eval_handler(args: argparse.Namespace, settings: Settings) -> int:
         from app.evaluation.cli import run_eval
 
         return run_eval(args, settings)
 
-    def regrade_handler(args, settings) -> int:
+    def regrade_handler(args: argparse.Namespace, settings: Settings) -> int:
         from app.evaluation.cli import run_regrade
 
         return run_regrade(args, settings)
 
-    def export_handler(args, settings) -> int:
+    def export_handler(args: argparse.Namespace, settings: Settings) -> int:
         from app.evaluation.cli import run_export
 
         return run_export(args, settings)
@@ -126,6 +124,3 @@ def add_cli(subparsers) -> None:
         "the scenario id in DIR so `eval --brain replay --cassettes DIR` replays it",
     )
     ex.set_defaults(handler=export_handler)
-
-
-__all__ = ["add_cli", "DEFAULT_CONFIG", "DEFAULT_EVALS_DIR"]

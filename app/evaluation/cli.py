@@ -14,16 +14,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.brains.base import Brain
 from app.config import Settings
-from app.evaluation import DEFAULT_CONFIG, DEFAULT_EVALS_DIR
+from app.content.catalog import Catalog
+from app.core.ports import Brain
+from app.evaluation.defaults import DEFAULT_CONCURRENCY, DEFAULT_CONFIG, DEFAULT_EVALS_DIR
 from app.evaluation.report import ConfigError, Report, build_report, load_config, render
-from app.evaluation.runner import Runner
+from app.evaluation.runner import Runner, ScenarioResult
 from app.evaluation.scenarios import Case, ScenarioError, load_cases
 
 
-class BrainError(Exception):
-    pass
+class EvalSetupError(Exception):
+    """The brain a run asked for cannot be set up (bad flags, or the brain is unavailable)."""
 
 
 def _err(msg: str) -> None:
@@ -51,33 +52,33 @@ def make_eval_brain(settings: Settings, name: str, cassettes: str | None = None,
     ``app.brains.make_brain`` raises becomes a clear error: the runner never falls back to another brain."""
     if name == "offline":
         if cassettes or record:
-            raise BrainError("--cassettes and --record need --brain replay / --brain llm")
-        from app.brains.offline import OfflineBrain
+            raise EvalSetupError("--cassettes and --record need --brain replay / --brain llm")
+        from app import brains
 
-        return OfflineBrain()
+        return brains.make_brain(settings.model_copy(update={"brain": "offline", "stream_delay_ms": 0}))
     if name == "replay" and not cassettes:
-        raise BrainError(
+        raise EvalSetupError(
             "--brain replay needs --cassettes DIR (recorded with `barraiser eval --brain llm --record "
             "DIR`, or `barraiser serve --record DIR` then `barraiser export ... --cassettes DIR`)"
         )
     if name == "replay" and record:
-        raise BrainError("--record records live calls: use it with --brain llm, not replay")
+        raise EvalSetupError("--record records live calls: use it with --brain llm, not replay")
     if name == "llm" and cassettes:
-        raise BrainError("--cassettes replays recorded calls: use it with --brain replay")
+        raise EvalSetupError("--cassettes replays recorded calls: use it with --brain replay")
     try:
         from app import brains
 
         if name == "replay":
-            return brains.make_brain(settings, mode="replay", cassettes=Path(cassettes))
+            return brains.make_brain(settings, mode="replay", cassettes=Path(cassettes or ""))
         update: dict[str, Any] = {"brain": "llm"}
         if record:
             update["record_dir"] = Path(record)
         return brains.make_brain(settings.model_copy(update=update), mode="live")
     except Exception as exc:  # the LLM brain may be unavailable or misconfigured: say so, never fall back
-        raise BrainError(f"cannot start the {name} brain: {exc}") from exc
+        raise EvalSetupError(f"cannot start the {name} brain: {exc}") from exc
 
 
-def _catalog(settings: Settings):
+def _catalog(settings: Settings) -> Catalog | None:
     from app.content.catalog import ContentError, load_catalog
 
     try:
@@ -106,7 +107,9 @@ def _settings_of(args: argparse.Namespace) -> tuple[dict | None, dict]:
     return config, thresholds
 
 
-async def _run(brain: Brain, catalog, cases: list[Case], repeat: int, concurrency: int):
+async def _run(
+    brain: Brain, catalog: Catalog, cases: list[Case], repeat: int, concurrency: int
+) -> list[ScenarioResult]:
     runner = Runner(brain, catalog, concurrency=concurrency)
     try:
         return await runner.run(cases, repeat=repeat)
@@ -121,21 +124,21 @@ def _write_json(report: Report, path: str | None) -> None:
 
 
 def _execute(
-    args,
-    settings,
-    catalog,
+    args: argparse.Namespace,
+    settings: Settings,
+    catalog: Catalog,
     cases: list[Case],
-    config: dict,
-    thresholds: dict,
+    config: dict[str, Any],
+    thresholds: dict[str, Any],
     repeat: int = 1,
-    baseline: dict | None = None,
+    baseline: dict[str, Any] | None = None,
 ) -> int:
     try:
         brain = make_eval_brain(settings, args.brain, args.cassettes or default_cassettes(args.brain), args.record)
-    except BrainError as exc:
+    except EvalSetupError as exc:
         _err(str(exc))
         return 2
-    concurrency = args.concurrency or config.get("concurrency") or 8
+    concurrency = args.concurrency or config.get("concurrency") or DEFAULT_CONCURRENCY
     started = time.perf_counter()
     results = asyncio.run(_run(brain, catalog, cases, repeat, concurrency))
     report = build_report(results, args.brain, time.perf_counter() - started, thresholds)
@@ -163,7 +166,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
         cases = load_cases(paths, catalog)
     except ScenarioError as exc:
         for problem in exc.problems:
-            _err(problem)
+            _err(str(problem))
         _err(f"{len(exc.problems)} scenario problem(s)")
         return 2
     baseline = None
@@ -189,7 +192,7 @@ def run_regrade(args: argparse.Namespace, settings: Settings) -> int:
     """Regrade: stored grades are golden; exit 1 only when a grade threshold fails (reply-move drift is shown
     as failed checks but, since a different brain or a changed rubric may legitimately change replies, it does
     not fail the command)."""
-    from app.evaluation.sessions import SessionError, case_from_export, case_from_state, load_session_states
+    from app.evaluation.sessions import SessionError, case_from_export, case_from_state, load_sessions
 
     config, thresholds = _settings_of(args)
     if config is None:
@@ -202,8 +205,8 @@ def run_regrade(args: argparse.Namespace, settings: Settings) -> int:
         for f in args.exports:
             cases.append(case_from_export(Path(f), catalog))
         if args.session_ids or not args.exports:
-            states = asyncio.run(load_session_states(settings.sqlite_path, list(args.session_ids)))
-            cases += [case_from_state(sid, values, catalog) for sid, values in states.items()]
+            stored = asyncio.run(load_sessions(settings.sqlite_path, list(args.session_ids)))
+            cases += [case_from_state(sid, session.values, catalog) for sid, session in stored.items()]
     except SessionError as exc:
         _err(str(exc))
         return 2
@@ -212,11 +215,13 @@ def run_regrade(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     try:
         brain = make_eval_brain(settings, args.brain, args.cassettes, args.record)
-    except BrainError as exc:
+    except EvalSetupError as exc:
         _err(str(exc))
         return 2
     started = time.perf_counter()
-    results = asyncio.run(_run(brain, catalog, cases, 1, args.concurrency or config.get("concurrency") or 8))
+    results = asyncio.run(
+        _run(brain, catalog, cases, 1, args.concurrency or config.get("concurrency") or DEFAULT_CONCURRENCY)
+    )
     report = build_report(results, args.brain, time.perf_counter() - started, thresholds)
     report.data["mode"] = "regrade"
     print(render(report))
@@ -233,21 +238,22 @@ def run_regrade(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_export(args: argparse.Namespace, settings: Settings) -> int:
     from app.evaluation.export import scenario_yaml
-    from app.evaluation.sessions import SessionError, load_session_states
+    from app.evaluation.sessions import SessionError, load_sessions
 
     out = Path(args.scenario)
     if out.exists() and not args.force:
         _err(f"{out} exists; pass --force to overwrite it")
         return 2
     try:
-        values = asyncio.run(load_session_states(settings.sqlite_path, [args.session_id]))[args.session_id]
+        session = asyncio.run(load_sessions(settings.sqlite_path, [args.session_id]))[args.session_id]
     except SessionError as exc:
         _err(str(exc))
         return 2
+    values = session.values
     if not any(t.get("role") == "candidate" for t in values.get("turns", [])):
         _err(f"session {args.session_id} has no candidate turns to export")
         return 2
-    text = scenario_yaml(args.session_id, values, brain=_brain_of(settings, args.session_id))
+    text = scenario_yaml(args.session_id, values, brain=session.record.brain if session.record else "")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     catalog = _catalog(settings)
@@ -267,17 +273,6 @@ def run_export(args: argparse.Namespace, settings: Settings) -> int:
             _err(f"cannot copy the session's cassette: {exc}")
             return 2
     return 0
-
-
-def _brain_of(settings: Settings, session_id: str) -> str:
-    import sqlite3
-
-    try:
-        with sqlite3.connect(f"file:{settings.sqlite_path}?mode=ro", uri=True) as conn:
-            row = conn.execute("SELECT brain FROM sessions WHERE id = ?", (session_id,)).fetchone()
-        return row[0] if row else ""
-    except sqlite3.Error:
-        return ""
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m app.evaluation.cli eval ...` before cli.py wires it in

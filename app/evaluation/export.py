@@ -12,8 +12,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.content.models import Vote
+from app.core.vocabulary import Vote
 from app.evaluation.sessions import asked_questions
+from app.llm.cassettes import cassette_name
 
 
 def _q(text: str) -> str:
@@ -67,11 +68,6 @@ def scenario_yaml(session_id: str, values: dict[str, Any], brain: str = "") -> s
         else:
             lines.append(f"    # review: {_review(grade)}")
     return "\n".join(lines) + "\n"
-
-
-def cassette_name(session_id: str) -> str:
-    """The cassette file of a session (the rule of ``app.llm.cassettes``)."""
-    return ("".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in session_id) or "session") + ".jsonl"
 
 
 def copy_cassette(directory: Path, session_id: str, scenario_id: str) -> Path:

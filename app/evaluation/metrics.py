@@ -123,7 +123,7 @@ class GradePair:
 def grade_block(pairs: Sequence[GradePair]) -> dict:
     """The ``grades`` block of the report (numeric goldens) with its ``abstention`` sub-block (null goldens)."""
     numeric = [p for p in pairs if p.golden is not None]
-    golden = [p.golden for p in numeric]
+    golden = [p.golden for p in numeric if p.golden is not None]
     predicted = [p.predicted for p in numeric]
     nulls = [p for p in pairs if p.golden is None]
     return {

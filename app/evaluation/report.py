@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from app.evaluation.defaults import DEFAULT_CONCURRENCY
 from app.evaluation.metrics import GradePair, grade_block, grade_rose, pass_at_k
 from app.evaluation.runner import ScenarioResult
 
@@ -46,7 +47,7 @@ class ConfigError(Exception):
 
 def load_config(path: Path | None) -> dict[str, Any]:
     """``evals/config.yaml``: ``thresholds: {...}`` and ``concurrency``. A missing file means the defaults."""
-    config: dict[str, Any] = {"thresholds": dict(DEFAULT_THRESHOLDS), "concurrency": 8}
+    config: dict[str, Any] = {"thresholds": dict(DEFAULT_THRESHOLDS), "concurrency": DEFAULT_CONCURRENCY}
     if path is None or not path.exists():
         return config
     try:
@@ -104,10 +105,11 @@ def metric_block(results: Sequence[ScenarioResult]) -> dict:
     return block
 
 
-def _get(block: dict, path: tuple[str, ...]) -> Any:
+def _get(block: dict[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = block
     for key in path:
-        block = block.get(key) if isinstance(block, dict) else None
-    return block
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
 
 
 def evaluate_thresholds(block: dict, thresholds: dict[str, float | None]) -> list[dict]:

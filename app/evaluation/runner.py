@@ -11,17 +11,17 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.types import Command
 
-from app.brains.base import Brain
 from app.content.catalog import Catalog
+from app.core.frames import DebriefFrame, Frame, InterviewerDone, TurnGradeFrame
+from app.core.ports import Brain
+from app.core.state import initial_state
 from app.evaluation.scenarios import Case
 from app.interview.graph import build_graph
 from app.interview.nodes import Services
-from app.interview.state import initial_state
+from app.interview.session import RoundDriver
 
 PRINCIPLE_MOVES = ("lp_pivot", "lp_follow_up")
 
@@ -103,7 +103,7 @@ def _short(text: str | None, n: int = 90) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def check_reply(case: Case, t: int, reply: dict | None) -> list[Check]:
+def check_reply(case: Case, t: int, reply: InterviewerDone | None) -> list[Check]:
     """The checks of scenario turn ``t`` (0-based) against the interviewer's reply frame."""
     spec = case.scenario.turns[t].expect
     if spec is None:
@@ -120,9 +120,9 @@ def check_reply(case: Case, t: int, reply: dict | None) -> list[Check]:
             if value:
                 add(key, False, "no reply (the round had ended)")
         return checks
-    move, text = reply.get("move"), reply.get("text") or ""
+    move, text = reply.move, reply.text
     folded = text.casefold()
-    principle = reply.get("principle") if move in PRINCIPLE_MOVES else None
+    principle = reply.principle if move in PRINCIPLE_MOVES else None
     if spec.move:
         add("move", move in spec.move, f'reply move {move!r} not in {spec.move}: "{_short(text)}"')
     if spec.principle and move in PRINCIPLE_MOVES:  # the issue: "for lp_pivot / lp_follow_up"
@@ -177,12 +177,8 @@ class Runner:
 
     def __init__(self, brain: Brain, catalog: Catalog, concurrency: int = 8):
         self.brain, self.catalog = brain, catalog
-        self.services = Services(brain=brain, catalog=catalog)
-        self.graph = build_graph(InMemorySaver())
+        self.driver = RoundDriver(build_graph(InMemorySaver()), Services(brain=brain, catalog=catalog))
         self.concurrency = max(1, concurrency)
-
-    async def _stream(self, graph_input: Any, config: dict) -> list[dict]:
-        return [f async for f in self.graph.astream(graph_input, config, context=self.services, stream_mode="custom")]
 
     async def run_case(self, case: Case, thread_id: str | None = None) -> RunResult:
         thread_id = thread_id or case.id
@@ -194,31 +190,28 @@ class Runner:
         return result
 
     async def _drive(self, case: Case, thread_id: str, result: RunResult) -> None:
-        sc = case.scenario
-        config = {"configurable": {"thread_id": thread_id}}
+        sc, driver = case.scenario, self.driver
         start = initial_state(thread_id, sc.round, sc.level, case.full_plan(self.catalog), time.time())
-        frames = await self._stream(start, config)
-        grades: dict[int, dict] = {}
+        grades: dict[int, TurnGradeFrame] = {}
         ended = False
-        debrief: dict | None = None
+        debrief: DebriefFrame | None = None
 
-        def absorb(batch: list[dict]) -> dict | None:
+        def absorb(batch: list[Frame]) -> InterviewerDone | None:
             nonlocal ended, debrief
             reply = None
             for f in batch:
-                kind = f.get("type")
-                if kind == "interviewer_done":
-                    result.moves.append(f.get("move"))
+                if isinstance(f, InterviewerDone):
+                    result.moves.append(f.move)
                     reply = reply or f
-                elif kind == "turn_grade":
-                    grades[f["turn"]] = f
-                elif kind == "debrief":
+                elif isinstance(f, TurnGradeFrame):
+                    grades[f.turn] = f
+                elif isinstance(f, DebriefFrame):
                     ended, debrief = True, f
             return reply
 
-        opening = absorb(frames)
-        last_index = opening["index"] if opening else -1
-        replies: list[dict | None] = []
+        opening = absorb(await driver.start(thread_id, start).frames())
+        last_index = opening.index if opening else -1
+        replies: list[InterviewerDone | None] = []
         fed = 0
         for t, spec in enumerate(sc.turns):
             outcome = TurnOutcome(number=t + 1, say=spec.say, golden=spec.grade, golden_set=spec.has_golden)
@@ -227,13 +220,13 @@ class Runner:
                 replies.append(None)
                 continue
             outcome.index = last_index + 1
-            reply = absorb(await self._stream(Command(resume={"type": "answer", "text": spec.say}), config))
+            reply = absorb(await driver.answer(thread_id, spec.say).frames())
             fed += 1
             replies.append(reply)
             if reply is not None:
-                last_index = reply["index"]
-                outcome.reply_move, outcome.reply_text = reply.get("move"), reply.get("text")
-                outcome.reply_principle = reply.get("principle")
+                last_index = reply.index
+                outcome.reply_move, outcome.reply_text = reply.move, reply.text
+                outcome.reply_principle = reply.principle
         n = len(sc.turns)
         result.checks.append(
             Check(
@@ -245,14 +238,14 @@ class Runner:
             )
         )
         if not ended:
-            absorb(await self._stream(Command(resume={"type": "control", "action": "end"}), config))
+            absorb(await driver.end(thread_id).frames())
         for outcome in result.turns:
             if outcome.index is not None and outcome.index in grades:
                 outcome.graded = True
-                outcome.predicted = grades[outcome.index].get("overall")
+                outcome.predicted = grades[outcome.index].overall
         for t, reply in enumerate(replies):
             result.checks += check_reply(case, t, reply)
-        result.debrief_vote = debrief.get("vote") if debrief else None
+        result.debrief_vote = debrief.vote if debrief else None
         result.checks += check_round(case, result.moves, result.debrief_vote)
 
     async def run(self, cases: list[Case], repeat: int = 1) -> list[ScenarioResult]:

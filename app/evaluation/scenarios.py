@@ -16,20 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
-from app.content.catalog import Catalog
-from app.content.models import LEVELS, MOVES, PRINCIPLE_NAMES, VOTE_NAMES, Level, Move
+from app.content.catalog import Catalog, ProblemsError
+from app.content.models import Strict
+from app.core.vocabulary import LEVELS, MOVES, PRINCIPLE_NAMES, VOTE_NAMES, Level, Move
 
 VOTES = VOTE_NAMES
 
 
-class ScenarioError(Exception):
+class ScenarioError(ProblemsError):
     """Scenarios do not load; ``problems`` lists every ``file:line: reason``."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("\n".join(problems))
 
 
 def _as_list(value: Any) -> Any:
@@ -44,11 +41,7 @@ def _check_principles(values: list[str] | None) -> list[str] | None:
     return values
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Expect(_Strict):
+class Expect(Strict):
     """Checks on the interviewer's reply to one candidate turn."""
 
     move: list[Move] | None = None
@@ -67,7 +60,7 @@ class Expect(_Strict):
         return _check_principles(v)
 
 
-class ScenarioTurn(_Strict):
+class ScenarioTurn(Strict):
     """One candidate turn. ``grade`` absent = no golden grade; ``grade: null`` = golden abstention."""
 
     say: str
@@ -86,7 +79,7 @@ class ScenarioTurn(_Strict):
         return "grade" in self.model_fields_set
 
 
-class Start(_Strict):
+class Start(Strict):
     question: str | None = None
     plan: list[str] = Field(default_factory=list, description="Extension: pin the order of the next questions.")
 
@@ -111,7 +104,7 @@ def _check_question(qid: str, info: ValidationInfo) -> None:
         raise ValueError(f"unknown question id {qid!r}")
 
 
-class ExpectRound(_Strict):
+class ExpectRound(Strict):
     moves_include: list[Move] = Field(default_factory=list)
     debrief_vote: list[str] | None = None
 
@@ -126,7 +119,7 @@ class ExpectRound(_Strict):
         return v
 
 
-class Scenario(_Strict):
+class Scenario(Strict):
     id: str = Field(min_length=1)
     description: str = ""
     round: str
@@ -243,7 +236,7 @@ def parse_file(path: Path, display: str, catalog: Catalog | None, holdout: bool,
     if not isinstance(data, dict):
         problems.append(f"{display}:1: expected a mapping (one scenario per file)")
         return None
-    lines = _key_lines(node)
+    lines = _key_lines(node) if node is not None else {}
     try:
         scenario = Scenario.model_validate(data, context={"catalog": catalog})
     except ValidationError as exc:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,37 +13,35 @@ from pydantic import ValidationError
 from app.content.catalog import Catalog
 from app.evaluation.scenarios import Case, Scenario
 from app.interview.graph import build_graph
-from app.store.sqlite import open_storage
+from app.interview.session import RoundDriver
+from app.store.sqlite import SessionRecord, open_storage
 
 
 class SessionError(Exception):
     pass
 
 
-def list_session_ids(sqlite_path: str) -> list[str]:
-    """Every session in the database, oldest first."""
-    with sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True) as conn:
-        try:
-            return [row[0] for row in conn.execute("SELECT id FROM sessions ORDER BY created_at")]
-        except sqlite3.OperationalError:
-            return []
+@dataclass(frozen=True)
+class StoredSession:
+    record: SessionRecord | None  # None: the graph has state for it but the sessions table has no row
+    values: dict[str, Any]  # the graph state
 
 
-async def load_session_states(sqlite_path: str, session_ids: list[str]) -> dict[str, dict]:
-    """The graph state (``values``) of each session, read through the SQLite checkpointer."""
+async def load_sessions(sqlite_path: str, session_ids: list[str]) -> dict[str, StoredSession]:
+    """Each session's row and graph state, read through the store (all sessions if ``session_ids`` is empty)."""
     if sqlite_path != ":memory:" and not Path(sqlite_path).exists():
         raise SessionError(f"no database at {sqlite_path} (set BARRAISER_DATABASE_URL)")
-    ids = session_ids or list_session_ids(sqlite_path)
-    out: dict[str, dict] = {}
+    out: dict[str, StoredSession] = {}
     missing: list[str] = []
     async with open_storage(sqlite_path) as storage:
+        ids = session_ids or await storage.sessions.all_ids()
         graph = build_graph(storage.checkpointer)
         for sid in ids:
-            snap = await graph.aget_state({"configurable": {"thread_id": sid}})
+            snap = await graph.aget_state(RoundDriver.config(sid))
             if not snap.values:
                 missing.append(sid)
             else:
-                out[sid] = dict(snap.values)
+                out[sid] = StoredSession(await storage.sessions.get(sid), dict(snap.values))
     if missing:
         raise SessionError(f"no stored session {', '.join(missing)} in {sqlite_path}")
     return out

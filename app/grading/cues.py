@@ -103,7 +103,7 @@ class Text:
 
     def find_affirmed(self, cues: list[str]) -> Match | None:
         """The earliest match among ``cues`` that is not negated."""
-        found = [m for m in (self._find_all(c) for c in cues) for m in m if not self.negated(m)]
+        found = [m for cue in cues for m in self._find_all(cue) if not self.negated(m)]
         return min(found, key=lambda m: m.start) if found else None
 
     def _find_all(self, cue: str) -> list[Match]:

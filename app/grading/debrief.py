@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 from statistics import median_low
 
-from app.content.models import Vote
-from app.grading.models import Competency, Debrief, LPDataPoint, PrincipleOutcome, TurnGrade
-from app.interview.view import RoundView
+from app.core.grades import Competency, Debrief, LPDataPoint, PrincipleOutcome, TurnGrade
+from app.core.view import RoundView
+from app.core.vocabulary import Vote
 
 _MAX_ITEMS = 4
 
@@ -22,14 +22,10 @@ def _add(items: list[str], item: str) -> None:
         items.append(item)
 
 
-def turn_grades(view: RoundView) -> list[TurnGrade]:
-    return [TurnGrade.model_validate(g) for g in view.state["grades"]]
-
-
 def build_debrief(view: RoundView, brain: str) -> Debrief:
     catalog, rnd = view.catalog, view.round
     tpl = catalog.debrief
-    grades = [g for g in turn_grades(view) if g.kind != "closing"]
+    grades = [g for g in view.grades if g.kind != "closing"]
     comps = {cid: Competency(id=cid, title=title) for cid, title in tpl.competencies.items()}
     levels: dict[str, list[int]] = defaultdict(list)
 
@@ -116,8 +112,9 @@ def build_debrief(view: RoundView, brain: str) -> Debrief:
         vote = Vote.not_inclined.value
     vote = max(1, min(4, vote))
     with_evidence = sum(1 for g in grades if g.overall is not None)
-    strongest = max((c for c in comps.values() if c.level), key=lambda c: c.level, default=None)
-    weakest = min((c for c in comps.values() if c.level), key=lambda c: c.level, default=None)
+    ranked = [(c.level, c) for c in comps.values() if c.level is not None]
+    strongest = max(ranked, key=lambda lc: lc[0], default=(None, None))[1]
+    weakest = min(ranked, key=lambda lc: lc[0], default=(None, None))[1]
     summary = (
         f"{Vote(vote).name.replace('_', ' ').capitalize()} for {rnd.title} at {view.level}: "
         f"{with_evidence} of {len(grades)} answers gave gradable evidence."

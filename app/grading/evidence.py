@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.grading.models import TurnGrade
+from app.core.grades import TurnGrade
 
 
 def verified_quotes(quotes: list[str], candidate_text: str) -> list[str]:

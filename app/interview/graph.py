@@ -14,8 +14,10 @@ writes the debrief.
 from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Checkpointer
 
+from app.core.state import InterviewState
 from app.interview.nodes import (
     Services,
     after_answer,
@@ -25,10 +27,11 @@ from app.interview.nodes import (
     grade_turn,
     respond,
 )
-from app.interview.state import InterviewState
+
+RoundGraph = CompiledStateGraph[InterviewState, Services, InterviewState, InterviewState]
 
 
-def build_graph(checkpointer: Checkpointer):
+def build_graph(checkpointer: Checkpointer) -> RoundGraph:
     graph = StateGraph(InterviewState, context_schema=Services)
     graph.add_node("respond", respond)
     graph.add_node("await_answer", await_answer)

@@ -1,30 +1,35 @@
 """The round's nodes: small functions, one job each. The graph in graph.py wires them together.
 
 Each node gets the run's services (brain, catalog) through LangGraph's runtime context and pushes frames for
-the client (``interviewer_delta``, ``interviewer_done``, ``turn_grade``, ``debrief``) through the stream writer.
+the client (``InterviewerDelta``, ``InterviewerDone``, ``TurnGradeFrame``, ``DebriefFrame``: app/core/frames.py)
+through the stream writer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from app.brains.base import Brain, BrainError, Decision
 from app.content.catalog import Catalog
+from app.core.frames import DebriefFrame, Frame, InterviewerDelta, InterviewerDone, Reply, TurnGradeFrame
+from app.core.grades import TurnGrade
+from app.core.ports import Brain, BrainError, Decision, Draft, Speech
+from app.core.state import InterviewState, Turn
+from app.core.view import RoundView
 from app.grading.evidence import enforce_evidence
-from app.grading.models import TurnGrade
 from app.interview import rules
-from app.interview.state import InterviewState, Turn
-from app.interview.view import RoundView
 
 _DELTA_CHARS = 24  # coalesce streamed pieces into frames of about this many characters...
 _DELTA_SECONDS = 0.05  # ...but never hold words back longer than this
+
+Write = Callable[[Frame], None]
 
 
 @dataclass(frozen=True)
@@ -39,24 +44,44 @@ def _view(state: InterviewState, runtime: Runtime[Services]) -> RoundView:
     return RoundView(state, runtime.context.catalog)
 
 
-async def _say(view: RoundView, brain: Brain, decision: Decision, write: Callable[[dict], None]) -> Turn:
-    """Stream the interviewer's words for ``decision`` to the client and return the finished turn."""
+async def _speech_for(brain: Brain, view: RoundView, draft: Draft, decision: Decision) -> Speech:
+    """The draft's words if the rules kept its move; otherwise (or if it has none) the brain's words for the
+    decision the rules made."""
+    if draft.speech is not None:
+        if decision.move == draft.decision.move:
+            return draft.speech
+        await draft.speech.aclose()
+    return brain.speak(view, decision)
+
+
+async def _say(view: RoundView, decision: Decision, speech: Speech, write: Write) -> tuple[Turn, Decision]:
+    """Stream the words of ``speech`` to the client; return the finished turn and the decision completed with
+    what the end of the words told (key points seen, rationale)."""
     pieces: list[str] = []
-    stream: AsyncIterator[str] = brain.speak(view, decision)
     pending, last_flush = "", 0.0
-    async for piece in stream:
-        pieces.append(piece)
-        pending += piece
-        now = time.monotonic()
-        # the first words go out at once; after that, pieces are coalesced into frames of a few words
-        if last_flush == 0.0 or len(pending) >= _DELTA_CHARS or now - last_flush >= _DELTA_SECONDS:
-            write({"type": "interviewer_delta", "text": pending})
-            pending, last_flush = "", now
+    try:
+        async for piece in speech.words():
+            pieces.append(piece)
+            pending += piece
+            now = time.monotonic()
+            # the first words go out at once; after that, pieces are coalesced into frames of a few words
+            if last_flush == 0.0 or len(pending) >= _DELTA_CHARS or now - last_flush >= _DELTA_SECONDS:
+                write(InterviewerDelta(text=pending))
+                pending, last_flush = "", now
+    finally:
+        await speech.aclose()
     if pending:
-        write({"type": "interviewer_delta", "text": pending})
+        write(InterviewerDelta(text=pending))
+    tail = speech.tail()
+    decision = decision.model_copy(
+        update={
+            "covered": decision.covered if tail.covered is None else tail.covered,
+            "rationale": tail.rationale or decision.rationale,
+        }
+    )
     thread = view.thread
     principle = decision.principle or (thread["principle"] if thread and decision.move == "lp_follow_up" else None)
-    question_id = decision.question_id or (view.technical_thread or {}).get("question_id")
+    question_id = decision.question_id or view.technical_question_id
     turn = Turn(
         index=view.next_index,
         role="interviewer",
@@ -66,61 +91,66 @@ async def _say(view: RoundView, brain: Brain, decision: Decision, write: Callabl
         question_id=question_id,
         at=time.time(),
     )
-    if decision.usage:
-        turn["usage"] = decision.usage
-    write({"type": "interviewer_done", **turn})
-    return turn
+    if tail.usage:
+        turn["usage"] = list(tail.usage)
+    write(InterviewerDone.of(turn))
+    return turn, decision
 
 
-async def respond(state: InterviewState, runtime: Runtime[Services]) -> dict:
+async def respond(state: InterviewState, runtime: Runtime[Services]) -> dict[str, Any]:
     """Decide the next move within the rules, then speak it."""
     view, brain = _view(state, runtime), runtime.context.brain
     allowed = rules.constraints(view)
-    decision = rules.enforce(await brain.decide(view, allowed), allowed, view)
-    turn = await _say(view, brain, decision, get_stream_writer())
+    draft = await brain.decide(view, allowed)
+    decision = rules.enforce(draft.decision, allowed, view)
+    speech = await _speech_for(brain, view, draft, decision)
+    turn, decision = await _say(view, decision, speech, get_stream_writer())
     return {"turns": [turn], **rules.apply(decision, view)}
 
 
-def await_answer(state: InterviewState) -> dict:
-    """Wait for the candidate (``interrupt``); resumed with ``Command(resume={"type": "answer", "text": ...})``
-    or ``{"type": "control", "action": "end"}``."""
-    reply = interrupt({"awaiting": "answer", "turn": state["turns"][-1]})
-    if reply.get("type") == "control":
+def await_answer(state: InterviewState) -> dict[str, Any]:
+    """Wait for the candidate (``interrupt``); resumed with a ``Reply`` (app/core/frames.py): the answer, or the
+    control that ends the round."""
+    reply: Reply = interrupt({"awaiting": "answer", "turn": state["turns"][-1]})
+    if reply["type"] == "control":
         return {"phase": "ended"}
     thread = state["stack"][-1]["kind"] if state["stack"] else "technical"
     turn = Turn(index=len(state["turns"]), role="candidate", text=reply["text"], thread=thread, at=time.time())
     return {"turns": [turn]}
 
 
-async def grade_turn(state: InterviewState, runtime: Runtime[Services]) -> dict:
+async def grade_turn(state: InterviewState, runtime: Runtime[Services]) -> dict[str, Any]:
     """Grade the candidate's last turn; runs beside ``respond`` so the reply never waits for it."""
     view = _view(state, runtime)
     answer = view.last_answer
+    assert answer is not None, "grade_turn runs right after an answer"
     await asyncio.sleep(0)  # let the reply's request go out first: the candidate waits for it, not for the grade
     try:
         grade = await runtime.context.brain.grade(view)
     except BrainError as exc:  # never a made-up grade: record that this turn could not be graded
         grade = TurnGrade(
-            turn=answer["index"], notes=[f"not graded: {exc}"], question_id=(view.thread or {}).get("question_id")
+            turn=answer["index"],
+            notes=[f"not graded: {exc}"],
+            question_id=view.thread["question_id"] if view.thread else None,
         )
     grade = enforce_evidence(grade, answer["text"])
-    frame = grade.model_dump(mode="json")
-    get_stream_writer()({"type": "turn_grade", **frame})
-    return {"grades": [frame]}
+    get_stream_writer()(TurnGradeFrame.of(grade))
+    return {"grades": [grade.model_dump(mode="json")]}
 
 
-async def close_round(state: InterviewState, runtime: Runtime[Services]) -> dict:
+async def close_round(state: InterviewState, runtime: Runtime[Services]) -> dict[str, Any]:
     """Say goodbye (unless already said) and write the debrief."""
     view, brain, write = _view(state, runtime), runtime.context.brain, get_stream_writer()
-    update: dict = {"phase": "ended"}
+    update: dict[str, Any] = {"phase": "ended"}
     last = view.last_interviewer_turn
     if not (last and last.get("move") == "end" and state["turns"][-1] is last):
-        turn = await _say(view, brain, Decision(move="end", rationale="the round is over"), write)
+        goodbye = Decision(move="end", rationale="the round is over")
+        turn, _ = await _say(view, goodbye, brain.speak(view, goodbye), write)
         update["turns"] = [turn]
-        view = RoundView({**state, "turns": state["turns"] + [turn]}, view.catalog)  # type: ignore[typeddict-item]
-    debrief = (await brain.debrief(view)).model_dump(mode="json")
-    write({"type": "debrief", **debrief})
-    return {**update, "debrief": debrief}
+        view = view.with_turn(turn)
+    debrief = await brain.debrief(view)
+    write(DebriefFrame.of(debrief))
+    return {**update, "debrief": debrief.model_dump(mode="json")}
 
 
 def after_reply(state: InterviewState) -> str:

@@ -7,12 +7,12 @@ budgets, the thread stack, and never asking a question twice.
 
 from __future__ import annotations
 
-from app.brains.base import Constraints, Decision
-from app.content.models import MOVES
-from app.interview.state import InterviewState, Thread, new_thread
-from app.interview.view import RoundView
+from typing import Any
 
-STAR_PARTS = ("situation", "task", "action", "result", "lessons", "ownership")
+from app.core.ports import Constraints, Decision
+from app.core.state import InterviewState, Thread, new_thread
+from app.core.view import RoundView
+from app.core.vocabulary import MOVES, STAR_TARGETS, Move
 
 
 def constraints(view: RoundView) -> Constraints:
@@ -28,7 +28,7 @@ def constraints(view: RoundView) -> Constraints:
     if view.elapsed_min >= rnd.duration_min:
         return Constraints(allowed=["wrap_up"], forced="wrap_up", reason="time budget reached")
 
-    allowed: list[str] = []
+    allowed: list[Move] = []
     budget_left = len(set(state["asked_questions"])) < rnd.question_budget
     if next_q is not None and budget_left:
         allowed.append("ask")
@@ -93,7 +93,7 @@ def _only_real_fields(decision: Decision, view: RoundView) -> Decision:
     base = view.technical_thread
     question = catalog.questions.get(base["question_id"]) if base and base["question_id"] else None
     key_points = {k.id for k in question.rubric.key_points} if question else set()
-    update: dict = {}
+    update: dict[str, Any] = {}
     if decision.principle and (
         decision.move not in ("lp_pivot", "lp_follow_up") or decision.principle not in catalog.principles
     ):
@@ -103,21 +103,21 @@ def _only_real_fields(decision: Decision, view: RoundView) -> Decision:
     if decision.failure_mode and decision.failure_mode not in {m.id for m in catalog.failure_ladder.modes}:
         update["failure_mode"] = None
     if decision.covered:
-        known = key_points | set(STAR_PARTS)
-        update["covered"] = [c for c in decision.covered if c in known]
+        known = key_points | set(STAR_TARGETS)
+        update["covered"] = tuple(c for c in decision.covered if c in known)
     return decision.model_copy(update=update) if update else decision
 
 
-def apply(decision: Decision, view: RoundView) -> dict:
+def apply(decision: Decision, view: RoundView) -> dict[str, Any]:
     """The state update for ``decision``: the thread stack transition and the budgets it spends."""
     state: InterviewState = view.state
     decision = _only_real_fields(decision, view)  # fields a streamed reply filled in after the rules checked it
-    stack: list[Thread] = [dict(t) for t in state["stack"]]  # type: ignore[misc]
-    update: dict = {}
+    stack: list[Thread] = [t.copy() for t in state["stack"]]
+    update: dict[str, Any] = {}
     if stack and view.last_answer is not None:
         top = stack[-1]
         top["answers"] += 1
-        top["covered"] = list(dict.fromkeys(top["covered"] + decision.covered))
+        top["covered"] = list(dict.fromkeys([*top["covered"], *decision.covered]))
     move = decision.move
     if move == "ask":
         stack = [new_thread("technical", decision.question_id)]
@@ -136,10 +136,9 @@ def apply(decision: Decision, view: RoundView) -> dict:
     elif move == "lp_follow_up" and stack:
         stack[-1]["asked"] = stack[-1]["asked"] + [decision.star_part or "generic"]
     elif move == "failure_probe":
-        top = stack[-1] if stack else None
-        if top and top["kind"] == "failure":
-            top["step"] += 1
-            top["failure_mode"] = decision.failure_mode or top["failure_mode"]
+        if stack and stack[-1]["kind"] == "failure":
+            stack[-1]["step"] += 1
+            stack[-1]["failure_mode"] = decision.failure_mode or stack[-1]["failure_mode"]
         else:
             base = stack[0]["question_id"] if stack else None
             stack.append(new_thread("failure", base, failure_mode=decision.failure_mode))

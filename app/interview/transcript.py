@@ -1,31 +1,57 @@
-"""The graded transcript of a session, read from the graph state: turns with their grades attached."""
+"""The graded transcript of a session, read from the graph state: turns with their grades attached.
+
+The same shape goes out in the REST transcript, the socket's ``state`` frame and exports (docs/protocol.md).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import (
+    Any,
+    Literal,
+    NotRequired,  # pydantic validates these on Python < 3.12
+    cast,
+)
+
+from typing_extensions import TypedDict
+
+from app.core.state import CallUsage
 
 _TURN_FIELDS = ("index", "role", "text", "move", "principle", "question_id", "usage")
+_GRADE_FIELDS = ("overall", "overall_label", "criteria", "evidence", "notes", "kind", "principle", "usage")
 
 
-def transcript_turns(values: dict[str, Any]) -> list[dict[str, Any]]:
+class GradeSummary(TypedDict):
+    """The part of a ``TurnGrade`` a transcript shows."""
+
+    overall: int | None
+    overall_label: str | None
+    criteria: list[dict[str, Any]]  # CriterionGrade dumps: id, name, level, label, evidence
+    evidence: list[str]
+    notes: list[str]
+    kind: str | None
+    principle: str | None
+    usage: list[CallUsage] | None
+
+
+class TranscriptTurn(TypedDict):
+    index: int
+    role: Literal["interviewer", "candidate"]
+    text: str
+    move: NotRequired[str]
+    principle: NotRequired[str]
+    question_id: NotRequired[str]
+    usage: NotRequired[list[CallUsage]]
+    grade: NotRequired[GradeSummary]  # candidate turns, once graded
+
+
+def transcript_turns(values: dict[str, Any]) -> list[TranscriptTurn]:
     """Turns in order; each candidate turn carries its grade once the grader has produced it."""
     grades = {g["turn"]: g for g in values.get("grades", [])}
-    turns = []
+    turns: list[TranscriptTurn] = []
     for t in values.get("turns", []):
-        turn = {k: t[k] for k in _TURN_FIELDS if t.get(k) is not None}
+        turn: dict[str, Any] = {k: t[k] for k in _TURN_FIELDS if t.get(k) is not None}
         if t["role"] == "candidate" and t["index"] in grades:
             g = grades[t["index"]]
-            turn["grade"] = {
-                k: g.get(k)
-                for k in ("overall", "overall_label", "criteria", "evidence", "notes", "kind", "principle", "usage")
-            }
-        turns.append(turn)
+            turn["grade"] = {k: g.get(k) for k in _GRADE_FIELDS}
+        turns.append(cast(TranscriptTurn, turn))  # built key by key from the stored turn
     return turns
-
-
-def pending_interviewer_turn(values: dict[str, Any]) -> dict[str, Any] | None:
-    """The interviewer turn the candidate has not answered yet, if any."""
-    turns = values.get("turns", [])
-    if turns and turns[-1]["role"] == "interviewer" and values.get("phase") != "ended":
-        return turns[-1]
-    return None

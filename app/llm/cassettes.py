@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx2
@@ -30,15 +31,16 @@ def _context() -> CallContext:
     return ctx or CallContext(session_id="unscoped", purpose="call", turn=-1)
 
 
-def _safe_name(session_id: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in session_id) or "session"
+def cassette_name(session_id: str) -> str:
+    """The cassette file of a session: its id made safe as a file name, ``.jsonl``."""
+    return ("".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in session_id) or "session") + ".jsonl"
 
 
 class _RecordingStream(httpx2.AsyncByteStream):
-    def __init__(self, inner: httpx2.AsyncByteStream, on_close):
+    def __init__(self, inner: httpx2.AsyncByteStream, on_close: Callable[[bytes], None]):
         self.inner, self.on_close, self.body = inner, on_close, bytearray()
 
-    async def __aiter__(self):
+    async def __aiter__(self) -> AsyncIterator[bytes]:
         async for chunk in self.inner:
             self.body.extend(chunk)
             yield chunk
@@ -77,9 +79,10 @@ class RecordingTransport(httpx2.AsyncBaseTransport):
                 # re-recording a session replaces its old cassette instead of appending stale answers to it
                 mode = "a" if ctx.session_id in self._started else "w"
                 self._started.add(ctx.session_id)
-                with (self.directory / f"{_safe_name(ctx.session_id)}.jsonl").open(mode) as fh:
+                with (self.directory / cassette_name(ctx.session_id)).open(mode) as fh:
                     fh.write(json.dumps(entry) + "\n")
 
+        assert isinstance(response.stream, httpx2.AsyncByteStream), "an async transport answers with an async stream"
         return httpx2.Response(
             response.status_code,
             headers=response.headers,
@@ -99,7 +102,7 @@ class ReplayTransport(httpx2.AsyncBaseTransport):
 
     def _load(self, session: str) -> dict[str, list[dict]]:
         if session not in self._entries:
-            path = self.directory / f"{_safe_name(session)}.jsonl"
+            path = self.directory / cassette_name(session)
             by_key: dict[str, list[dict]] = defaultdict(list)
             if path.exists():
                 for line in path.read_text().splitlines():

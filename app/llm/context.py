@@ -6,6 +6,7 @@ recorded round replays call for call even after a prompt edit.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ current_call: ContextVar[CallContext | None] = ContextVar("barraiser_llm_call", 
 
 
 @contextmanager
-def llm_call(session_id: str, purpose: str, turn: int, attempt: int = 0):
+def llm_call(session_id: str, purpose: str, turn: int, attempt: int = 0) -> Iterator[None]:
     token = current_call.set(CallContext(session_id, purpose, turn, attempt))
     try:
         yield

@@ -47,6 +47,7 @@ class UtteranceStream:
 
     def _advance(self) -> str:
         out: list[str] = []
+        assert self._pos is not None, "called once the utterance's key is found"
         i, raw = self._pos, self.raw
         while i < len(raw):
             ch = raw[i]

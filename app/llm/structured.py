@@ -4,15 +4,15 @@
 ``json_schema``); a server that rejects ``json_schema`` gets ``json_object`` with the schema in the prompt instead.
 ``stream_json`` streams such a response's raw content. Both go through the SDK's ``client.post`` (its retries,
 timeouts and error mapping) and read the answer as plain JSON / server-sent events. Invalid or truncated output is
-retried once, then raised as :class:`ModelOutputError`. Timeouts, 429 and 5xx are retried by the SDK (backoff with
-jitter); when they persist they become :class:`ModelUnavailable`.
+retried once, then raised as :class:`~app.llm.errors.LLMOutputInvalid`. Timeouts, 429 and 5xx are retried by the SDK (backoff with
+jitter); when they persist they become :class:`LLMUnavailable`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -22,10 +22,9 @@ import openai
 from openai import AsyncOpenAI
 from pydantic import BaseModel, ValidationError
 
-from app.brains.base import ModelOutputError, ModelUnavailable
+from app.llm.errors import LLMOutputInvalid, LLMUnavailable
 
 M = TypeVar("M", bound=BaseModel)
-__all__ = ["ModelOutputError", "ModelUnavailable", "parse_structured", "stream_json", "Capabilities", "ReadPacing"]
 
 
 _UNAVAILABLE = (openai.APITimeoutError, openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError)
@@ -35,7 +34,7 @@ def _raise_cassette_miss(exc: BaseException) -> None:
     """A replay miss hides behind the SDK's connection error; surface it as itself."""
     from app.llm.cassettes import CassetteMiss
 
-    seen = exc
+    seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, CassetteMiss):
             raise seen
@@ -149,23 +148,23 @@ async def parse_structured(
                 )
             answer = json.loads(raw)
             if not isinstance(answer, dict):
-                raise ModelOutputError(f"the model's answer is not a JSON object: {str(answer)[:200]}")
+                raise LLMOutputInvalid(f"the model's answer is not a JSON object: {str(answer)[:200]}")
             choice = (answer.get("choices") or [None])[0]
             if not isinstance(choice, dict):
-                raise ModelOutputError(f"the model's answer has no choices: {str(answer)[:200]}")
+                raise LLMOutputInvalid(f"the model's answer has no choices: {str(answer)[:200]}")
             if choice.get("finish_reason") == "length":
-                raise ModelOutputError("the model's output was truncated")
+                raise LLMOutputInvalid("the model's output was truncated")
             message = choice.get("message") or {}
             if message.get("refusal"):
-                raise ModelOutputError(f"the model refused: {message['refusal']}")
+                raise LLMOutputInvalid(f"the model refused: {message['refusal']}")
             return schema.model_validate(json.loads(message.get("content") or "", strict=False)), answer.get("usage")
-        except (ValidationError, ValueError, ModelOutputError) as exc:
+        except (ValidationError, ValueError, LLMOutputInvalid) as exc:
             last_error = exc
         except Exception as exc:
             if unavailable(exc):
-                raise ModelUnavailable(f"{type(exc).__name__}: {exc}") from exc
+                raise LLMUnavailable(f"{type(exc).__name__}: {exc}") from exc
             raise
-    raise ModelOutputError(f"invalid structured output after one retry: {last_error}")
+    raise LLMOutputInvalid(f"invalid structured output after one retry: {last_error}")
 
 
 @dataclass
@@ -185,9 +184,9 @@ async def stream_json(
     schema: dict,
     name: str,
     max_tokens: int,
-    usage_sink: list,
+    usage_sink: list[Any],
     pacing: ReadPacing | None = None,
-) -> AsyncIterator[str]:
+) -> AsyncGenerator[str, None]:
     """Stream the raw content of a JSON response (``json_schema`` when supported, else ``json_object`` with the
     schema in the prompt), one string per network read. The usage, when the server reports it, is appended to
     ``usage_sink``; ``pacing`` (which the caller may change while reading) spaces the reads out."""
@@ -217,13 +216,13 @@ async def stream_json(
                 yield text
         finally:
             await response.aclose()  # release the connection even when the caller stops early
-    except (ModelOutputError, ModelUnavailable):
+    except (LLMOutputInvalid, LLMUnavailable):
         raise
     except json.JSONDecodeError as exc:
-        raise ModelOutputError(f"the model stream was not valid server-sent events: {exc}") from exc
+        raise LLMOutputInvalid(f"the model stream was not valid server-sent events: {exc}") from exc
     except Exception as exc:
         if unavailable(exc):
-            raise ModelUnavailable(f"{type(exc).__name__}: {exc}") from exc
+            raise LLMUnavailable(f"{type(exc).__name__}: {exc}") from exc
         raise
 
 
@@ -247,7 +246,7 @@ async def _sse_content(response: httpx2.Response, usage_sink: list, pacing: Read
 
 def _sse_lines(lines: list[bytes], usage_sink: list) -> tuple[str, bool]:
     """The content carried by these event-stream lines, and whether ``[DONE]`` was among them."""
-    pieces = []
+    pieces: list[str] = []
     for line in lines:
         if not line.startswith(b"data:"):
             continue
@@ -256,7 +255,7 @@ def _sse_lines(lines: list[bytes], usage_sink: list) -> tuple[str, bool]:
             return "".join(pieces), True
         chunk = json.loads(payload)
         if chunk.get("error"):
-            raise ModelOutputError(f"the model stream reported an error: {chunk['error']}")
+            raise LLMOutputInvalid(f"the model stream reported an error: {chunk['error']}")
         if chunk.get("usage"):
             usage_sink.append(chunk["usage"])
         for choice in chunk.get("choices") or ():
@@ -264,5 +263,5 @@ def _sse_lines(lines: list[bytes], usage_sink: list) -> tuple[str, bool]:
             if content:
                 pieces.append(content)
             if choice.get("finish_reason") == "length":
-                raise ModelOutputError("the model's output was truncated")
+                raise LLMOutputInvalid("the model's output was truncated")
     return "".join(pieces), False

@@ -1,16 +1,18 @@
-"""REST endpoints: health, the round catalogue, session creation and the graded transcript."""
+"""REST endpoints: health, the round catalogue, session creation and the graded transcript. Every route declares
+its response model (the shapes docs/protocol.md describes)."""
 
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
 from app import __version__
-from app.content.models import LEVELS
-from app.interview.transcript import transcript_turns
+from app.core.vocabulary import LEVELS
+from app.interview.transcript import TranscriptTurn, transcript_turns
+from app.server.deps import Bar
 
 router = APIRouter(prefix="/api")
 
@@ -27,58 +29,115 @@ class NewSession(BaseModel):
     question: str | None = Field(None, description="Start with this question (practise a specific one).")
 
 
-@router.get("/health")
-async def health(request: Request) -> dict[str, Any]:
-    bar = request.app.state.bar
-    body = {"status": "ok", "brain": bar.brain.name, "brain_label": bar.brain.label, "version": __version__}
-    if bar.brain.name == "llm":
-        body |= {"model": bar.settings.llm_model, "grader_model": bar.settings.grader_model}
-    return body
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    brain: str
+    brain_label: str
+    version: str
+    model: str | None = Field(None, description="LLM brain: the interviewer model.")
+    grader_model: str | None = Field(None, description="LLM brain: the grading model.")
 
 
-@router.get("/rounds")
-async def rounds(request: Request) -> dict[str, Any]:
-    catalog = request.app.state.bar.catalog
-    return {
-        "levels": list(LEVELS),
-        "rounds": [
-            {
-                "id": r.id,
-                "title": r.title,
-                "duration_min": r.duration_min,
-                "levels": list(r.levels),
-                "evaluates": r.evaluates,
-                "lp_quota": r.lp_quota,
-                "questions": r.question_budget,
-                "level_notes": r.levels,
-            }
-            for r in catalog.rounds.values()
+class RoundInfo(BaseModel):
+    id: str
+    title: str
+    duration_min: int
+    levels: list[str]
+    evaluates: list[str]
+    lp_quota: int
+    questions: int
+    level_notes: dict[str, str]
+
+
+class Rounds(BaseModel):
+    levels: list[str]
+    rounds: list[RoundInfo]
+
+
+class QuestionChoice(BaseModel):
+    id: str
+    title: str
+    kind: str
+    topics: list[str]
+
+
+class RoundQuestions(BaseModel):
+    round: str
+    level: str
+    questions: list[QuestionChoice]
+
+
+class SessionCreated(BaseModel):
+    session_id: str
+    token: str = Field(description="The session's bearer token; returned once, only its hash is stored.")
+    round: str
+    level: str
+    brain: str
+
+
+class Transcript(BaseModel):
+    session_id: str
+    round: str
+    level: str
+    brain: str
+    status: Literal["ended", "in_progress"]
+    turns: list[TranscriptTurn]
+    debrief: dict[str, Any] | None = None
+
+
+@router.get("/health", response_model=Health, response_model_exclude_none=True)
+async def health(bar: Bar) -> Health:
+    llm = bar.brain.name == "llm"
+    return Health(
+        brain=bar.brain.name,
+        brain_label=bar.brain.label,
+        version=__version__,
+        model=bar.settings.llm_model if llm else None,
+        grader_model=bar.settings.grader_model if llm else None,
+    )
+
+
+@router.get("/rounds", response_model=Rounds)
+async def rounds(bar: Bar) -> Rounds:
+    return Rounds(
+        levels=list(LEVELS),
+        rounds=[
+            RoundInfo(
+                id=r.id,
+                title=r.title,
+                duration_min=r.duration_min,
+                levels=list(r.levels),
+                evaluates=r.evaluates,
+                lp_quota=r.lp_quota,
+                questions=r.question_budget,
+                level_notes=dict(r.levels),
+            )
+            for r in bar.catalog.rounds.values()
         ],
-    }
+    )
 
 
-@router.get("/rounds/{round_id}/questions")
-async def round_questions(round_id: str, request: Request, level: str = "L5") -> dict[str, Any]:
+@router.get("/rounds/{round_id}/questions", response_model=RoundQuestions)
+async def round_questions(round_id: str, bar: Bar, level: str = "L5") -> RoundQuestions:
     """The questions a candidate may choose to start with: titles and topics only, never the rubric."""
-    catalog = request.app.state.bar.catalog
+    catalog = bar.catalog
     if round_id not in catalog.rounds:
         raise HTTPException(404, f"unknown round {round_id!r}; valid rounds: {', '.join(catalog.rounds)}")
     if level not in LEVELS:
         raise HTTPException(422, f"unknown level {level!r}; valid levels: {', '.join(LEVELS)}")
     topics = catalog.topics
-    return {
-        "round": round_id,
-        "level": level,
-        "questions": [
-            {"id": q.id, "title": q.title, "kind": q.kind, "topics": [topics.get(t, t) for t in q.topics]}
+    return RoundQuestions(
+        round=round_id,
+        level=level,
+        questions=[
+            QuestionChoice(id=q.id, title=q.title, kind=q.kind, topics=[topics.get(t, t) for t in q.topics])
             for q in catalog.questions_for(round_id, level)
         ],
-    }
+    )
 
 
-@router.post("/sessions", status_code=status.HTTP_201_CREATED)
-async def create_session(body: NewSession, request: Request) -> dict[str, Any]:
-    bar = request.app.state.bar
+@router.post("/sessions", status_code=status.HTTP_201_CREATED, response_model=SessionCreated)
+async def create_session(body: NewSession, request: Request, bar: Bar) -> SessionCreated:
     catalog = bar.catalog
     if body.round not in catalog.rounds:
         raise HTTPException(422, f"unknown round {body.round!r}; valid rounds: {', '.join(catalog.rounds)}")
@@ -104,20 +163,15 @@ async def create_session(body: NewSession, request: Request) -> dict[str, Any]:
         body.round, body.level, seed=secrets.token_hex(8), exclude=set(first), avoid=recent
     )
     record, token = await bar.storage.sessions.create(body.round, body.level, bar.brain.name, plan, body.client_id)
-    return {
-        "session_id": record.id,
-        "token": token,
-        "round": record.round_id,
-        "level": record.level,
-        "brain": record.brain,
-    }
+    return SessionCreated(
+        session_id=record.id, token=token, round=record.round_id, level=record.level, brain=record.brain
+    )
 
 
-@router.get("/sessions/{session_id}/transcript")
+@router.get("/sessions/{session_id}/transcript", response_model=Transcript)
 async def transcript(
-    session_id: str, request: Request, token: str | None = None, authorization: str | None = Header(None)
-) -> dict[str, Any]:
-    bar = request.app.state.bar
+    session_id: str, bar: Bar, token: str | None = None, authorization: str | None = Header(None)
+) -> Transcript:
     if authorization and authorization.lower().startswith("bearer "):
         token = authorization[7:].strip()
     if await bar.storage.sessions.get(session_id) is None:
@@ -128,12 +182,12 @@ async def transcript(
     snap = await bar.interviews.snapshot(session_id)
     values = snap.values or {}
     ended = values.get("phase") == "ended" and not snap.next
-    return {
-        "session_id": record.id,
-        "round": record.round_id,
-        "level": record.level,
-        "brain": record.brain,
-        "status": "ended" if ended else "in_progress",
-        "turns": transcript_turns(values),
-        "debrief": values.get("debrief"),
-    }
+    return Transcript(
+        session_id=record.id,
+        round=record.round_id,
+        level=record.level,
+        brain=record.brain,
+        status="ended" if ended else "in_progress",
+        turns=transcript_turns(values),
+        debrief=values.get("debrief"),
+    )

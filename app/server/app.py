@@ -5,24 +5,24 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.brains import make_brain
-from app.brains.base import Brain
 from app.config import Settings, get_settings
-from app.content.catalog import Catalog, load_catalog
+from app.content.catalog import load_catalog
 from app.interview.graph import build_graph
 from app.interview.nodes import Services
+from app.interview.session import RoundDriver
 from app.server import api, ws
+from app.server.deps import BarRaiser
 from app.server.interviews import Interviews, RateLimiter
-from app.store.sqlite import Storage, open_storage
+from app.store.sqlite import open_storage
 
 # The page loads only its own files; candidate text can never become script or markup.
 SECURITY_HEADERS = {
@@ -55,18 +55,6 @@ def redact_tokens_in_server_logs() -> None:
             logger.addFilter(RedactTokens())
 
 
-@dataclass
-class BarRaiser:
-    """Everything a request handler needs, hung on ``app.state.bar``."""
-
-    settings: Settings
-    catalog: Catalog
-    brain: Brain
-    storage: Storage
-    interviews: Interviews
-    session_limiter: RateLimiter
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     catalog = load_catalog(settings.rubrics_dir, settings.prompts_dir)  # fails fast with file: field: reason
@@ -76,13 +64,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         redact_tokens_in_server_logs()  # here, after the server has configured its logging
         async with open_storage(settings.sqlite_path) as storage:
-            graph = build_graph(storage.checkpointer)
+            driver = RoundDriver(build_graph(storage.checkpointer), Services(brain=brain, catalog=catalog))
             app.state.bar = BarRaiser(
                 settings=settings,
                 catalog=catalog,
                 brain=brain,
                 storage=storage,
-                interviews=Interviews(graph, Services(brain=brain, catalog=catalog)),
+                interviews=Interviews(driver),
                 session_limiter=RateLimiter(settings.max_sessions_per_minute),
             )
             try:
@@ -99,7 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.brain_label = brain.label
 
     @app.middleware("http")
-    async def security_headers(request: Request, call_next):
+    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
         response.headers.update(SECURITY_HEADERS)
         return response

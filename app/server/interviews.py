@@ -1,7 +1,7 @@
-"""Runs interview sessions on the compiled graph: one run at a time per session, frames streamed to the caller.
+"""Runs interview sessions for the server: one run at a time per session, frames streamed to the caller.
 
 The graph's state lives in the checkpointer, so any connection (after a reload, or after a server restart)
-picks a session up exactly where it was.
+picks a session up exactly where it was. Runs go through the session driver (app/interview/session.py).
 """
 
 from __future__ import annotations
@@ -11,19 +11,20 @@ import logging
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-from langgraph.types import Command
+from langgraph.types import StateSnapshot
 
 from app.content.catalog import Catalog
-from app.interview.nodes import Services
-from app.interview.state import initial_state
+from app.core.frames import Frame, Reply
+from app.core.state import initial_state
+from app.interview.session import RoundDriver, RoundRun
 from app.interview.transcript import transcript_turns
+from app.server.protocol import RoundRef, SessionStatus, StateFrame
 from app.store.sqlite import SessionRecord
 
 log = logging.getLogger(__name__)
 
-Send = Callable[[dict], Awaitable[None]]
+Send = Callable[[Frame], Awaitable[None]]
 
 
 class NotAwaitingAnswer(Exception):
@@ -34,37 +35,25 @@ class NotAwaitingAnswer(Exception):
 
 
 class Interviews:
-    def __init__(self, graph: Any, services: Services):
-        self.graph = graph
-        self.services = services
+    def __init__(self, driver: RoundDriver):
+        self.driver = driver
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         # sessions whose last run (in this process) stopped at the answer interrupt: a resume needs no state read
         self._awaiting: set[str] = set()
 
     @property
     def catalog(self) -> Catalog:
-        return self.services.catalog
+        return self.driver.services.catalog
 
-    @staticmethod
-    def _config(session_id: str) -> dict:
-        return {"configurable": {"thread_id": session_id}}
+    async def snapshot(self, session_id: str) -> StateSnapshot:
+        return await self.driver.snapshot(session_id)
 
-    async def snapshot(self, session_id: str):
-        return await self.graph.aget_state(self._config(session_id))
-
-    async def _stream(self, session_id: str, graph_input: Any, send: Send) -> None:
+    async def _stream(self, session_id: str, run: RoundRun, send: Send) -> None:
         self._awaiting.discard(session_id)
-        async for mode, chunk in self.graph.astream(
-            graph_input,
-            self._config(session_id),
-            context=self.services,
-            stream_mode=["custom", "updates"],
-            durability="sync",
-        ):
-            if mode == "custom":
-                await send(chunk)
-            elif "__interrupt__" in chunk:
-                self._awaiting.add(session_id)
+        async for frame in run:
+            await send(frame)
+        if run.awaiting_answer:
+            self._awaiting.add(session_id)
 
     async def advance(self, record: SessionRecord, send: Send) -> bool:
         """Start the session if it is new, or finish a run a fault interrupted. False if nothing to do."""
@@ -72,44 +61,44 @@ class Interviews:
             snap = await self.snapshot(record.id)
             if not snap.values:
                 start = initial_state(record.id, record.round_id, record.level, record.plan, time.time())
-                await self._stream(record.id, start, send)
+                await self._stream(record.id, self.driver.start(record.id, start), send)
                 return True
             if snap.next and not snap.interrupts:
-                await self._stream(record.id, None, send)
+                await self._stream(record.id, self.driver.carry_on(record.id), send)
                 return True
             return False
 
-    async def resume(self, record: SessionRecord, reply: dict, send: Send) -> None:
+    async def resume(self, record: SessionRecord, reply: Reply, send: Send) -> None:
         """Feed the candidate's reply (an answer or an end control) to the waiting graph."""
         async with self._locks[record.id]:
             if record.id not in self._awaiting:  # not known from this process's last run: read the state
                 snap = await self.snapshot(record.id)
                 if not snap.interrupts:
                     raise NotAwaitingAnswer(ended=not snap.next and snap.values.get("phase") == "ended")
-            await self._stream(record.id, Command(resume=reply), send)
+            await self._stream(record.id, self.driver.reply(record.id, reply), send)
 
-    async def state_frame(self, record: SessionRecord, brain_label: str, max_answer_chars: int) -> dict:
+    async def state_frame(self, record: SessionRecord, brain_label: str, max_answer_chars: int) -> StateFrame:
         snap = await self.snapshot(record.id)
         values = snap.values or {}
         rnd = self.catalog.rounds[record.round_id]
+        status: SessionStatus
         if values.get("phase") == "ended" and not snap.next:
             status = "ended"
         elif snap.interrupts:
             status = "awaiting_answer"
         else:
             status = "speaking"
-        return {
-            "type": "state",
-            "session_id": record.id,
-            "status": status,
-            "level": record.level,
-            "round": {"id": rnd.id, "title": rnd.title, "duration_min": rnd.duration_min},
-            "brain": record.brain,
-            "brain_label": brain_label,
-            "turns": transcript_turns(values),
-            "debrief": values.get("debrief"),
-            "limits": {"max_answer_chars": max_answer_chars},
-        }
+        return StateFrame(
+            session_id=record.id,
+            status=status,
+            level=record.level,
+            round=RoundRef(id=rnd.id, title=rnd.title, duration_min=rnd.duration_min),
+            brain=record.brain,
+            brain_label=brain_label,
+            turns=transcript_turns(values),
+            debrief=values.get("debrief"),
+            limits={"max_answer_chars": max_answer_chars},
+        )
 
 
 class RateLimiter:

@@ -1,13 +1,21 @@
-"""Typed WebSocket frames (documented in docs/protocol.md). Client frames are validated here; server frames
-are plain dicts produced by the graph's nodes and by ws.py, with the ``type`` values listed below."""
+"""The socket's frames (docs/protocol.md). Client frames are validated here; the round's own frames live in
+app/core/frames.py; the server adds ``state`` and ``error``. Error codes are ``ErrorCode`` (app/core/vocabulary.py).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-SERVER_FRAME_TYPES = ("state", "interviewer_delta", "interviewer_done", "turn_grade", "debrief", "error")
+from app.core.frames import DebriefFrame, Frame, InterviewerDelta, InterviewerDone, TurnGradeFrame
+from app.core.vocabulary import ErrorCode
+from app.interview.transcript import TranscriptTurn
+
+SessionStatus = Literal["speaking", "awaiting_answer", "ended"]
+
+
+# ---------------------------------------------------------------------------------------------- client -> server
 
 
 class AnswerFrame(BaseModel):
@@ -23,9 +31,50 @@ class ControlFrame(BaseModel):
 
 
 ClientFrame = Annotated[AnswerFrame | ControlFrame, Field(discriminator="type")]
-client_frame = TypeAdapter(ClientFrame)
+client_frame: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
 CLIENT_FRAME_TYPES = ("answer", "control")
 
 
-def error_frame(code: str, message: str) -> dict:
-    return {"type": "error", "code": code, "message": message}
+# ---------------------------------------------------------------------------------------------- server -> client
+
+
+class RoundRef(BaseModel):
+    id: str
+    title: str
+    duration_min: int
+
+
+class StateFrame(Frame):
+    """Sent first on every (re)connect: the whole session; clients treat it as a full reset."""
+
+    type: Literal["state"] = "state"
+    session_id: str
+    status: SessionStatus
+    level: str
+    round: RoundRef
+    brain: str
+    brain_label: str
+    turns: list[TranscriptTurn]
+    debrief: dict[str, Any] | None = None
+    limits: dict[str, int]
+
+
+class ErrorFrame(Frame):
+    """A problem with the last client frame or the server; the connection and the session stay intact."""
+
+    type: Literal["error"] = "error"
+    code: ErrorCode
+    message: str
+
+
+_SERVER_FRAMES = (StateFrame, InterviewerDelta, InterviewerDone, TurnGradeFrame, DebriefFrame, ErrorFrame)
+ServerFrame = Annotated[
+    StateFrame | InterviewerDelta | InterviewerDone | TurnGradeFrame | DebriefFrame | ErrorFrame,
+    Field(discriminator="type"),
+]
+server_frame: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame)
+SERVER_FRAME_TYPES: tuple[str, ...] = tuple(m.model_fields["type"].default for m in _SERVER_FRAMES)
+
+
+def error_frame(code: ErrorCode, message: str) -> ErrorFrame:
+    return ErrorFrame(code=code, message=message)

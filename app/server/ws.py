@@ -9,31 +9,35 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketException, status
 from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from app.brains.base import BrainError
+from app.core.frames import DebriefFrame, Frame, InterviewerDone, answer_reply, end_reply
+from app.core.ports import BrainError
+from app.core.vocabulary import ErrorCode
+from app.server.deps import Bar, BarRaiser
 from app.server.interviews import NotAwaitingAnswer, RateLimiter
-from app.server.protocol import CLIENT_FRAME_TYPES, AnswerFrame, client_frame, error_frame
+from app.server.protocol import CLIENT_FRAME_TYPES, AnswerFrame, StateFrame, client_frame, error_frame
 from app.store.sqlite import SessionRecord
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 
 _BRAIN_ERROR_MESSAGES = {
-    "model_unavailable": "The interviewer model is unavailable right now. Your answer is saved; reconnect to "
-    "continue when the model is back.",
-    "model_output_invalid": "The interviewer model produced an invalid turn twice. Your answer is saved; "
+    ErrorCode.model_unavailable: "The interviewer model is unavailable right now. Your answer is saved; reconnect "
+    "to continue when the model is back.",
+    ErrorCode.model_output_invalid: "The interviewer model produced an invalid turn twice. Your answer is saved; "
     "reconnect to try again.",
 }
+IDLE_CLOSE_REASON = "idle timeout"  # frontend/js/protocol.js knows it too (checked by a test)
 
 
 @router.websocket("/ws/sessions/{session_id}")
-async def interview_socket(websocket: WebSocket, session_id: str, token: str | None = None) -> None:
-    bar = websocket.app.state.bar
+async def interview_socket(websocket: WebSocket, session_id: str, bar: Bar, token: str | None = None) -> None:
     record = await bar.storage.sessions.authorize(session_id, token)
     if record is None:
         raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason="unknown session or wrong token")
@@ -44,38 +48,38 @@ async def interview_socket(websocket: WebSocket, session_id: str, token: str | N
 class Connection:
     """One browser tab on one session."""
 
-    def __init__(self, websocket: WebSocket, record: SessionRecord, bar: Any):
+    def __init__(self, websocket: WebSocket, record: SessionRecord, bar: BarRaiser):
         self.ws, self.record, self.bar = websocket, record, bar
         self.settings = bar.settings
         self.limiter = RateLimiter(self.settings.max_frames_per_minute)
-        self.run: asyncio.Task | None = None
+        self.run: asyncio.Task[None] | None = None
         self.awaiting_answer = False
         self.ended = False
         self.closed = False
 
-    async def send(self, frame: dict) -> None:
-        if frame.get("type") == "interviewer_done":
-            self.awaiting_answer = frame.get("move") != "end"
-        elif frame.get("type") == "debrief":
+    async def send(self, frame: Frame) -> None:
+        if isinstance(frame, InterviewerDone):
+            self.awaiting_answer = frame.move != "end"
+        elif isinstance(frame, DebriefFrame):
             self.ended, self.awaiting_answer = True, False
         if self.closed or self.ws.application_state != WebSocketState.CONNECTED:
             return
         try:
-            await self.ws.send_json(frame)
+            await self.ws.send_json(frame.wire())
         except Exception:  # the client went away mid-run; the run goes on and its state is checkpointed
             log.debug("session %s: frame dropped, socket closed", self.record.id)
 
-    def _start(self, coro) -> None:
-        async def guarded():
+    def _start(self, coro: Coroutine[Any, Any, None]) -> None:
+        async def guarded() -> None:
             try:
                 await coro
             except NotAwaitingAnswer as exc:
                 await self.send(
-                    error_frame(
-                        "round_ended" if exc.ended else "interviewer_speaking",
-                        "The round has ended."
-                        if exc.ended
-                        else "The interviewer is still speaking; send your answer after the turn ends.",
+                    error_frame(ErrorCode.round_ended, "The round has ended.")
+                    if exc.ended
+                    else error_frame(
+                        ErrorCode.interviewer_speaking,
+                        "The interviewer is still speaking; send your answer after the turn ends.",
                     )
                 )
             except BrainError as exc:  # the model is down or talks nonsense: the answer is kept, retry later
@@ -85,25 +89,27 @@ class Connection:
                 log.exception("session %s: run failed", self.record.id)
                 await self.send(
                     error_frame(
-                        "internal_error",
+                        ErrorCode.internal_error,
                         "The interviewer failed to produce its turn. Your answer is saved; reconnect to retry.",
                     )
                 )
 
         self.run = asyncio.create_task(guarded())
 
+    async def _state(self) -> StateFrame:
+        return await self.bar.interviews.state_frame(self.record, self.bar.brain.label, self.settings.max_answer_chars)
+
     async def serve(self) -> None:
-        interviews = self.bar.interviews
-        state = await interviews.state_frame(self.record, self.bar.brain.label, self.settings.max_answer_chars)
+        state = await self._state()
         await self._sync(state)
-        if state["status"] == "speaking":
+        if state.status == "speaking":
             self._start(self._advance())
         try:
             while True:
                 try:
                     message = await asyncio.wait_for(self.ws.receive(), timeout=self.settings.idle_timeout_s)
                 except TimeoutError:
-                    await self.ws.close(code=status.WS_1000_NORMAL_CLOSURE, reason="idle timeout")
+                    await self.ws.close(code=status.WS_1000_NORMAL_CLOSURE, reason=IDLE_CLOSE_REASON)
                     return
                 if message["type"] == "websocket.disconnect":
                     self.closed = True
@@ -117,46 +123,44 @@ class Connection:
                 # let the run finish so its state is checkpointed; frames to a closed socket are dropped
                 await asyncio.shield(self.run)
 
-    async def _sync(self, state: dict) -> None:
+    async def _sync(self, state: StateFrame) -> None:
         """Send the session state, and the pending interviewer turn again if the candidate owes an answer."""
         await self.send(state)
-        self.ended = state["status"] == "ended"
-        if state["status"] == "awaiting_answer":
-            await self.send({"type": "interviewer_done", **state["turns"][-1]})
+        self.ended = state.status == "ended"
+        if state.status == "awaiting_answer":
+            await self.send(InterviewerDone.model_validate(state.turns[-1]))
 
     async def _advance(self) -> None:
         """Start a new session's round or finish an interrupted run; if another tab is already producing the
         turn, wait for it and then catch this tab up."""
-        interviews = self.bar.interviews
-        if not await interviews.advance(self.record, self.send):
-            await self._sync(
-                await interviews.state_frame(self.record, self.bar.brain.label, self.settings.max_answer_chars)
-            )
+        if not await self.bar.interviews.advance(self.record, self.send):
+            await self._sync(await self._state())
 
-    async def handle(self, message: dict) -> None:
+    async def handle(self, message: Mapping[str, Any]) -> None:
         if not self.limiter.allow("frames"):
             return await self.send(
                 error_frame(
-                    "rate_limited", f"More than {self.settings.max_frames_per_minute} frames a minute; slow down."
+                    ErrorCode.rate_limited,
+                    f"More than {self.settings.max_frames_per_minute} frames a minute; slow down.",
                 )
             )
         if message.get("bytes") is not None:
-            return await self.send(error_frame("audio_not_supported", "Audio frames are not supported yet."))
+            return await self.send(error_frame(ErrorCode.audio_not_supported, "Audio frames are not supported yet."))
         raw = message.get("text") or ""
         if len(raw.encode()) > self.settings.max_frame_bytes:
             return await self.send(
-                error_frame("frame_too_large", f"Frames are limited to {self.settings.max_frame_bytes} bytes.")
+                error_frame(ErrorCode.frame_too_large, f"Frames are limited to {self.settings.max_frame_bytes} bytes.")
             )
         try:
             data = json.loads(raw)
         except json.JSONDecodeError as exc:
-            return await self.send(error_frame("invalid_json", f"The frame is not valid JSON: {exc.msg}."))
+            return await self.send(error_frame(ErrorCode.invalid_json, f"The frame is not valid JSON: {exc.msg}."))
         if not isinstance(data, dict):
-            return await self.send(error_frame("invalid_json", "The frame must be a JSON object."))
+            return await self.send(error_frame(ErrorCode.invalid_json, "The frame must be a JSON object."))
         if data.get("type") not in CLIENT_FRAME_TYPES:
             return await self.send(
                 error_frame(
-                    "unknown_type",
+                    ErrorCode.unknown_type,
                     f"Unknown frame type {data.get('type')!r}; expected one of {', '.join(CLIENT_FRAME_TYPES)}.",
                 )
             )
@@ -164,7 +168,7 @@ class Connection:
             frame = client_frame.validate_python(data)
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc'][1:])) or 'frame'}: {e['msg']}" for e in exc.errors())
-            return await self.send(error_frame("invalid_frame", problems))
+            return await self.send(error_frame(ErrorCode.invalid_frame, problems))
         if isinstance(frame, AnswerFrame):
             await self.answer(frame.text)
         else:
@@ -172,7 +176,9 @@ class Connection:
 
     async def _refuse_if_ended(self) -> bool:
         if self.ended:
-            await self.send(error_frame("round_ended", "The round has ended; start a new interview from the lobby."))
+            await self.send(
+                error_frame(ErrorCode.round_ended, "The round has ended; start a new interview from the lobby.")
+            )
         return self.ended
 
     async def answer(self, text: str) -> None:
@@ -182,7 +188,7 @@ class Connection:
         if len(text) > limit:
             return await self.send(
                 error_frame(
-                    "answer_too_long",
+                    ErrorCode.answer_too_long,
                     f"Answers are limited to {limit} characters; "
                     f"this one has {len(text)}. Nothing was sent; shorten it and retry.",
                 )
@@ -190,19 +196,20 @@ class Connection:
         if not self.awaiting_answer:
             return await self.send(
                 error_frame(
-                    "interviewer_speaking", "The interviewer is still speaking; send your answer after the turn ends."
+                    ErrorCode.interviewer_speaking,
+                    "The interviewer is still speaking; send your answer after the turn ends.",
                 )
             )
         self.awaiting_answer = False
         await self._after_current_run()
-        self._start(self.bar.interviews.resume(self.record, {"type": "answer", "text": text}, self.send))
+        self._start(self.bar.interviews.resume(self.record, answer_reply(text), self.send))
 
     async def end(self) -> None:
         if await self._refuse_if_ended():
             return
         await self._after_current_run()
         self.awaiting_answer = False
-        self._start(self.bar.interviews.resume(self.record, {"type": "control", "action": "end"}, self.send))
+        self._start(self.bar.interviews.resume(self.record, end_reply(), self.send))
 
     async def _after_current_run(self) -> None:
         """Wait for the grader of the previous turn to finish before resuming (the reply is already out)."""

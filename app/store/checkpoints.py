@@ -282,7 +282,7 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
 
     def _tuple(self, key: tuple[str, str], latest: _Latest) -> CheckpointTuple:
         thread_id, ns = key
-        parent = (
+        parent: RunnableConfig | None = (
             {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": latest.parent_id}}
             if latest.parent_id
             else None

@@ -8,10 +8,11 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -70,6 +71,11 @@ class SessionStore:
         ) as cur:
             return [row[0] for row in await cur.fetchall()]
 
+    async def all_ids(self) -> list[str]:
+        """Every session's id, oldest first."""
+        async with self._conn.execute("SELECT id FROM sessions ORDER BY created_at") as cur:
+            return [row[0] for row in await cur.fetchall()]
+
     async def create(
         self, round_id: str, level: str, brain: str, plan: list[str], client_id: str | None = None
     ) -> tuple[SessionRecord, str]:
@@ -89,7 +95,7 @@ class SessionStore:
     _COLUMNS = "id, round_id, level, brain, plan, created_at"
 
     @staticmethod
-    def _record(row) -> SessionRecord:
+    def _record(row: Sequence[Any]) -> SessionRecord:
         return SessionRecord(
             id=row[0],
             round_id=row[1],

@@ -14,7 +14,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from app.config import Settings
 from app.content.catalog import Catalog
-from app.content.models import LEVELS, VOTE_NAMES
+from app.core.vocabulary import LEVELS, VOTE_NAMES
 from app.server.app import create_app
 
 MAX_FRAMES = 500  # bound on frames read while waiting for something (an interviewer turn streams word by word)

@@ -21,18 +21,16 @@ from collections.abc import Callable, Iterator
 
 import httpx2
 import pytest
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.types import Command
 
 from app.brains import make_brain
-from app.brains.base import BrainError, ModelOutputError, ModelUnavailable
 from app.config import Settings
-from app.content.models import MOVES
-from app.interview.graph import build_graph
-from app.interview.nodes import Services
-from app.interview.state import initial_state
+from app.core.ports import BrainError, ModelOutputError, ModelUnavailable
+from app.core.state import initial_state
+from app.core.vocabulary import MOVES
+from app.interview.session import RoundDriver, RoundRun
 from app.llm.client import make_client
 from app.processes import free_port, stop_process
+from tests.helpers import Round
 
 pytestmark = pytest.mark.llama_cpp
 
@@ -139,11 +137,11 @@ def say(capsys) -> Callable[[str], None]:
     return _say
 
 
-async def run_step(graph, config, services, say, name: str, graph_input) -> Step:
+async def run_step(say, name: str, run: RoundRun) -> Step:
     step, started = Step(name), time.monotonic()
     try:
-        async for frame in graph.astream(graph_input, config, context=services, stream_mode="custom"):
-            step.frames.append(frame)
+        async for frame in run:
+            step.frames.append(frame.wire())
     except BrainError as exc:
         step.error = exc
     step.seconds = time.monotonic() - started
@@ -203,24 +201,22 @@ async def test_a_short_round_completes_or_degrades_as_the_faults_section_says(ll
     spy = SpyTransport()
     brain.client = brain.grader_client = make_client(settings, spy)
 
-    graph = build_graph(InMemorySaver())
-    services = Services(brain=brain, catalog=catalog)
-    config = {"configurable": {"thread_id": "llama-cpp"}}
+    driver = Round(brain, catalog, plan=["ml-bias-variance"], session="llama-cpp").driver
     start = initial_state("llama-cpp", "ml_breadth", "L5", ["ml-bias-variance"], time.time())
 
     started = time.monotonic()
     try:
-        await drive_round(graph, config, services, say, start, brain, spy, catalog)
+        await drive_round(driver, say, start, brain, spy, catalog)
     finally:
         say(f"round total: {time.monotonic() - started:.1f} s; requests (format, schema, status): {spy.sent}\n")
         await brain.aclose()
 
 
-async def drive_round(graph, config, services, say, start, brain, spy, catalog) -> None:
+async def drive_round(driver: RoundDriver, say, start, brain, spy, catalog) -> None:
     """The opening, one answer, then the candidate ends the round; each step completes or degrades typed."""
     sent = spy.sent
     # 1. the opening
-    opening = await run_step(graph, config, services, say, "opening", start)
+    opening = await run_step(say, "opening", driver.start("llama-cpp", start))
     # llama-cpp-python rejects json_schema with a 500 naming response_format: learnt once (the brain's
     # capabilities), then every request is json_object with the schema, which the server compiles to a grammar
     assert brain.caps.json_schema is False
@@ -237,10 +233,8 @@ async def drive_round(graph, config, services, say, start, brain, spy, catalog) 
     assert catalog.questions["ml-bias-variance"].prompt.strip() in first["text"]  # the question is the catalogue's
 
     # 2. one candidate answer: the grade runs beside the reply
-    answered = await run_step(
-        graph, config, services, say, "answer", Command(resume={"type": "answer", "text": ANSWER})
-    )
-    values = (await graph.aget_state(config)).values
+    answered = await run_step(say, "answer", driver.answer("llama-cpp", ANSWER))
+    values = (await driver.snapshot("llama-cpp")).values
     assert any(t["role"] == "candidate" and t["text"] == ANSWER for t in values["turns"])  # the answer is kept
     check_grades(answered, ANSWER)
     check_interviewer_turns(answered, catalog, say)
@@ -252,7 +246,7 @@ async def drive_round(graph, config, services, say, start, brain, spy, catalog) 
     assert len(answered.done()) == 1 and len(answered.of("turn_grade")) == 1
 
     # 3. the candidate ends the round: a goodbye (the model's, or the plain line) and the debrief
-    ended = await run_step(graph, config, services, say, "end", Command(resume={"type": "control", "action": "end"}))
+    ended = await run_step(say, "end", driver.end("llama-cpp"))
     if ended.error:
         check_typed_error(ended)
         return

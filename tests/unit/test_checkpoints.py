@@ -10,27 +10,26 @@ import time
 import aiosqlite
 import pytest
 from langgraph.checkpoint.base import create_checkpoint, empty_checkpoint
-from langgraph.types import Command
 
 from app.brains.offline import OfflineBrain
+from app.core.frames import Frame, InterviewerDone
+from app.core.state import initial_state
 from app.interview.graph import build_graph
 from app.interview.nodes import Services
-from app.interview.state import initial_state
+from app.interview.session import RoundDriver
 from app.store.checkpoints import CheckpointWriteError, WriteBehindSqliteSaver
 from app.store.sqlite import open_storage
 
-ANSWER = {"type": "answer", "text": "High variance means the model overfits; compare train and validation error."}
+ANSWER = "High variance means the model overfits; compare train and validation error."
 CONFIG = {"configurable": {"thread_id": "s1"}}
 
 
-async def _play(graph, catalog, answers: int) -> list[dict]:
-    services = Services(brain=OfflineBrain(), catalog=catalog)
+async def _play(graph, catalog, answers: int) -> list[Frame]:
+    driver = RoundDriver(graph, Services(brain=OfflineBrain(), catalog=catalog))
     start = initial_state("s1", "ml_breadth", "L5", ["ml-bias-variance", "ml-l1-vs-l2"], time.time())
-    frames = [f async for f in graph.astream(start, CONFIG, context=services, stream_mode="custom")]
+    frames = await driver.start("s1", start).frames()
     for _ in range(answers):
-        frames += [
-            f async for f in graph.astream(Command(resume=ANSWER), CONFIG, context=services, stream_mode="custom")
-        ]
+        frames += await driver.answer("s1", ANSWER).frames()
     return frames
 
 
@@ -52,16 +51,8 @@ async def test_a_round_survives_closing_and_reopening(tmp_path, catalog):
         after = await graph.aget_state(CONFIG)
         assert after.values == before.values and after.next == before.next == ("await_answer",)
         assert after.interrupts and after.config == before.config
-        frames = [
-            f
-            async for f in graph.astream(
-                Command(resume=ANSWER),
-                CONFIG,
-                context=Services(brain=OfflineBrain(), catalog=catalog),
-                stream_mode="custom",
-            )
-        ]
-        assert [f for f in frames if f["type"] == "interviewer_done"]  # and it carries on from there
+        frames = await RoundDriver(graph, Services(brain=OfflineBrain(), catalog=catalog)).answer("s1", ANSWER).frames()
+        assert [f for f in frames if isinstance(f, InterviewerDone)]  # and it carries on from there
 
 
 async def test_memory_answers_what_the_disk_holds(tmp_path, catalog):
@@ -154,16 +145,8 @@ async def test_a_disk_that_fails_for_a_while_loses_nothing(tmp_path, catalog):
         await conn.execute("ALTER TABLE writes_away RENAME TO writes")  # the disk is back
         await conn.commit()
         await saver.flush()
-        frames = [
-            f
-            async for f in graph.astream(
-                Command(resume=ANSWER),
-                CONFIG,
-                context=Services(brain=OfflineBrain(), catalog=catalog),
-                stream_mode="custom",
-            )
-        ]
-        assert [f for f in frames if f["type"] == "interviewer_done"]
+        frames = await RoundDriver(graph, Services(brain=OfflineBrain(), catalog=catalog)).answer("s1", ANSWER).frames()
+        assert [f for f in frames if isinstance(f, InterviewerDone)]
         in_memory = await saver.aget_tuple(CONFIG)
     async with open_storage(db) as storage:  # what a new process sees is what the old one served
         on_disk = await storage.checkpointer.aget_tuple(CONFIG)

@@ -13,7 +13,7 @@ import yaml
 from app.cli import main as cli
 from app.config import PROJECT_ROOT
 from app.content.catalog import ContentError, load_catalog
-from app.content.models import PRINCIPLE_NAMES
+from app.core.vocabulary import PRINCIPLE_NAMES
 
 
 def test_bank_is_large_and_every_topic_has_questions(catalog):

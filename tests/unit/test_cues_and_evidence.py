@@ -1,8 +1,8 @@
 """Cue matching keeps quotes verbatim; evidence rules drop what the candidate did not say."""
 
+from app.core.grades import CriterionGrade, TurnGrade
 from app.grading.cues import Text
 from app.grading.evidence import enforce_evidence, verified_quotes
-from app.grading.models import CriterionGrade, TurnGrade
 
 
 def test_cues_match_at_word_starts_case_and_quote_insensitively():

@@ -161,7 +161,7 @@ def test_config_file(tmp_path: Path) -> None:
 
 
 def test_repo_config_loads() -> None:
-    from app.evaluation import DEFAULT_CONFIG
+    from app.evaluation.defaults import DEFAULT_CONFIG
 
     assert load_config(DEFAULT_CONFIG)["thresholds"]["max_answer_leaks"] == 0
 

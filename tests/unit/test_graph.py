@@ -6,13 +6,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.types import Command
 
 from app.brains.offline import OfflineBrain
-from app.interview.graph import build_graph
-from app.interview.nodes import Services
-from app.interview.state import initial_state
+from tests.helpers import Round, done
 
 PIVOT_ANSWER = (
     "High variance means the model overfits; I'd compare training and validation error "
@@ -24,47 +20,24 @@ STORY = (
 )
 
 
-class Round:
-    def __init__(self, catalog, round_id="ml_breadth", plan=("ml-bias-variance", "ml-l1-vs-l2")):
-        self.graph = build_graph(InMemorySaver())
-        self.services = Services(brain=OfflineBrain(), catalog=catalog)
-        self.config = {"configurable": {"thread_id": "s1"}}
-        self.start = initial_state("s1", round_id, "L5", list(plan), time.time())
-
-    async def run(self, graph_input) -> list[dict]:
-        return [
-            f async for f in self.graph.astream(graph_input, self.config, context=self.services, stream_mode="custom")
-        ]
-
-    async def answer(self, text: str) -> list[dict]:
-        return await self.run(Command(resume={"type": "answer", "text": text}))
-
-    async def values(self) -> dict:
-        return (await self.graph.aget_state(self.config)).values
-
-
-def done(frames):
-    return [f for f in frames if f["type"] == "interviewer_done"]
-
-
 @pytest.fixture
 def round_(catalog):
-    return Round(catalog)
+    return Round(OfflineBrain(), catalog)
 
 
 async def test_opening_streams_the_first_question_and_waits(round_):
-    frames = await round_.run(round_.start)
+    frames = await round_.open()
     deltas = "".join(f["text"] for f in frames if f["type"] == "interviewer_delta")
     [turn] = done(frames)
     assert turn["move"] == "ask" and turn["question_id"] == "ml-bias-variance"
     assert deltas.strip() == turn["text"]
-    snap = await round_.graph.aget_state(round_.config)
+    snap = await round_.driver.snapshot(round_.session)
     assert snap.next == ("await_answer",) and snap.interrupts
     assert snap.values["stack"][0]["question_id"] == "ml-bias-variance"
 
 
 async def test_pivot_suspends_the_question_and_return_resumes_it(round_):
-    await round_.run(round_.start)
+    await round_.open()
     frames = await round_.answer(PIVOT_ANSWER)
     [pivot] = done(frames)
     assert pivot["move"] == "lp_pivot" and pivot["principle"] == "Earn Trust"
@@ -81,7 +54,7 @@ async def test_pivot_suspends_the_question_and_return_resumes_it(round_):
 
 
 async def test_every_candidate_turn_gets_a_grade_frame_beside_the_reply(round_):
-    await round_.run(round_.start)
+    await round_.open()
     frames = await round_.answer(PIVOT_ANSWER)
     types = [f["type"] for f in frames]
     assert "turn_grade" in types and "interviewer_done" in types
@@ -93,7 +66,7 @@ async def test_every_candidate_turn_gets_a_grade_frame_beside_the_reply(round_):
 
 
 async def test_round_runs_to_a_debrief_with_lp_data_points(round_):
-    await round_.run(round_.start)
+    await round_.open()
     await round_.answer(PIVOT_ANSWER)
     await round_.answer(STORY)
     moves = []
@@ -119,23 +92,23 @@ async def test_round_runs_to_a_debrief_with_lp_data_points(round_):
 
 
 async def test_control_end_closes_the_round_at_once(round_):
-    await round_.run(round_.start)
-    frames = await round_.run(Command(resume={"type": "control", "action": "end"}))
+    await round_.open()
+    frames = await round_.end()
     assert [f["move"] for f in done(frames)] == ["end"]
     debrief = next(f for f in frames if f["type"] == "debrief")
     assert debrief["turns_graded"] == 0 and debrief["vote"] == "not_inclined"
-    snap = await round_.graph.aget_state(round_.config)
+    snap = await round_.driver.snapshot(round_.session)
     assert not snap.next
 
 
 async def test_the_session_runner_reads_state_only_when_it_does_not_know_the_session_waits(catalog):
     """``Interviews`` remembers that its last run stopped at the answer interrupt, so a turn costs no extra state
     read; a runner that did not make that run (after a restart) reads the state first; an ended round refuses."""
+    from app.core.frames import Frame, answer_reply, end_reply
     from app.server.interviews import Interviews, NotAwaitingAnswer
     from app.store.sqlite import SessionRecord
 
-    graph = build_graph(InMemorySaver())
-    services = Services(brain=OfflineBrain(), catalog=catalog)
+    driver = Round(OfflineBrain(), catalog).driver
     record = SessionRecord(
         id="s1",
         round_id="ml_breadth",
@@ -146,8 +119,8 @@ async def test_the_session_runner_reads_state_only_when_it_does_not_know_the_ses
     )
     frames: list[dict] = []
 
-    async def send(frame: dict) -> None:
-        frames.append(frame)
+    async def send(frame: Frame) -> None:
+        frames.append(frame.wire())
 
     def counting(runner: Interviews) -> list[str]:
         reads, read = [], runner.snapshot
@@ -159,18 +132,18 @@ async def test_the_session_runner_reads_state_only_when_it_does_not_know_the_ses
         runner.snapshot = snapshot  # type: ignore[method-assign]
         return reads
 
-    runner = Interviews(graph, services)
+    runner = Interviews(driver)
     assert await runner.advance(record, send)
     reads = counting(runner)
-    await runner.resume(record, {"type": "answer", "text": PIVOT_ANSWER}, send)
+    await runner.resume(record, answer_reply(PIVOT_ANSWER), send)
     assert reads == [] and len(done(frames)) == 2
 
-    restarted = Interviews(graph, services)  # knows nothing of the session yet
+    restarted = Interviews(driver)  # knows nothing of the session yet
     reads = counting(restarted)
-    await restarted.resume(record, {"type": "answer", "text": STORY}, send)
+    await restarted.resume(record, answer_reply(STORY), send)
     assert reads == ["s1"] and len(done(frames)) == 3
-    await restarted.resume(record, {"type": "control", "action": "end"}, send)
+    await restarted.resume(record, end_reply(), send)
     assert frames[-1]["type"] == "debrief"
     with pytest.raises(NotAwaitingAnswer) as refused:
-        await restarted.resume(record, {"type": "answer", "text": "one more thing"}, send)
+        await restarted.resume(record, answer_reply("one more thing"), send)
     assert refused.value.ended

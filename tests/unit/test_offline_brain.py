@@ -6,11 +6,11 @@ import time
 
 import pytest
 
-from app.brains.base import Constraints
 from app.brains.offline import OfflineBrain
+from app.core.ports import Constraints
+from app.core.state import Turn, initial_state, new_thread
+from app.core.view import RoundView
 from app.interview import rules
-from app.interview.state import Turn, initial_state, new_thread
-from app.interview.view import RoundView
 
 STRONG = (
     "High bias means the model is too simple and underfits, so training error is high too. High variance "
@@ -77,7 +77,7 @@ async def test_keyword_stuffing_does_not_reach_inclined(catalog):
 async def decide(catalog, answer, **kw):
     view = view_for(catalog, answer=answer, **kw)
     allowed = rules.constraints(view)
-    return rules.enforce(await OfflineBrain().decide(view, allowed), allowed, view), view
+    return rules.enforce((await OfflineBrain().decide(view, allowed)).decision, allowed, view), view
 
 
 async def test_lp_trigger_pivots_with_the_candidates_own_phrase(catalog):
@@ -133,7 +133,7 @@ async def test_star_gap_gets_an_lp_follow_up_then_return_resumes_the_question(ca
     view = view_for(catalog, answer=full, thread=lp, principles_probed=["Earn Trust"])
     view.state["stack"] = [base, lp]
     allowed = rules.constraints(view)
-    d = rules.enforce(await OfflineBrain().decide(view, allowed), allowed, view)
+    d = rules.enforce((await OfflineBrain().decide(view, allowed)).decision, allowed, view)
     assert d.move == "return"
     update = rules.apply(d, view)
     assert [t["kind"] for t in update["stack"]] == ["technical"]
@@ -177,7 +177,7 @@ def test_enforce_never_asks_a_question_twice(catalog):
     view = view_for(catalog, answer=STRONG)
     view.state["plan"] = ["ml-bias-variance", "ml-l1-vs-l2"]
     allowed = rules.constraints(view)
-    from app.brains.base import Decision
+    from app.core.ports import Decision
 
     d = rules.enforce(Decision(move="ask", question_id="ml-bias-variance"), allowed, view)
     assert d.question_id == "ml-l1-vs-l2"

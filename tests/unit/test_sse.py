@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from app.brains.base import ModelOutputError
+from app.llm.errors import LLMOutputInvalid
 from app.llm.structured import ReadPacing, _sse_content
 
 
@@ -55,10 +55,10 @@ async def test_a_last_event_without_its_newline_still_counts_and_usage_is_kept()
 
 
 async def test_errors_and_truncation_are_clear():
-    with pytest.raises(ModelOutputError, match="reported an error"):
+    with pytest.raises(LLMOutputInvalid, match="reported an error"):
         await read([event({"error": {"message": "overloaded"}}) + b"\n\n"])
     truncated = event({"choices": [{"index": 0, "delta": {"content": "x"}, "finish_reason": "length"}]})
-    with pytest.raises(ModelOutputError, match="truncated"):
+    with pytest.raises(LLMOutputInvalid, match="truncated"):
         await read([truncated + b"\n\n"])
     with pytest.raises(json.JSONDecodeError):
         await read([b"data: {not json\n\n"])

@@ -10,10 +10,14 @@ under discussion; an LP probe or a failure probe is pushed on top of it, and ``r
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Literal, NotRequired, TypedDict
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
-ThreadKind = Literal["technical", "lp", "failure"]
-Phase = Literal["interviewing", "wrap_up", "ended"]
+from app.core.vocabulary import LEVELS, Level, Phase, ThreadKind
+
+# A grade as the state keeps it: a ``TurnGrade`` dump (``app.core.grades``); read it through ``RoundView.grades``.
+GradeRecord = dict[str, Any]
+# Token usage of one LLM call: purpose, model, prompt_tokens, completion_tokens (estimated: true when guessed).
+CallUsage = dict[str, Any]
 
 
 class Turn(TypedDict):
@@ -25,7 +29,7 @@ class Turn(TypedDict):
     question_id: NotRequired[str | None]
     thread: NotRequired[ThreadKind]
     at: NotRequired[float]
-    usage: NotRequired[list[dict]]  # token usage of the LLM calls behind an interviewer turn
+    usage: NotRequired[list[CallUsage]]  # token usage of the LLM calls behind an interviewer turn
 
 
 class Thread(TypedDict):
@@ -42,17 +46,17 @@ class Thread(TypedDict):
 class InterviewState(TypedDict):
     session_id: str
     round_id: str
-    level: str
+    level: Level
     started_at: float
     plan: list[str]  # the question order for this session
     turns: Annotated[list[Turn], operator.add]
-    grades: Annotated[list[dict], operator.add]  # TurnGrade dumps, keyed by their `turn`
+    grades: Annotated[list[GradeRecord], operator.add]  # keyed by their `turn`
     stack: list[Thread]
     asked_questions: Annotated[list[str], operator.add]
     principles_probed: Annotated[list[str], operator.add]
     hints_used: int
     phase: Phase
-    debrief: dict | None
+    debrief: dict[str, Any] | None  # a ``Debrief`` dump, once the round has ended
 
 
 def new_thread(
@@ -72,6 +76,8 @@ def new_thread(
 
 def initial_state(session_id: str, round_id: str, level: str, plan: list[str], started_at: float) -> InterviewState:
     """The input that starts a session's graph."""
+    if level not in LEVELS:
+        raise ValueError(f"unknown level {level!r}; levels: {', '.join(LEVELS)}")
     return InterviewState(
         session_id=session_id,
         round_id=round_id,

@@ -1,13 +1,19 @@
-"""A read-only view of the round for brains and rules: state plus the content it refers to."""
+"""A read-only view of the round for brains and rules: the state plus the content it refers to."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
 
-from app.content.catalog import Catalog
-from app.content.models import Principle, Question, Round
-from app.interview.state import InterviewState, Thread, Turn
+from app.core.grades import TurnGrade
+from app.core.state import InterviewState, Thread, Turn
+from app.core.vocabulary import Level
+
+if TYPE_CHECKING:  # the content catalogue sits above the core; the view only reads it
+    from app.content.catalog import Catalog
+    from app.content.models import Principle, Question, Round
 
 
 @dataclass(frozen=True)
@@ -21,12 +27,17 @@ class RoundView:
         return self.catalog.rounds[self.state["round_id"]]
 
     @property
-    def level(self) -> str:
+    def level(self) -> Level:
         return self.state["level"]
 
     @property
     def turns(self) -> list[Turn]:
         return self.state["turns"]
+
+    @cached_property
+    def grades(self) -> list[TurnGrade]:
+        """The stored turn grades, validated."""
+        return [TurnGrade.model_validate(g) for g in self.state["grades"]]
 
     @property
     def thread(self) -> Thread | None:
@@ -37,6 +48,12 @@ class RoundView:
     def technical_thread(self) -> Thread | None:
         """The technical question suspended at the bottom of the stack."""
         return self.state["stack"][0] if self.state["stack"] else None
+
+    @property
+    def technical_question_id(self) -> str | None:
+        """The id of the technical question under discussion (suspended or not)."""
+        t = self.technical_thread
+        return t["question_id"] if t else None
 
     @property
     def question(self) -> Question | None:
@@ -77,3 +94,7 @@ class RoundView:
         """The next planned question not yet asked in this session."""
         asked = set(self.state["asked_questions"])
         return next((q for q in self.state["plan"] if q not in asked), None)
+
+    def with_turn(self, turn: Turn) -> RoundView:
+        """The same view with ``turn`` appended (what the state will hold once the node's update is applied)."""
+        return RoundView({**self.state, "turns": [*self.state["turns"], turn]}, self.catalog, self.now)

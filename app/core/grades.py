@@ -9,24 +9,25 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, computed_field
 
-from app.content.models import Vote
+from app.core.state import CallUsage
+from app.core.vocabulary import GradeKind, level_label
 
 
-def level_label(level: int | None) -> str | None:
-    """``3`` -> ``"inclined"``; ``None`` stays ``None`` (no evidence)."""
-    return Vote(level).name if level is not None else None
+class Levelled(BaseModel):
+    """A level on the vote scale (``None``: no evidence), and its name."""
 
-
-class CriterionGrade(BaseModel):
-    id: str
-    name: str
     level: int | None = Field(None, ge=1, le=4)
-    evidence: list[str] = Field(default_factory=list, description="Verbatim quotes from the candidate turn.")
 
-    @computed_field
+    @computed_field  # type: ignore[prop-decorator]  # mypy does not see through pydantic's computed properties
     @property
     def label(self) -> str | None:
         return level_label(self.level)
+
+
+class CriterionGrade(Levelled):
+    id: str
+    name: str
+    evidence: list[str] = Field(default_factory=list, description="Verbatim quotes from the candidate turn.")
 
 
 class TurnGrade(BaseModel):
@@ -35,32 +36,26 @@ class TurnGrade(BaseModel):
     criteria: list[CriterionGrade] = Field(default_factory=list)
     evidence: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
-    kind: Literal["technical", "lp", "failure", "closing"] = "technical"
+    kind: GradeKind = "technical"
     question_id: str | None = None
     principle: str | None = None
     covered: list[str] = Field(default_factory=list, description="Key points / STAR parts seen in this turn.")
     missed: list[str] = Field(default_factory=list, description="Key points / STAR parts still missing.")
     red_flags: list[str] = Field(default_factory=list)
-    usage: list[dict] = Field(default_factory=list, description="Token usage of the grading call(s).")
+    usage: list[CallUsage] = Field(default_factory=list, description="Token usage of the grading call(s).")
 
-    @computed_field
+    @computed_field  # type: ignore[prop-decorator]  # as above
     @property
     def overall_label(self) -> str | None:
         return level_label(self.overall)
 
 
-class Competency(BaseModel):
+class Competency(Levelled):
     id: str
     title: str
-    level: int | None = None
     pros: list[str] = Field(default_factory=list)
     cons: list[str] = Field(default_factory=list)
     unknowns: list[str] = Field(default_factory=list)
-
-    @computed_field
-    @property
-    def label(self) -> str | None:
-        return level_label(self.level)
 
 
 class LPDataPoint(BaseModel):
@@ -96,4 +91,4 @@ class Debrief(BaseModel):
     turns_without_evidence: int = 0
     principle_feedback: list[PrincipleFeedback] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
-    usage: list[dict] = Field(default_factory=list)
+    usage: list[CallUsage] = Field(default_factory=list)

@@ -1,0 +1,100 @@
+"""What a round emits while it runs (frames, streamed to the client as they are produced) and what it is resumed
+with (the candidate's reply). The server adds its own frames (``state``, ``error``: app/server/protocol.py).
+
+Every frame is a frozen pydantic model with a ``type``; ``wire()`` is the JSON object sent on the socket.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal, TypedDict
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from app.core.grades import Debrief, TurnGrade
+from app.core.state import CallUsage, Turn
+from app.core.vocabulary import Move
+
+
+class Frame(BaseModel):
+    """A server -> client frame."""
+
+    model_config = ConfigDict(frozen=True)
+    omit_none: ClassVar[bool] = False  # leave out fields that are None (optional fields of a turn)
+
+    def wire(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=self.omit_none)
+
+
+class InterviewerDelta(Frame):
+    """A piece of the interviewer's words, as they are produced."""
+
+    type: Literal["interviewer_delta"] = "interviewer_delta"
+    text: str
+
+
+class InterviewerDone(Frame):
+    """The interviewer's turn is complete; ``text`` is the whole turn (the transcript entry, as stored)."""
+
+    omit_none: ClassVar[bool] = True
+    type: Literal["interviewer_done"] = "interviewer_done"
+    index: int
+    role: Literal["interviewer"] = "interviewer"
+    text: str
+    move: Move
+    principle: str | None = None
+    question_id: str | None = None
+    at: float | None = None
+    usage: list[CallUsage] | None = None
+
+    @classmethod
+    def of(cls, turn: Turn) -> InterviewerDone:
+        return cls.model_validate(turn)
+
+
+class TurnGradeFrame(TurnGrade, Frame):
+    """The grade of candidate turn ``turn``; arrives when ready, never delays the reply."""
+
+    type: Literal["turn_grade"] = "turn_grade"
+
+    @classmethod
+    def of(cls, grade: TurnGrade) -> TurnGradeFrame:
+        return cls.model_validate(grade.model_dump())
+
+
+class DebriefFrame(Debrief, Frame):
+    """The round's debrief, once it has ended."""
+
+    type: Literal["debrief"] = "debrief"
+
+    @classmethod
+    def of(cls, debrief: Debrief) -> DebriefFrame:
+        return cls.model_validate(debrief.model_dump())
+
+
+RoundFrame = Annotated[InterviewerDelta | InterviewerDone | TurnGradeFrame | DebriefFrame, Field(discriminator="type")]
+round_frame: TypeAdapter[RoundFrame] = TypeAdapter(RoundFrame)
+
+
+# ---------------------------------------------------------------------------------------------- resume payloads
+# What the round's answer interrupt is resumed with. Plain dicts: LangGraph checkpoints them as pending writes.
+
+
+class AnswerReply(TypedDict):
+    type: Literal["answer"]
+    text: str
+
+
+class EndReply(TypedDict):
+    type: Literal["control"]
+    action: Literal["end"]
+
+
+Reply = AnswerReply | EndReply
+
+
+def answer_reply(text: str) -> AnswerReply:
+    return AnswerReply(type="answer", text=text)
+
+
+def end_reply() -> EndReply:
+    return EndReply(type="control", action="end")
