@@ -30,10 +30,10 @@ from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
-from app.cli import tune_gc_for_serving
 from app.config import Settings
 from app.llm.client import make_client
 from app.llm.fake_server import FakeLLM
+from app.server.runtime import tune_gc_for_serving
 
 
 class _State(TypedDict):

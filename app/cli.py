@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import sys
 from collections import Counter
 from pathlib import Path
 
 from app.config import Settings
-
-_GC_GEN0_THRESHOLD = 20_000  # allocations between first-generation collections (CPython's default is 700)
-
-
-def tune_gc_for_serving() -> None:
-    """Make the cyclic garbage collector cheap for a long-running server (``barraiser bench``: GC was ~20% of the
-    server's CPU). ``freeze`` moves everything alive after startup (modules, the content catalog) out of the
-    collector's sight, so full collections stop rescanning it; a higher first-generation threshold lets the many
-    short-lived containers of a turn, which reference counting frees anyway, trigger far fewer collections."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(_GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -30,6 +17,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from app.brains import BrainUnavailable
     from app.content.catalog import ContentError
     from app.server.app import create_app
+    from app.server.runtime import tune_gc_for_serving
 
     if args.record:
         settings = settings.model_copy(update={"record_dir": args.record})
