@@ -15,7 +15,7 @@ import pytest
 
 from app.config import PROJECT_ROOT, Settings
 from app.content.catalog import Catalog, load_catalog
-from app.processes import free_port, stop_process
+from devtools.processes import free_port, stop_process
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 

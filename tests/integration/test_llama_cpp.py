@@ -32,7 +32,7 @@ from app.interview.graph import build_graph
 from app.interview.nodes import Services
 from app.interview.state import initial_state
 from app.llm.client import make_client
-from app.processes import free_port, stop_process
+from devtools.processes import free_port, stop_process
 
 pytestmark = pytest.mark.llama_cpp
 

@@ -21,8 +21,8 @@ from app.interview.nodes import Services
 from app.interview.state import initial_state
 from app.llm.cassettes import CassetteMiss
 from app.llm.client import make_client
-from app.llm.fake_server import FakeLLM
 from app.llm.structured import Capabilities, ReadPacing, stream_json
+from devtools.fake_llm.harness import FakeLLM
 
 STRONG = "High variance means the model overfits; I would compare training and validation error on a learning curve."
 
