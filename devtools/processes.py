@@ -144,12 +144,13 @@ class ChildServer:
         if piped:
             self._lines = queue.Queue() if self.ready_line is not None else None
             self._reader = threading.Thread(
-                target=self._read, args=(self.proc.stdout, log), name=f"{self.name}-output", daemon=True
+                target=self._read, args=(self.proc.stdout, log, self._lines), name=f"{self.name}-output", daemon=True
             )
             self._reader.start()
 
-    def _read(self, stream: IO[bytes], log: IO[bytes] | None) -> None:
-        """Drain the child's output for its whole life (a full pipe would block it): tail, log file, ready line."""
+    def _read(self, stream: IO[bytes], log: IO[bytes] | None, lines: queue.Queue[str | None] | None) -> None:
+        """Drain the child's output for its whole life (a full pipe would block it) into the tail and the log file,
+        and into ``lines`` while the start waits for the ready line (``None`` at the end of the output)."""
         try:
             for raw in stream:
                 if log is not None:
@@ -157,14 +158,13 @@ class ChildServer:
                     log.flush()
                 line = raw.decode("utf-8", "replace").rstrip("\r\n")
                 self.output.append(line)
-                lines = self._lines
-                if lines is not None:
+                if lines is not None and self._lines is lines:
                     lines.put(line)
         finally:
             if log is not None:
                 log.close()
-            if self._lines is not None:
-                self._lines.put(None)
+            if lines is not None and self._lines is lines:
+                lines.put(None)
 
     def _wait_ready(self) -> bool:
         """True when ready, False when the child exited first; ``ChildServerError`` after ``timeout_s``."""
