@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import IO
 
 PORT = "{port}"  # in a command or a ready URL: replaced by a free port chosen at start
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+# urllib that ignores any *_proxy variables: the children are on loopback, a proxy would only get in the way
+LOOPBACK_HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def free_port() -> int:
@@ -191,7 +192,7 @@ class ChildServer:
 
     def _answers(self, url: str) -> bool:
         try:
-            with _NO_PROXY.open(url, timeout=2) as resp:
+            with LOOPBACK_HTTP.open(url, timeout=2) as resp:
                 return 200 <= resp.status < 300
         except (urllib.error.URLError, OSError, ValueError):
             return False

@@ -38,7 +38,7 @@ from typing import Any
 from app.config import PROJECT_ROOT
 from devtools.fake_llm.asgi import PIECE_CHARS
 from devtools.fake_llm.harness import FakeLLM
-from devtools.processes import PORT, ChildServer
+from devtools.processes import LOOPBACK_HTTP, PORT, ChildServer
 
 # ----------------------------------------------------------------------------- the fake LLM's script
 
@@ -131,13 +131,10 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
 def _http(method: str, url: str, payload: Any = None, timeout: float = 10.0) -> Any:
     data = None if payload is None else json.dumps(payload).encode()
     req = urllib.request.Request(url, data=data, method=method, headers={"content-type": "application/json"})
-    with _OPENER.open(req, timeout=timeout) as resp:
+    with LOOPBACK_HTTP.open(req, timeout=timeout) as resp:
         return json.loads(resp.read())
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from app.config import PROJECT_ROOT
 from devtools.fake_llm.asgi import READY_PREFIX
 from devtools.fake_llm.script import validate_script
-from devtools.processes import ChildServer
+from devtools.processes import LOOPBACK_HTTP, ChildServer
 
 
 class FakeLLM:
@@ -38,7 +38,6 @@ class FakeLLM:
         self.url = ""  # http://127.0.0.1:PORT
         self.port = 0
         self._child: ChildServer | None = None
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
     @property
     def base_url(self) -> str:
@@ -92,7 +91,7 @@ class FakeLLM:
             self.url + path, data=data, method=method, headers={"content-type": "application/json"}
         )
         try:
-            with self._opener.open(request, timeout=10) as resp:
+            with LOOPBACK_HTTP.open(request, timeout=10) as resp:
                 return json.loads(resp.read())
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode("utf-8", "replace")
