@@ -1,9 +1,10 @@
 """One-command setup: ``python3 app/bootstrap.py serve`` or ``python3 app/bootstrap.py test``.
 
 Standard library only, so it runs on a fresh machine before anything is installed. It creates ``.venv``,
-installs the project (with the test extra for ``test``), installs Debian's chromium for the browser test when
-it is missing and we are root, then runs ``barraiser serve`` or ``pytest`` with any extra arguments.
-Re-runs skip the install while pyproject.toml is unchanged.
+installs the project (for ``test``: with the test extra, and the developer tools of ``devtools/``, their own
+distribution), installs Debian's chromium for the browser test when it is missing and we are root, then runs
+``barraiser serve`` or ``pytest`` with any extra arguments. Re-runs skip the install while the pyproject.toml
+files installed are unchanged.
 """
 
 from __future__ import annotations
@@ -56,18 +57,24 @@ def ensure_venv(extra: str | None) -> None:
         fail(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
     if not venv_python().exists():
         run([sys.executable, "-m", "venv", str(VENV)])
-    spec = f".[{extra}]" if extra else "."
+    # the product (with the extra); for the tests also the developer tools, their own distribution, in the same call
+    projects = {".": f".[{extra}]" if extra else "."}
+    if extra == "test":
+        projects["devtools"] = "./devtools"
     stamp = VENV / ".barraiser-installed"
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + spec.encode()).hexdigest()
+    digest = hashlib.sha256()
+    for folder, spec in projects.items():
+        digest.update((ROOT / folder / "pyproject.toml").read_bytes() + spec.encode())
     installed = stamp.read_text().split() if stamp.exists() else []
-    if digest in installed:
+    if digest.hexdigest() in installed:
         return
+    editable = [arg for spec in projects.values() for arg in ("-e", spec)]
     run(
-        [str(venv_python()), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", spec],
+        [str(venv_python()), "-m", "pip", "install", "--disable-pip-version-check", "-q", *editable],
         cwd=ROOT,
         env=build_env(),
     )
-    stamp.write_text("\n".join(installed + [digest]))
+    stamp.write_text("\n".join(installed + [digest.hexdigest()]))
 
 
 def ensure_chromium() -> None:

@@ -1,27 +1,19 @@
-"""The ``barraiser`` command: ``serve`` runs the app; ``bank lint`` / ``bank stats`` check the content."""
+"""The ``barraiser`` command: ``serve`` runs the app; ``bank lint`` / ``bank stats`` check the content; ``eval``,
+``regrade`` and ``export`` come from ``app.evaluation``; further sub-commands from installed distributions through
+the ``barraiser.commands`` entry-point group (the developer tools add ``fake-llm`` and ``bench``)."""
 
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import sys
 from collections import Counter
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from app.config import Settings
 
-_GC_GEN0_THRESHOLD = 20_000  # allocations between first-generation collections (CPython's default is 700)
-
-
-def tune_gc_for_serving() -> None:
-    """Make the cyclic garbage collector cheap for a long-running server (``barraiser bench``: GC was ~20% of the
-    server's CPU). ``freeze`` moves everything alive after startup (modules, the content catalog) out of the
-    collector's sight, so full collections stop rescanning it; a higher first-generation threshold lets the many
-    short-lived containers of a turn, which reference counting frees anyway, trigger far fewer collections."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(_GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
+COMMANDS_GROUP = "barraiser.commands"  # entry points adding sub-commands: functions add_cli(subparsers)
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -30,6 +22,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from app.brains import BrainUnavailable
     from app.content.catalog import ContentError
     from app.server.app import create_app
+    from app.server.runtime import tune_gc_for_serving
 
     if args.record:
         settings = settings.model_copy(update={"record_dir": args.record})
@@ -122,14 +115,27 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true", help="machine-readable output")
     bank.set_defaults(handler=_bank)
 
-    from app.bench import add_cli as add_bench
     from app.evaluation import add_cli as add_evaluation
-    from app.llm.fake_server import add_cli as add_fake_llm
 
     add_evaluation(sub)
-    add_fake_llm(sub)
-    add_bench(sub)
+    add_plugin_commands(sub)
     return parser
+
+
+def add_plugin_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Sub-commands that other installed distributions declare in the ``barraiser.commands`` entry-point group (the
+    developer tools, ``devtools/pyproject.toml``, declare ``fake-llm`` and ``bench``). Each entry point names a
+    function ``add_cli(subparsers)`` that adds its parser and sets ``handler``, called as ``handler(args,
+    settings)``. One that fails to load is reported on stderr and skipped, so the product's own commands still run."""
+    for entry_point in entry_points(group=COMMANDS_GROUP):
+        try:
+            entry_point.load()(subparsers)
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not take `barraiser serve` down
+            print(
+                f"barraiser: skipping the {entry_point.name!r} command ({entry_point.value}): "
+                f"{type(exc).__name__}: {exc}",
+                file=sys.stderr,
+            )
 
 
 def main(argv: list[str] | None = None) -> int:

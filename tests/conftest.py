@@ -4,18 +4,15 @@ client, and a real uvicorn server on a free port (stopped by the fixture)."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx2
 import pytest
 
 from app.config import PROJECT_ROOT, Settings
 from app.content.catalog import Catalog, load_catalog
-from app.processes import free_port, stop_process
+from devtools.processes import PORT, ChildServer
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 
@@ -49,39 +46,23 @@ def client(settings: Settings):
         yield c
 
 
-class LiveServer:
-    """``barraiser serve`` in a child process on a free loopback port."""
+class LiveServer(ChildServer):
+    """``barraiser serve`` in a child process on a free loopback port, ready once ``/api/health`` answers."""
 
     def __init__(self, db_path: Path, log_path: Path, env: dict[str, str] | None = None):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.db_path, self.log_path = db_path, log_path
-        self.env = {**os.environ, "BARRAISER_DATABASE_URL": f"sqlite:///{db_path}", **(env or {})}
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> LiveServer:
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+        self.db_path = db_path
+        super().__init__(
+            [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", PORT],
+            env={**os.environ, "BARRAISER_DATABASE_URL": f"sqlite:///{db_path}", **(env or {})},
             cwd=PROJECT_ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            log_path=log_path,
+            ready_url=f"http://127.0.0.1:{PORT}/api/health",
+            name="server",
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()}")
-            try:
-                if httpx2.get(self.url + "/api/health", timeout=1).status_code == 200:
-                    return self
-            except httpx2.HTTPError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"server did not start:\n{self.log_path.read_text()}")
 
-    def stop(self) -> None:
-        stop_process(self.proc)
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
 
 @pytest.fixture

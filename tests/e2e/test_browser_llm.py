@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from app.llm.fake_server import FakeLLM
+from devtools.fake_llm.harness import FakeLLM
 from tests.conftest import ARTIFACTS, LiveServer
 from tests.e2e.test_browser import ARGS, CHROMIUM
 from tests.integration.test_llm_brain import BASE_RULES, STRONG

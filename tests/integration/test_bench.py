@@ -9,8 +9,10 @@ import os
 
 import pytest
 
-from app.bench import MOVE_CONTENT, UTTERANCE, add_cli, bench_script, fake_first_byte_ms, percentile, utterance_offset
-from app.llm.fake_server import PIECE_CHARS, validate_script
+from devtools.bench.cli import add_cli
+from devtools.bench.run import MOVE_CONTENT, UTTERANCE, bench_script, fake_first_byte_ms, percentile, utterance_offset
+from devtools.fake_llm.asgi import PIECE_CHARS
+from devtools.fake_llm.script import validate_script
 
 KEYS = {"sessions", "turns", "ttft_overhead_ms", "cpu_ms_per_turn", "turns_per_s", "rss_mb"}
 

@@ -1,7 +1,7 @@
 """The replay suite runs in CI: `barraiser eval evals/replay --brain replay --cassettes evals/cassettes` feeds the
 LLM brain from recorded cassettes, with no model endpoint configured, and must pass every check. A scenario whose
 calls were never recorded fails with an error naming the scenario and the turn (never a live call), and the
-recorder (evals/replay/record.py) still regenerates cassettes that replay green."""
+recorder (devtools/record_replay.py) still regenerates cassettes that replay green."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def test_every_replay_scenario_has_a_cassette() -> None:
     ids = scenario_ids()
     assert len(ids) >= 5
     missing = [i for i in ids if not (CASSETTES / f"{i}.jsonl").is_file()]
-    assert not missing, f"no cassette for {missing}: run `.venv/bin/python evals/replay/record.py --check`"
+    assert not missing, f"no cassette for {missing}: run `.venv/bin/python -m devtools.record_replay --check`"
 
 
 def test_replay_suite_passes_without_an_llm_endpoint(tmp_path: Path) -> None:
@@ -109,10 +109,10 @@ def test_unrecorded_calls_fail_naming_scenario_and_turn(tmp_path: Path) -> None:
 
 
 def test_the_recorder_regenerates_cassettes_that_replay_green(tmp_path: Path) -> None:
-    """evals/replay/record.py: the fake LLM scripted by fake-script.json, `eval --brain llm --record`, then a replay."""
+    """devtools/record_replay.py: the fake LLM scripted by fake-script.json, `eval --brain llm --record`, then a replay."""
     out = tmp_path / "cassettes"
     proc = subprocess.run(
-        [sys.executable, str(REPLAY / "record.py"), "--out", str(out), "--check"],
+        [sys.executable, "-m", "devtools.record_replay", "--out", str(out), "--check"],
         cwd=PROJECT_ROOT,
         env=offline_env(),
         capture_output=True,

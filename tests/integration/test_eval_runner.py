@@ -353,7 +353,7 @@ LLM_RULES = [
 
 
 def test_llm_run_records_cassettes_that_replay_offline(tmp_path: Path) -> None:
-    fake_server = pytest.importorskip("app.llm.fake_server")
+    harness = pytest.importorskip("devtools.fake_llm.harness")
     scenario = tmp_path / "llm.yaml"
     scenario.write_text(
         "id: llm-pivot\nround: ml_breadth\nstart:\n  question: ml-bias-variance\nturns:\n"
@@ -363,7 +363,7 @@ def test_llm_run_records_cassettes_that_replay_offline(tmp_path: Path) -> None:
     )
     cassettes = tmp_path / "cassettes"
     live, replayed = tmp_path / "live.json", tmp_path / "replay.json"
-    with fake_server.FakeLLM({"rules": LLM_RULES}) as fake:
+    with harness.FakeLLM({"rules": LLM_RULES}) as fake:
         settings = Settings(
             _env_file=None,
             llm_base_url=fake.base_url,

@@ -1,4 +1,4 @@
-"""The fake OpenAI-compatible server (app/llm/fake_server.py), driven by the real ``openai`` SDK over real HTTP on a
+"""The fake OpenAI-compatible server (devtools/fake_llm/), driven by the real ``openai`` SDK over real HTTP on a
 free loopback port: completions, streaming, structured outputs, scripted rules and injected faults."""
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ import pydantic
 import pytest
 from pydantic import BaseModel, Field
 
-from app.llm.fake_server import FakeLLM, ScriptError, schema_instance, split_pieces, validate_script
+from devtools.fake_llm.asgi import split_pieces
+from devtools.fake_llm.harness import FakeLLM
+from devtools.fake_llm.schema_instance import schema_instance
+from devtools.fake_llm.script import ScriptError, validate_script
 
 USER = [{"role": "user", "content": "Tell me about a time you disagreed with your manager."}]
 

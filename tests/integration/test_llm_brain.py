@@ -15,8 +15,8 @@ from app.brains import make_brain
 from app.config import Settings
 from app.llm.cassettes import CassetteMiss
 from app.llm.client import make_client
-from app.llm.fake_server import FakeLLM
 from app.llm.structured import Capabilities, ReadPacing, stream_json
+from devtools.fake_llm.harness import FakeLLM
 from tests.helpers import Round, done
 
 STRONG = "High variance means the model overfits; I would compare training and validation error on a learning curve."

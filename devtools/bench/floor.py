@@ -1,4 +1,5 @@
-"""``barraiser bench --floor``: what the fixed parts of the stack cost per turn before Bar Raiser does any work.
+"""The floor behind ``barraiser bench --floor``: what the fixed parts of the stack cost per turn before Bar Raiser
+does any work.
 
 A turn always runs the round graph on LangGraph with a checkpointer and makes two calls with the ``openai`` client
 (the reply, streamed, and the grade). Both are measured here alone, in this process, with nothing of the interview
@@ -7,7 +8,7 @@ in them, so ``cpu_ms_per_turn`` from ``barraiser bench`` can be read against a f
 - ``langgraph_ms_per_turn``: a graph of the round's shape (``respond`` -> ``await_answer`` (interrupt) ->
   ``grade`` beside ``respond``), whose nodes only return a turn and stream 8 custom frames, on the in-memory
   checkpointer with ``durability="sync"``; ``sessions`` threads concurrently, ``turns`` resumes each.
-- ``openai_client_ms_per_turn``: ``AsyncOpenAI`` built by ``app.llm.make_client`` (the server's transport and
+- ``openai_client_ms_per_turn``: ``AsyncOpenAI`` built by ``app.llm.client.make_client`` (the server's transport and
   limits) posting one streamed and one plain chat completion per turn to the fake LLM (no delay, short answers),
   reading the stream's bytes and nothing more.
 
@@ -30,10 +31,10 @@ from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
-from app.cli import tune_gc_for_serving
 from app.config import Settings
 from app.llm.client import make_client
-from app.llm.fake_server import FakeLLM
+from app.server.runtime import tune_gc_for_serving
+from devtools.fake_llm.harness import FakeLLM
 
 
 class _State(TypedDict):

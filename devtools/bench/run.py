@@ -1,7 +1,8 @@
-"""``barraiser bench``: drive N concurrent WebSocket sessions against a real server and report what the server adds.
+"""The benchmark behind ``barraiser bench``: drive N concurrent WebSocket sessions against a real server and report
+what the server adds.
 
 The server (``python -m app.cli serve``) and, for the LLM brain, the fake OpenAI-compatible LLM
-(``app.llm.fake_server.FakeLLM``) run as separate child processes on loopback; this process is the client. Each
+(``devtools.fake_llm.harness.FakeLLM``) run as separate child processes on loopback; this process is the client. Each
 session is created with ``POST /api/sessions`` and driven over a WebSocket for ``--turns`` interviewer turns: the
 first from connecting, each later one from sending an answer, to the first ``interviewer_delta`` frame.
 
@@ -20,25 +21,24 @@ Both children are always stopped (``try`` / ``finally``).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import math
 import os
 import re
 import signal
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from app.config import PROJECT_ROOT
-from app.processes import free_port, stop_process
+from devtools.fake_llm.asgi import PIECE_CHARS
+from devtools.fake_llm.harness import FakeLLM
+from devtools.processes import LOOPBACK_HTTP, PORT, ChildServer
 
 # ----------------------------------------------------------------------------- the fake LLM's script
 
@@ -110,8 +110,6 @@ def fake_first_byte_ms(text: str, ttft_ms: float, tokens_per_s: float) -> float:
 
     The fake sends its first piece ``ttft_ms`` after the request and piece ``i`` at ``ttft + i / tokens_per_s``
     (absolute deadlines; ``tokens_per_s`` 0 = unthrottled); pieces are ``PIECE_CHARS`` code points."""
-    from app.llm.fake_server import PIECE_CHARS
-
     piece = utterance_offset(text) // PIECE_CHARS
     return ttft_ms + (piece * 1000.0 / tokens_per_s if tokens_per_s > 0 else 0.0)
 
@@ -133,65 +131,30 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
 def _http(method: str, url: str, payload: Any = None, timeout: float = 10.0) -> Any:
     data = None if payload is None else json.dumps(payload).encode()
     req = urllib.request.Request(url, data=data, method=method, headers={"content-type": "application/json"})
-    with _OPENER.open(req, timeout=timeout) as resp:
+    with LOOPBACK_HTTP.open(req, timeout=timeout) as resp:
         return json.loads(resp.read())
 
 
-class Server:
-    """``python -m app.cli serve`` in a child process on a free loopback port."""
-
-    def __init__(self, env: dict[str, str], log_path: Path, profile: Path | None = None):
-        self.env, self.log_path, self.profile = env, log_path, profile
-        self.port = 0
-        self.url = ""
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, timeout_s: float = 60.0) -> Server:
-        for _attempt in range(3):  # the free port may be taken between probing and binding
-            self.port = free_port()
-            self.url = f"http://127.0.0.1:{self.port}"
-            with self.log_path.open("ab") as log:
-                wrap = ["-m", "cProfile", "-o", str(self.profile)] if self.profile else []
-                self.proc = subprocess.Popen(
-                    [sys.executable, *wrap, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-                    cwd=PROJECT_ROOT,
-                    env=self.env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            deadline = time.monotonic() + timeout_s
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                try:
-                    _http("GET", self.url + "/api/health", timeout=1)
-                    return self
-                except (urllib.error.URLError, OSError, ValueError):
-                    time.sleep(0.1)
-            if self.proc.poll() is None:
-                self.stop()
-                raise RuntimeError(f"the server did not start in {timeout_s:g} s:\n{self.log_tail()}")
-            self.proc = None
-        raise RuntimeError(f"the server exited at start:\n{self.log_tail()}")
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is None:
-            return
+def server_child(env: dict[str, str], log_path: Path, profile: Path | None = None) -> ChildServer:
+    """``python -m app.cli serve`` in a child process on a free loopback port, ready once ``/api/health`` answers;
+    with ``profile``, under cProfile writing its stats there."""
+    wrap = ["-m", "cProfile", "-o", str(profile)] if profile else []
+    return ChildServer(
+        [sys.executable, *wrap, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", PORT],
+        env=env,
+        cwd=PROJECT_ROOT,
+        log_path=log_path,
+        ready_url=f"http://127.0.0.1:{PORT}/api/health",
+        timeout_s=60,
         # uvicorn re-raises the signal it caught after shutting down: SIGINT becomes KeyboardInterrupt, so
         # cProfile still writes its stats (SIGTERM would kill the process before that)
-        stop_process(proc, 30 if self.profile else 10, signal.SIGINT if self.profile else signal.SIGTERM)
+        stop_signal=signal.SIGINT if profile else signal.SIGTERM,
+        grace_s=30 if profile else 10,
+        name="the server",
+    )
 
 
 # ----------------------------------------------------------------------------- the client
@@ -352,7 +315,7 @@ def run_bench(
     say = log or (lambda _msg: None)
     client_cpu0 = sum(os.times()[:2])
     fake = None
-    server: Server | None = None
+    server: ChildServer | None = None
     pids: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="barraiser-bench-") as tmp:
         env = {
@@ -367,8 +330,6 @@ def run_bench(
         env.pop("BARRAISER_RECORD_DIR", None)
         try:
             if brain == "llm":
-                from app.llm.fake_server import FakeLLM
-
                 fake = FakeLLM(bench_script(), ttft_ms=llm_ttft_ms, tokens_per_s=llm_tokens_per_s).start()
                 pids["fake"] = fake.proc.pid
                 env |= {
@@ -378,19 +339,18 @@ def run_bench(
                     "BARRAISER_GRADER_MODEL": "bench",
                 }
                 say(f"fake LLM on {fake.url} (ttft {llm_ttft_ms:g} ms, {llm_tokens_per_s:g} tokens/s)")
-            server = Server(env, Path(tmp) / "server.log", server_profile).start()
-            pids["server"] = server.proc.pid
-            say(f"server on {server.url} (pid {server.proc.pid}, brain {brain})")
+            server = server_child(env, Path(tmp) / "server.log", server_profile).start()
+            url = f"http://127.0.0.1:{server.port}"
+            pids["server"] = server.pid
+            say(f"server on {url} (pid {server.pid}, brain {brain})")
             # warm-up, not measured: the first session pays one-time costs (lazy imports, first connections)
-            warm = _asyncio_run(_warm_up(server.url, round_id, level, frame_timeout_s))
+            warm = _asyncio_run(_warm_up(url, round_id, level, frame_timeout_s))
             if warm:
                 raise RuntimeError("the warm-up session failed: " + "; ".join(warm))
-            created = _asyncio_run(_create_sessions(server.url, sessions, round_id, level))
+            created = _asyncio_run(_create_sessions(url, sessions, round_id, level))
             say(f"{sessions} sessions created; driving {turns} turns each")
-            results, wall, ticks = _asyncio_run(
-                _run_client(server.url, created, turns, server.proc.pid, frame_timeout_s)
-            )
-            rss = peak_rss_mb(server.proc.pid)
+            results, wall, ticks = _asyncio_run(_run_client(url, created, turns, server.pid, frame_timeout_s))
+            rss = peak_rss_mb(server.pid)
             fake_ticks = cpu_ticks(fake.proc.pid) if fake else 0
             requests = fake.requests() if fake else []
         except BaseException:
@@ -476,7 +436,8 @@ def _to_llm_request(samples: list[TurnSample], requests: list[dict]) -> list[flo
 # ----------------------------------------------------------------------------- command line
 
 
-def _human(report: dict) -> str:
+def human(report: dict) -> str:
+    """The report for a person (``--json`` prints it as it is)."""
     o = report["ttft_overhead_ms"]
     lines = [
         f"brain {report['brain']}: {report['sessions']} sessions, {report['turns']} turns in {report['wall_s']} s",
@@ -497,104 +458,3 @@ def _human(report: dict) -> str:
     if report["error_count"]:
         lines.append(f"  {report['error_count']} error(s): " + "; ".join(report["errors"][:5]))
     return "\n".join(lines)
-
-
-def _positive(kind):
-    def parse(value: str):
-        x = kind(value)
-        if not (x >= 0 and math.isfinite(x)):
-            raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-        return x
-
-    return parse
-
-
-def _run_args(args: argparse.Namespace, settings: Any = None) -> int:
-    if args.sessions < 1 or args.turns < 1:
-        print("--sessions and --turns must be >= 1", file=sys.stderr)
-        return 2
-    if args.floor:
-        from app.bench_floor import human, run_floor
-
-        report = run_floor(min(args.sessions, 50), args.turns)
-        print(json.dumps(report, indent=2) if args.json else human(report), flush=True)
-        return 0
-    log = None if args.json else (lambda msg: print(msg, file=sys.stderr, flush=True))
-    try:
-        report = run_bench(
-            args.sessions,
-            args.turns,
-            args.llm_ttft_ms,
-            args.llm_tokens_per_s,
-            args.brain,
-            args.round,
-            args.level,
-            args.frame_timeout_s,
-            log=log,
-            server_profile=args.server_profile,
-        )
-    except (RuntimeError, OSError) as exc:
-        print(f"bench failed: {exc}", file=sys.stderr)
-        return 1
-    print(json.dumps(report, indent=2) if args.json else _human(report), flush=True)
-    return 1 if report["error_count"] else 0
-
-
-def add_cli(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``barraiser bench``; its handler is called as ``handler(args, settings)`` like the others."""
-    parser = subparsers.add_parser(
-        "bench",
-        help="benchmark the server: N concurrent WebSocket sessions against the fake LLM",
-        description="Starts the server and the fake LLM on loopback, drives N concurrent sessions and reports the "
-        "server-added latency to the first interviewer token, CPU per turn, turns/s and peak RSS "
-        "(docs/performance.md).",
-    )
-    parser.add_argument("--sessions", type=int, default=20, help="concurrent sessions (default 20)")
-    parser.add_argument("--turns", type=int, default=5, help="interviewer turns per session (default 5)")
-    parser.add_argument(
-        "--llm-ttft-ms",
-        type=_positive(float),
-        default=200.0,
-        help="the fake LLM's time to first token, ms (default 200)",
-    )
-    parser.add_argument(
-        "--llm-tokens-per-s",
-        type=_positive(float),
-        default=200.0,
-        help="the fake LLM's streamed pieces per second, 0 = unthrottled (default 200)",
-    )
-    parser.add_argument(
-        "--brain",
-        choices=["llm", "offline"],
-        default="llm",
-        help="llm: the LLM brain on the fake (default); offline: the rules brain, no fake",
-    )
-    parser.add_argument("--round", default="ml_breadth", help="round id (default ml_breadth)")
-    parser.add_argument("--level", default="L5", help="level (default L5)")
-    parser.add_argument("--frame-timeout-s", type=float, default=120.0, help=argparse.SUPPRESS)
-    parser.add_argument(
-        "--server-profile",
-        type=Path,
-        metavar="FILE",
-        default=None,
-        help="run the server under cProfile and write its stats to FILE (slows the server)",
-    )
-    parser.add_argument(
-        "--floor",
-        action="store_true",
-        help="instead, measure in this process what LangGraph and the openai client alone cost per "
-        "turn, with no interview work (app/bench_floor.py)",
-    )
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.set_defaults(handler=_run_args)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m app.bench")
-    add_cli(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["bench", *(sys.argv[1:] if argv is None else argv)])
-    return args.handler(args, None)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

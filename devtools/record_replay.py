@@ -1,16 +1,16 @@
-"""Re-record the replay suite's cassettes from the project's fake LLM, scripted by ``fake-script.json``.
+"""The replay suite's cassette recorder: re-record ``evals/cassettes/`` from the project's fake LLM, scripted by
+``evals/replay/fake-script.json``.
 
-    .venv/bin/python evals/replay/record.py                 # every scenario in evals/replay/ -> evals/cassettes/
-    .venv/bin/python evals/replay/record.py --check         # ... then replay them offline and show the result
-    .venv/bin/python evals/replay/record.py evals/replay/causal-peeking-hint.yaml   # just some scenarios
+    .venv/bin/python -m devtools.record_replay              # every scenario in evals/replay/ -> evals/cassettes/
+    .venv/bin/python -m devtools.record_replay --check      # ... then replay them offline and show the result
+    .venv/bin/python -m devtools.record_replay evals/replay/causal-peeking-hint.yaml   # just some scenarios
 
 It starts ``barraiser fake-llm --script evals/replay/fake-script.json`` on a free loopback port, runs
 ``barraiser eval PATHS --brain llm --record TMP`` against it (BARRAISER_LLM_BASE_URL pointing at the fake), and,
 only if every scenario passed and every model call matched a scripted rule, moves the new cassettes into
 ``--out`` (replacing those scenarios' old cassettes: a recorder appends, so stale lines must not survive).
 
-To record a real model instead, do not use this script: see evals/replay/README.md.
-Standard library and project imports only.
+To record a real model instead, do not use this recorder: see evals/replay/README.md.
 """
 
 from __future__ import annotations
@@ -24,11 +24,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-sys.path.insert(0, str(ROOT))
+from app.config import PROJECT_ROOT
+from devtools.fake_llm.harness import FakeLLM
 
-from app.llm.fake_server import FakeLLM  # noqa: E402
+REPLAY = PROJECT_ROOT / "evals" / "replay"
 
 LLM_ENV = (
     "BARRAISER_LLM_BASE_URL",
@@ -43,7 +42,12 @@ LLM_ENV = (
 
 def _eval(args: list[str], env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", "eval", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "app.cli", "eval", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
@@ -60,15 +64,19 @@ def _unmatched(requests: list[dict]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m devtools.record_replay",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
         "paths",
         nargs="*",
-        default=[str(HERE.relative_to(ROOT))],
+        default=[str(REPLAY.relative_to(PROJECT_ROOT))],
         help="scenario files or directories (default evals/replay)",
     )
-    parser.add_argument("--script", default=str(HERE / "fake-script.json"), help="the fake LLM's script")
-    parser.add_argument("--out", default=str(ROOT / "evals" / "cassettes"), help="cassette directory")
+    parser.add_argument("--script", default=str(REPLAY / "fake-script.json"), help="the fake LLM's script")
+    parser.add_argument("--out", default=str(PROJECT_ROOT / "evals" / "cassettes"), help="cassette directory")
     parser.add_argument("--check", action="store_true", help="replay the new cassettes offline afterwards")
     parser.add_argument(
         "--force", action="store_true", help="keep the cassettes even if a scenario failed while recording"

@@ -1,0 +1,115 @@
+"""The benchmark's command line: ``barraiser bench`` (registered through the ``barraiser.commands`` entry point) and
+``python -m devtools.bench.cli``, with the same flags (docs/performance.md). ``--floor`` runs ``floor.py`` instead
+of ``run.py``; both are imported only when the command runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _positive(kind):
+    def parse(value: str):
+        x = kind(value)
+        if not (x >= 0 and math.isfinite(x)):
+            raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+        return x
+
+    return parse
+
+
+def _run_args(args: argparse.Namespace, settings: Any = None) -> int:
+    if args.sessions < 1 or args.turns < 1:
+        print("--sessions and --turns must be >= 1", file=sys.stderr)
+        return 2
+    if args.floor:
+        from devtools.bench.floor import human, run_floor
+
+        report = run_floor(min(args.sessions, 50), args.turns)
+        print(json.dumps(report, indent=2) if args.json else human(report), flush=True)
+        return 0
+    from devtools.bench.run import human, run_bench
+
+    log = None if args.json else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    try:
+        report = run_bench(
+            args.sessions,
+            args.turns,
+            args.llm_ttft_ms,
+            args.llm_tokens_per_s,
+            args.brain,
+            args.round,
+            args.level,
+            args.frame_timeout_s,
+            log=log,
+            server_profile=args.server_profile,
+        )
+    except (RuntimeError, OSError) as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(report, indent=2) if args.json else human(report), flush=True)
+    return 1 if report["error_count"] else 0
+
+
+def add_cli(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``barraiser bench``; its handler is called as ``handler(args, settings)`` like the others."""
+    parser = subparsers.add_parser(
+        "bench",
+        help="benchmark the server: N concurrent WebSocket sessions against the fake LLM",
+        description="Starts the server and the fake LLM on loopback, drives N concurrent sessions and reports the "
+        "server-added latency to the first interviewer token, CPU per turn, turns/s and peak RSS "
+        "(docs/performance.md).",
+    )
+    parser.add_argument("--sessions", type=int, default=20, help="concurrent sessions (default 20)")
+    parser.add_argument("--turns", type=int, default=5, help="interviewer turns per session (default 5)")
+    parser.add_argument(
+        "--llm-ttft-ms",
+        type=_positive(float),
+        default=200.0,
+        help="the fake LLM's time to first token, ms (default 200)",
+    )
+    parser.add_argument(
+        "--llm-tokens-per-s",
+        type=_positive(float),
+        default=200.0,
+        help="the fake LLM's streamed pieces per second, 0 = unthrottled (default 200)",
+    )
+    parser.add_argument(
+        "--brain",
+        choices=["llm", "offline"],
+        default="llm",
+        help="llm: the LLM brain on the fake (default); offline: the rules brain, no fake",
+    )
+    parser.add_argument("--round", default="ml_breadth", help="round id (default ml_breadth)")
+    parser.add_argument("--level", default="L5", help="level (default L5)")
+    parser.add_argument("--frame-timeout-s", type=float, default=120.0, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--server-profile",
+        type=Path,
+        metavar="FILE",
+        default=None,
+        help="run the server under cProfile and write its stats to FILE (slows the server)",
+    )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="instead, measure in this process what LangGraph and the openai client alone cost per "
+        "turn, with no interview work (devtools/bench/floor.py)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.set_defaults(handler=_run_args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devtools.bench.cli")
+    add_cli(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["bench", *(sys.argv[1:] if argv is None else argv)])
+    return args.handler(args, None)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
