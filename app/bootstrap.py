@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -38,9 +39,14 @@ def run(cmd: list[str], **kwargs: Any) -> None:
         fail(f"command failed with exit code {result.returncode}: {' '.join(cmd)}")
 
 
-# llama-cpp-python (the test extra) compiles llama.cpp for this CPU. Its AMX kernels crash (SIGSEGV in
-# ggml_backend_amx_mul_mat) on machines whose CPU reports AMX, as this project's do; build without them.
-LLAMA_CMAKE_ARGS = "-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
+# llama-cpp-python (the test extra) compiles llama.cpp for this CPU. With -march=native its AMX kernels are built in
+# and crash (SIGSEGV in ggml_backend_amx_mul_mat) on machines whose CPU reports AMX, as this project's do. On x86-64
+# build for AVX2 instead of "native" (the GGML_AMX_* switches alone do not help: native turns AMX back on).
+LLAMA_CMAKE_ARGS = (
+    "-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON"
+    if platform.machine() in ("x86_64", "AMD64")
+    else ""
+)
 
 
 def build_env() -> dict[str, str]:
