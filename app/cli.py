@@ -10,8 +10,12 @@ import sys
 from collections import Counter
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from app.config import Settings
+
+if TYPE_CHECKING:
+    from app.content.catalog import Catalog
 
 COMMANDS_GROUP = "barraiser.commands"  # entry points adding sub-commands: functions add_cli(subparsers)
 
@@ -60,20 +64,25 @@ def _bank(args: argparse.Namespace, settings: Settings) -> int:
             print(problem, file=sys.stderr)
         print(f"{len(exc.problems)} problem(s)", file=sys.stderr)
         return 1
+    if args.bank_command == "check":
+        return _check_claims(catalog, args.question, args.text)
     if args.bank_command == "lint":
         print(
             f"ok: {len(catalog.questions)} questions, {len(catalog.rounds)} rounds, "
             f"{len(catalog.principles)} principles, {len(catalog.failure_ladder.modes)} failure modes"
         )
         return 0
-    rounds, topics, levels, kinds = Counter(), Counter(), Counter(), Counter()
+    rounds: Counter[str] = Counter()
+    topics: Counter[str] = Counter()
+    levels: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
     for q in catalog.questions.values():
         rounds.update(q.rounds)
         topics.update(q.topics)
         levels.update(q.levels)
         kinds[q.kind] += 1
     bridges = Counter(b.principle for q in catalog.questions.values() for b in q.lp_bridges)
-    stats = {
+    stats: dict[str, Any] = {
         "questions": len(catalog.questions),
         "rounds": dict(sorted(rounds.items())),
         "topics": dict(sorted(topics.items())),
@@ -95,6 +104,28 @@ def _bank(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _check_claims(catalog: Catalog, question_id: str, text: str) -> int:
+    """What the claim matcher reads in ``text`` for each key point of a question (for content authors)."""
+    from app.grading.claims import clauses, read_key_point
+    from app.grading.cues import Text
+
+    question = catalog.questions.get(question_id)
+    if question is None:
+        print(f"unknown question {question_id!r}; see `barraiser bank stats` or rubrics/questions/", file=sys.stderr)
+        return 2
+    answer = Text(sys.stdin.read() if text == "-" else text)
+    parts = clauses(answer)
+    for kp in question.rubric.key_points:
+        reading = read_key_point(answer, kp, parts)
+        where = ""
+        if reading.span is not None:
+            start, end = answer.original_span(*reading.span)
+            where = f'  "{answer.original[start:end].strip()}"'
+        claim = f" [{reading.hit.claim.id}]" if reading.hit else ""
+        print(f"{kp.id:28} {reading.state.value:22}{claim}{where}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="barraiser", description="Bar Raiser: Amazon DS mock interviewer.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -111,6 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
     bank = sub.add_parser("bank", help="check the question bank and content")
     bank_sub = bank.add_subparsers(dest="bank_command", required=True)
     bank_sub.add_parser("lint", help="validate rubrics/ and prompts/; print file: field: reason per problem")
+    check = bank_sub.add_parser(
+        "check", help="show what the grader reads in an answer: each key point stated, mentioned, wrong or absent"
+    )
+    check.add_argument("question", help="a question id")
+    check.add_argument("text", help="the answer text, or - to read it from standard input")
     stats = bank_sub.add_parser("stats", help="counts per round, topic, level and principle")
     stats.add_argument("--json", action="store_true", help="machine-readable output")
     bank.set_defaults(handler=_bank)

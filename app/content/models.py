@@ -44,11 +44,43 @@ class Criterion(Strict):
     )
 
 
+class Claim(Strict):
+    """A statement an answer can make, recognised when one phrase of every group appears in the same clause
+    (app/grading/claims.py: clause splitting, negation and "a common mistake is ..." framing)."""
+
+    id: str
+    says: str = Field(description="The statement, as the interviewer's notes put it.")
+    all: list[list[Text]] = Field(
+        min_length=1,
+        description="Groups of interchangeable phrases; the claim is made when each group has a phrase in one clause.",
+    )
+    ordered: bool = Field(False, description="The groups must appear in this order (cause before effect).")
+    probe: str | None = Field(
+        None, description="For a wrong claim: a question that makes the candidate test it, without giving the fix."
+    )
+
+    @field_validator("all")
+    @classmethod
+    def _no_empty_group(cls, v: list[list[str]]) -> list[list[str]]:
+        if any(not group for group in v):
+            raise ValueError("every group needs at least one phrase")
+        return v
+
+
 class KeyPoint(Strict):
     id: str
     text: str = Field(description="What a strong answer says, in the interviewer's private notes.")
-    cues: list[Text] = Field(min_length=1, description="Phrases or synonyms a rules engine can match.")
+    cues: list[Text] = Field(
+        min_length=1, description="Phrases that show the topic came up (a mention, not yet the mechanism)."
+    )
     weight: float = Field(1.0, gt=0)
+    claims: list[Claim] = Field(
+        default_factory=list, description="What a correct answer states; any one, affirmed, covers the key point."
+    )
+    wrong: list[Claim] = Field(
+        default_factory=list,
+        description="Inversions and misconceptions of this key point; affirmed, they are evidence for a low level.",
+    )
 
 
 class RedFlag(Strict):
@@ -97,6 +129,10 @@ class Rubric(Strict):
             unknown = set(c.key_points) - set(ids)
             if unknown:
                 raise ValueError(f"criterion {c.id!r} names unknown key points {sorted(unknown)}")
+        claim_ids = [c.id for k in self.key_points for c in k.claims + k.wrong]
+        dupes = {i for i in claim_ids if claim_ids.count(i) > 1}
+        if dupes:
+            raise ValueError(f"duplicate claim ids: {sorted(dupes)}")
         return self
 
 
@@ -154,6 +190,11 @@ class Question(Strict):
     hints: list[Hint] = Field(default_factory=list)
     lp_bridges: list[LPBridge] = Field(default_factory=list)
     clarifications: list[Clarification] = Field(default_factory=list)
+    scope: str | None = Field(
+        None,
+        description="What the interviewer says to a clarifying question no clarification matches: the setting and "
+        "assumptions, never a part of the solution.",
+    )
     sql: SqlExercise | None = None
     python: PythonExercise | None = None
     choices: MultipleChoice | None = None

@@ -75,9 +75,15 @@ class Text:
         self.folded = "".join(chars)
         self._index = index
 
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        """Offsets into the normalised text -> offsets into the original (for verbatim quotes)."""
+        if end <= start:
+            return self._index[start], self._index[start]
+        return self._index[start], self._index[end - 1] + 1
+
     def find(self, cue: str) -> Match | None:
         """The first occurrence of ``cue`` starting at a word boundary, or ``None``."""
-        m = _cue_pattern(cue).search(self.folded)
+        m = cue_pattern(cue).search(self.folded)
         if not m:
             return None
         start = self._index[m.start()]
@@ -109,11 +115,11 @@ class Text:
     def _find_all(self, cue: str) -> list[Match]:
         return [
             Match(cue, self._index[m.start()], self._index[m.end() - 1] + 1)
-            for m in _cue_pattern(cue).finditer(self.folded)
+            for m in cue_pattern(cue).finditer(self.folded)
         ]
 
     def count(self, cues: list[str]) -> int:
-        return sum(len(_cue_pattern(c).findall(self.folded)) for c in cues)
+        return sum(len(cue_pattern(c).findall(self.folded)) for c in cues)
 
     def sentence(self, match: Match) -> str:
         """The sentence (or clause) around a match, verbatim, trimmed to a readable length."""
@@ -155,7 +161,7 @@ class Text:
 
 
 @lru_cache(maxsize=8192)
-def _cue_pattern(cue: str) -> re.Pattern[str]:
+def cue_pattern(cue: str) -> re.Pattern[str]:
     folded = " ".join(cue.translate(_FOLD).lower().split())
     prefix = r"(?<![a-z0-9_])" if folded[:1].isalnum() else ""
     return re.compile(prefix + re.escape(folded))

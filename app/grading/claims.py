@@ -1,0 +1,192 @@
+"""Claims, not words: whether an answer *states* a key point, states one of its known inversions or
+misconceptions, or only names its terms.
+
+A claim (``app.content.models.Claim``) is made when every one of its phrase groups is found inside one clause of
+the answer. Clauses are sentences cut further at contrast words ("but", "whereas", "while", "however") and at
+", and", so "precision is about all the fraud, and recall is about the flagged orders" states neither definition.
+A claim is **negated** when a negation ("not", "doesn't", "never"...) sits in its clause before its last phrase
+and outside the phrases themselves ("high bias doesn't mean overfitting"); it is **framed** when its clause (or the
+clause just before it in the sentence) reports it as someone else's mistake ("a common mistake is to say...",
+"people often think..."). A wrong claim that is framed or negated is a misconception the candidate rejected.
+
+Offsets are into the normalised text of :class:`app.grading.cues.Text` and map back to verbatim quotes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+
+from app.content.models import Claim, KeyPoint
+from app.grading.cues import Text, cue_pattern
+
+# where a clause ends: sentence ends, semicolons, blank lines, contrast words, ", and", a spaced dash (a single line
+# break does not end one: a query typed over several lines is one statement)
+_CLAUSE_BREAK = re.compile(
+    r"[.!?;](?=\s|$)|\n\s*\n|\s(?:but|whereas|while|whilst|however|although|though|yet|except that)\b|,\s*and\s|\s-\s"
+)
+_SENTENCE_BREAK = re.compile(r"[.!?](?=\s|$)|\n\s*\n")
+_NEGATION = re.compile(r"\b(?:not|never|no|cannot|neither|nor|none)\b|n't\b")
+_INTERJECTION_NO = re.compile(r"^\W*no\b[,!.]")  # "No, precision is ..." answers, it does not negate
+_FRAME = re.compile(
+    r"common (?:mistake|misconception|error|trap|confusion)|misconception|\bmyth\b|"
+    r"(?:people|folks|candidates|some|many|most) (?:often |sometimes |usually |commonly |tend to )?"
+    r"(?:think|say|assume|believe|confuse|mix up|claim|argue)|"
+    r"a lot of people|it'?s tempting|tempting to|contrary to|i used to think|used to believe|"
+    r"(?:it'?s|is|would be) (?:wrong|incorrect|a mistake|misleading) to|wrong to (?:say|think)|"
+    r"(?:not|isn't|is not) (?:true|right|correct) that|naive(?:ly)?|rather than|instead of"
+)
+
+
+class Stance(StrEnum):
+    """How a clause relates to a claim it contains."""
+
+    affirmed = "affirmed"  # asserted by the candidate
+    rejected = "rejected"  # negated or framed as someone else's mistake
+
+
+@dataclass(frozen=True)
+class Clause:
+    start: int  # offsets into Text.folded
+    end: int
+    sentence: int  # index of the sentence it belongs to
+
+
+@dataclass(frozen=True)
+class ClaimHit:
+    claim: Claim
+    stance: Stance
+    clause: Clause
+    spans: tuple[tuple[int, int], ...]  # the matched phrases, folded offsets
+
+
+def clauses(text: Text) -> list[Clause]:
+    """The answer's clauses, in order."""
+    folded = text.folded
+    sentence_ends = [m.end() for m in _SENTENCE_BREAK.finditer(folded)]
+    cuts = sorted({0, len(folded), *(m.start() for m in _CLAUSE_BREAK.finditer(folded))})
+    out: list[Clause] = []
+    sentence = 0
+    for start, end in zip(cuts, cuts[1:], strict=False):
+        while sentence < len(sentence_ends) and sentence_ends[sentence] <= start:
+            sentence += 1
+        if folded[start:end].strip(" .,;!?-\n"):
+            out.append(Clause(start, end, sentence))
+    return out
+
+
+@lru_cache(maxsize=16384)
+def _group_pattern(group: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{cue_pattern(c).pattern})" for c in sorted(group, key=len, reverse=True)))
+
+
+def _spans_in(folded: str, clause: Clause, claim: Claim) -> tuple[tuple[int, int], ...] | None:
+    """One matched span per group inside the clause (in order when the claim says so), or None."""
+    spans: list[tuple[int, int]] = []
+    cursor = clause.start
+    for group in claim.all:
+        pattern = _group_pattern(tuple(group))
+        m = pattern.search(folded, cursor if claim.ordered else clause.start, clause.end)
+        if m is None:
+            return None
+        spans.append((m.start(), m.end()))
+        if claim.ordered:
+            cursor = m.end()
+    return tuple(spans)
+
+
+def _negated(folded: str, clause: Clause, spans: Sequence[tuple[int, int]]) -> bool:
+    last = max(end for _, end in spans)
+    segment = folded[clause.start : last]
+    if _INTERJECTION_NO.match(segment):
+        segment = segment[_INTERJECTION_NO.match(segment).end() :]  # type: ignore[union-attr]
+        offset = last - len(segment)
+    else:
+        offset = clause.start
+    for m in _NEGATION.finditer(segment):
+        pos = offset + m.start()
+        if not any(s <= pos < e for s, e in spans):
+            return True
+    return False
+
+
+_CONTRAST_START = re.compile(r"\W*(?:but|whereas|while|whilst|however|although|though|yet|except)\b")
+
+
+def _framed(folded: str, clause: Clause, previous: Clause | None) -> bool:
+    """The clause reports the claim as a mistake: a frame in it, or in the clause before it in the same sentence
+    unless this clause turns against it ("people often say X, but Y": Y is the candidate's own)."""
+    if _FRAME.search(folded, clause.start, clause.end):
+        return True
+    if previous is None or previous.sentence != clause.sentence:
+        return False
+    if _CONTRAST_START.match(folded, clause.start):
+        return False
+    return bool(_FRAME.search(folded, previous.start, previous.end))
+
+
+def find_claim(text: Text, claim: Claim, parts: Sequence[Clause] | None = None) -> ClaimHit | None:
+    """Where the answer makes ``claim``: the first affirmed hit, else the first rejected one, else None."""
+    folded = text.folded
+    parts = clauses(text) if parts is None else parts
+    rejected: ClaimHit | None = None
+    for i, clause in enumerate(parts):
+        spans = _spans_in(folded, clause, claim)
+        if spans is None:
+            continue
+        previous = parts[i - 1] if i else None
+        if _negated(folded, clause, spans) or _framed(folded, clause, previous):
+            rejected = rejected or ClaimHit(claim, Stance.rejected, clause, spans)
+            continue
+        return ClaimHit(claim, Stance.affirmed, clause, spans)
+    return rejected
+
+
+class PointState(StrEnum):
+    """What an answer did with one key point."""
+
+    stated = "stated"  # a claim of the key point, affirmed
+    rejected_misconception = "rejected_misconception"  # a wrong claim, named only to reject it
+    mentioned = "mentioned"  # its terms, no claim: a buzzword without the mechanism
+    wrong = "wrong"  # a wrong claim, affirmed: a confident misconception
+    absent = "absent"
+
+
+@dataclass(frozen=True)
+class PointReading:
+    key_point: KeyPoint
+    state: PointState
+    hit: ClaimHit | None = None  # the claim (right or wrong) behind the state
+    mention: tuple[int, int] | None = None  # for a mention: the matched cue, folded offsets
+
+    @property
+    def span(self) -> tuple[int, int] | None:
+        """Where in the answer the evidence for this reading is (folded offsets of its clause or cue)."""
+        if self.hit is not None:
+            return self.hit.clause.start, self.hit.clause.end
+        return self.mention
+
+
+def read_key_point(text: Text, key_point: KeyPoint, parts: Sequence[Clause]) -> PointReading:
+    """What the answer did with ``key_point``. A key point without claims falls back to its cues (a cue counts as
+    stated), so content written before claims existed still grades."""
+    wrong = [h for c in key_point.wrong if (h := find_claim(text, c, parts))]
+    affirmed_wrong = next((h for h in wrong if h.stance is Stance.affirmed), None)
+    right = [h for c in key_point.claims if (h := find_claim(text, c, parts))]
+    affirmed_right = next((h for h in right if h.stance is Stance.affirmed), None)
+    if affirmed_wrong is not None and (
+        affirmed_right is None or affirmed_wrong.clause.start >= affirmed_right.clause.start
+    ):
+        return PointReading(key_point, PointState.wrong, affirmed_wrong)  # the last word on it is the wrong one
+    if affirmed_right is not None:
+        return PointReading(key_point, PointState.stated, affirmed_right)
+    if wrong:
+        return PointReading(key_point, PointState.rejected_misconception, wrong[0])
+    m = _group_pattern(tuple(key_point.cues)).search(text.folded)
+    if m is None:
+        return PointReading(key_point, PointState.absent)
+    state = PointState.mentioned if key_point.claims else PointState.stated
+    return PointReading(key_point, state, mention=(m.start(), m.end()))
