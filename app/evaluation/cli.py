@@ -273,12 +273,3 @@ def run_export(args: argparse.Namespace, settings: Settings) -> int:
             _err(f"cannot copy the session's cassette: {exc}")
             return 2
     return 0
-
-
-if __name__ == "__main__":  # pragma: no cover - `python -m app.evaluation.cli eval ...` before cli.py wires it in
-    parser = argparse.ArgumentParser(prog="barraiser")
-    from app.evaluation import add_cli
-
-    add_cli(parser.add_subparsers(dest="command", required=True))
-    ns = parser.parse_args()
-    sys.exit(ns.handler(ns, Settings()))
