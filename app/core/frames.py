@@ -43,6 +43,10 @@ class InterviewerDone(Frame):
     move: Move
     principle: str | None = None
     question_id: str | None = None
+    key_point: str | None = None
+    star_part: str | None = None
+    failure_mode: str | None = None
+    rationale: str | None = None
     at: float | None = None
     usage: list[CallUsage] | None = None
 

@@ -27,6 +27,10 @@ class Turn(TypedDict):
     move: NotRequired[str]
     principle: NotRequired[str | None]
     question_id: NotRequired[str | None]
+    key_point: NotRequired[str | None]  # interviewer: the key point a follow-up, hint or return aims at
+    star_part: NotRequired[str | None]  # interviewer: the STAR part an LP follow-up asks for
+    failure_mode: NotRequired[str | None]  # interviewer: the failure mode a failure probe digs into
+    rationale: NotRequired[str]  # interviewer: why this move, as decided at the time
     thread: NotRequired[ThreadKind]
     at: NotRequired[float]
     usage: NotRequired[list[CallUsage]]  # token usage of the LLM calls behind an interviewer turn

@@ -89,6 +89,10 @@ async def _say(view: RoundView, decision: Decision, speech: Speech, write: Write
         move=decision.move,
         principle=principle,
         question_id=question_id,
+        key_point=decision.key_point,
+        star_part=decision.star_part,
+        failure_mode=decision.failure_mode,
+        rationale=decision.rationale,
         at=time.time(),
     )
     if tail.usage:

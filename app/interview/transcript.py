@@ -16,7 +16,20 @@ from typing_extensions import TypedDict
 
 from app.core.state import CallUsage
 
-_TURN_FIELDS = ("index", "role", "text", "move", "principle", "question_id", "usage")
+_TURN_FIELDS = (
+    "index",
+    "role",
+    "text",
+    "move",
+    "principle",
+    "question_id",
+    "key_point",
+    "star_part",
+    "failure_mode",
+    "rationale",
+    "at",
+    "usage",
+)
 _GRADE_FIELDS = ("overall", "overall_label", "criteria", "evidence", "notes", "kind", "principle", "usage")
 
 
@@ -40,6 +53,11 @@ class TranscriptTurn(TypedDict):
     move: NotRequired[str]
     principle: NotRequired[str]
     question_id: NotRequired[str]
+    key_point: NotRequired[str]
+    star_part: NotRequired[str]
+    failure_mode: NotRequired[str]
+    rationale: NotRequired[str]
+    at: NotRequired[float]  # when the turn was complete (seconds since the epoch)
     usage: NotRequired[list[CallUsage]]
     grade: NotRequired[GradeSummary]  # candidate turns, once graded
 
