@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
@@ -66,6 +66,11 @@ class ScenarioTurn(Strict):
     say: str
     grade: int | None = Field(None, ge=1, le=4)
     principle: str | None = None
+    kind: Literal["clarify", "dont_know", "meta"] | None = Field(
+        None,
+        description="clarify: a clarifying question the reply must answer (the unanswered-clarifications metric); "
+        "dont_know: the candidate is stuck; meta: a remark about the interview itself.",
+    )
     expect: Expect | None = None
 
     @field_validator("principle")
@@ -125,6 +130,9 @@ class Scenario(Strict):
     round: str
     level: Level = "L5"
     tags: list[str] = Field(default_factory=list)
+    twin: str | None = Field(
+        None, description="Scenarios with the same twin id answer the same question strong and weak (tags say which)."
+    )
     start: Start | None = None
     turns: list[ScenarioTurn] = Field(min_length=1)
     expect_round: ExpectRound | None = None
