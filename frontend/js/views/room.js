@@ -23,21 +23,13 @@ import {
   gradeEntry,
 } from "../components.js";
 import { mountDebrief } from "./debrief.js";
+import { ERROR_CODES } from "../protocol.js";
 
+const codesIn = (category) => new Set(Object.keys(ERROR_CODES).filter((code) => ERROR_CODES[code] === category));
 // Error codes after which the answer the candidate just sent was NOT taken by the server.
-const REJECTED = new Set([
-  "answer_too_long",
-  "interviewer_speaking",
-  "round_ended",
-  "rate_limited",
-  "invalid_frame",
-  "invalid_json",
-  "frame_too_large",
-  "unknown_type",
-]);
-
+const REJECTED = codesIn("rejected");
 // Server faults after which the answer is kept and a reconnect retries the interviewer's turn.
-const RETRYABLE = new Set(["internal_error", "model_unavailable", "model_output_invalid"]);
+const RETRYABLE = codesIn("retryable");
 
 const IS_MAC = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent || "");
 
