@@ -17,6 +17,7 @@ import { showToast, clearToasts } from "../toast.js";
 import {
   interviewerTurn,
   finalizeInterviewerTurn,
+  setInterviewerText,
   candidateTurn,
   markCandidateSent,
   typingIndicator,
@@ -270,7 +271,7 @@ export function mountRoom(root, ctx, sessionId) {
       transcript.appendChild(node);
     }
     S.live.text += typeof f.text === "string" ? f.text : "";
-    S.live.node._text.textContent = S.live.text;
+    setInterviewerText(S.live.node, S.live.text);
     renderComposer();
     renderHeader();
     scrollToEnd();
