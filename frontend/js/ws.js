@@ -54,7 +54,7 @@ export class SessionSocket {
     let ws;
     try {
       ws = new WebSocket(this.url);
-    } catch (err) {
+    } catch {
       this._scheduleRetry();
       return;
     }
