@@ -99,6 +99,32 @@ def ensure_chromium() -> None:
         fail(f"apt-get installed chromium but {CHROMIUM} is still missing")
 
 
+def ensure_node() -> None:
+    """For the page's ESLint and JS unit tests: Node.js and npm (Debian's, installed when node is missing and we
+    are root), and frontend/node_modules from package-lock.json (`npm ci` again whenever the lock file changed)."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        if os.geteuid() != 0 or shutil.which("apt-get") is None:
+            fail(
+                "the page's lint and unit tests need Node.js and npm. Install them with "
+                "`sudo apt-get install nodejs npm` and run the tests again."
+            )
+        say("installing Debian nodejs and npm for the page's lint and unit tests")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        run(["apt-get", "update", "-q"], env=env)
+        run(["apt-get", "install", "-y", "-q", "nodejs", "npm"], env=env)
+        if shutil.which("node") is None or shutil.which("npm") is None:
+            fail("apt-get installed nodejs and npm but `node` or `npm` is still not on PATH")
+    frontend = ROOT / "frontend"
+    stamp = frontend / "node_modules" / ".barraiser-lock-sha256"
+    digest = hashlib.sha256((frontend / "package-lock.json").read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text().strip() == digest:
+        return
+    why = "package-lock.json changed" if (frontend / "node_modules").exists() else "frontend/node_modules is missing"
+    say(f"installing the page's dev tools (ESLint) with npm ci in frontend/: {why}")
+    run(["npm", "ci", "--no-audit", "--no-fund"], cwd=frontend)
+    stamp.write_text(digest + "\n")
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("serve", "test"):
         print(__doc__)
@@ -111,6 +137,7 @@ def main(argv: list[str]) -> int:
         os.execv(str(VENV / "bin" / "barraiser"), ["barraiser", "serve", *rest])
     ensure_venv("test")
     ensure_chromium()
+    ensure_node()
     os.execv(str(venv_python()), [str(venv_python()), "-m", "pytest", *rest])
     return 0  # not reached
 

@@ -35,7 +35,7 @@ async function request(path, { method = "GET", body, token } = {}) {
       body: body === undefined ? undefined : JSON.stringify(body),
       cache: "no-store",
     });
-  } catch (err) {
+  } catch {
     throw new ApiError(0, "Can't reach the Bar Raiser server. Is it running?");
   }
   let data = null;

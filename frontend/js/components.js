@@ -2,6 +2,9 @@
 import { el, quoted, snippet } from "./dom.js";
 import { vote, moveTag } from "./labels.js";
 
+// The parts of a transcript bubble that change after it is built (its text, its "Sending…" status), by bubble.
+const bubbleParts = new WeakMap();
+
 /** A colored chip for a vote: strong_no_hire red, not_inclined orange, inclined green-ish, strong_hire green, null grey. */
 export function voteChip(label, level, { size = "", testid } = {}) {
   const v = vote(label, level);
@@ -39,8 +42,13 @@ export function interviewerTurn(turn, { live = false } = {}) {
       el("div", { class: "bubble bubble--interviewer" }, text),
     ),
   );
-  node._text = text;
+  bubbleParts.set(node, { text });
   return node;
+}
+
+/** Replace the words of an interviewer bubble (a live turn as it streams). */
+export function setInterviewerText(node, text) {
+  bubbleParts.get(node).text.textContent = text;
 }
 
 /** Finalize a live interviewer bubble in place with the complete turn. */
@@ -49,7 +57,7 @@ export function finalizeInterviewerTurn(node, turn) {
   node.removeAttribute("aria-busy");
   if (Number.isInteger(turn.index)) node.setAttribute("data-index", String(turn.index));
   if (turn.move) node.setAttribute("data-move", turn.move);
-  if (typeof turn.text === "string") node._text.textContent = turn.text;
+  if (typeof turn.text === "string") setInterviewerText(node, turn.text);
   const meta = node.querySelector(".turn__meta");
   const old = meta.querySelector(".tag");
   if (old) old.remove();
@@ -75,13 +83,13 @@ export function candidateTurn(turn, { pending = false } = {}) {
     ),
     el("div", { class: "turn__avatar turn__avatar--you", "aria-hidden": "true", text: "You" }),
   );
-  node._status = status;
+  bubbleParts.set(node, { status });
   return node;
 }
 
 export function markCandidateSent(node, index) {
   node.classList.remove("turn--pending");
-  node._status.textContent = "";
+  bubbleParts.get(node).status.textContent = "";
   if (Number.isInteger(index)) node.setAttribute("data-index", String(index));
 }
 

@@ -21,13 +21,12 @@ function region() {
  */
 export function showToast({ message, code, kind = "error", timeout, action } = {}) {
   const r = region();
-  let node;
   const dismiss = () => {
-    if (!node || !node.isConnected) return;
+    if (!node.isConnected) return;
     node.classList.add("toast--leaving");
     setTimeout(() => node.remove(), 160);
   };
-  node = el(
+  const node = el(
     "div",
     { class: `toast toast--${kind}`, role: kind === "error" ? "alert" : "status", "data-testid": "toast", "data-code": code || null },
     el("span", { class: "toast__icon", "aria-hidden": "true", text: kind === "error" ? "!" : kind === "success" ? "\u2713" : "i" }),

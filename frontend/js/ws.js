@@ -5,13 +5,13 @@
 //   "connected"     socket open
 //   "reconnecting"  connection lost, a retry is scheduled or in progress
 //   "paused"        the server closed the socket after BARRAISER_IDLE_TIMEOUT_S without a client frame (close
-//                   1000 "idle timeout"); no retries until reconnectNow() (typing, tab shown, back online)
+//                   1000 with IDLE_CLOSE_REASON); no retries until reconnectNow() (typing, tab shown, back online)
 //   "unauthorized"  the server refused the token (close code 1008); no further retries
 //   "closed"        closed by us (close())
+import { IDLE_CLOSE_REASON } from "./protocol.js";
 
 const POLICY_VIOLATION = 1008;
 const NORMAL_CLOSURE = 1000;
-const IDLE_REASON = "idle timeout"; // app/server/ws.py closes idle sockets with this reason
 
 export function sessionSocketUrl(sessionId, token) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
@@ -54,7 +54,7 @@ export class SessionSocket {
     let ws;
     try {
       ws = new WebSocket(this.url);
-    } catch (err) {
+    } catch {
       this._scheduleRetry();
       return;
     }
@@ -83,7 +83,7 @@ export class SessionSocket {
         this._setStatus("unauthorized", { code: ev.code, reason: ev.reason });
         return;
       }
-      if (ev.code === NORMAL_CLOSURE && ev.reason === IDLE_REASON) {
+      if (ev.code === NORMAL_CLOSURE && ev.reason === IDLE_CLOSE_REASON) {
         // Reconnecting at once would only keep an unattended tab holding a socket: wait for the candidate.
         this.attempt = 0;
         this._setStatus("paused", { code: ev.code, reason: ev.reason });

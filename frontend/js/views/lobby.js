@@ -1,5 +1,6 @@
 // Lobby: pick a round, a level and (optionally) the opening question, then start an interview.
-// Below the start bar: the past interviews stored in this browser.
+// Below the start bar: the past interviews stored in this browser. The choices and the question list are
+// ../lobby/state.js; this file draws them and talks to the server and the browser's storage.
 import { el, clear, replaceChildren } from "../dom.js";
 import { getRounds, getQuestions, createSession, getTranscript, downloadTranscript, ApiError } from "../api.js";
 import { LEVEL_TITLES, humanize } from "../labels.js";
@@ -14,6 +15,23 @@ import {
   forgetSession,
   restoreSession,
 } from "../store.js";
+import {
+  initialLobbyState,
+  roundsLoaded,
+  selectRound,
+  selectLevel,
+  selectQuestion,
+  allowedLevels,
+  chosenQuestion,
+  requestQuestions,
+  questionsLoaded,
+  questionsFailed,
+  questionGroups,
+  optionText,
+  summaryText,
+  canStart,
+  roundTitle as titleOfRound,
+} from "../lobby/state.js";
 
 const KIND_TITLES = {
   concept: "Concepts",
@@ -29,16 +47,7 @@ const KIND_TITLES = {
 
 export function mountLobby(root, ctx) {
   let alive = true;
-  const state = {
-    rounds: [],
-    levels: ["L4", "L5", "L6"],
-    round: null,
-    level: "L5",
-    busy: false,
-    questions: [], // for questionsKey
-    questionsKey: null, // "round|level" the select shows (or is loading)
-    question: "", // chosen question id; "" = any question
-  };
+  let state = initialLobbyState();
 
   const roundsGrid = el("div", { class: "round-grid", role: "group", "aria-label": "Interview rounds", "data-testid": "rounds" },
     skeletonCards(6));
@@ -51,7 +60,7 @@ export function mountLobby(root, ctx) {
     "aria-describedby": "question-hint",
     disabled: true,
     onchange: () => {
-      state.question = questionSelect.value;
+      state = selectQuestion(state, questionSelect.value);
       renderQuestionDetail();
       renderSummary();
     },
@@ -138,10 +147,7 @@ export function mountLobby(root, ctx) {
   getRounds()
     .then((data) => {
       if (!alive) return;
-      state.rounds = Array.isArray(data && data.rounds) ? data.rounds : [];
-      if (Array.isArray(data && data.levels) && data.levels.length) state.levels = data.levels;
-      if (!state.levels.includes(state.level)) state.level = state.levels[0];
-      state.round = state.rounds[0] || null;
+      state = roundsLoaded(state, data);
       if (!state.rounds.length) {
         replaceChildren(roundsGrid, el("p", { class: "muted", text: "The server has no rounds configured." }));
       }
@@ -167,12 +173,8 @@ export function mountLobby(root, ctx) {
   }
 
   function renderSummary() {
-    const r = state.round;
-    const q = state.question ? state.questions.find((x) => x.id === state.question) : null;
-    summary.textContent = r
-      ? [r.title, state.level, `about ${r.duration_min} min`, q ? `opens with \u201C${q.title}\u201D` : null].filter(Boolean).join(" \u00B7 ")
-      : "Choose a round to begin.";
-    startBtn.disabled = !r || !state.level || state.busy;
+    summary.textContent = summaryText(state);
+    startBtn.disabled = !canStart(state);
     startBtn.textContent = state.busy ? "Starting\u2026" : "Start interview";
   }
 
@@ -193,8 +195,7 @@ export function mountLobby(root, ctx) {
             "data-testid": `round-${r.id}`,
             "aria-pressed": selected ? "true" : "false",
             onclick: () => {
-              state.round = r;
-              if (Array.isArray(r.levels) && r.levels.length && !r.levels.includes(state.level)) state.level = r.levels[0];
+              state = selectRound(state, r);
               hideError();
               render();
             },
@@ -215,7 +216,7 @@ export function mountLobby(root, ctx) {
 
   function renderLevels() {
     clear(levelGroup);
-    const allowed = state.round && Array.isArray(state.round.levels) && state.round.levels.length ? state.round.levels : state.levels;
+    const allowed = allowedLevels(state);
     for (const lvl of state.levels) {
       const enabled = allowed.includes(lvl);
       const selected = lvl === state.level;
@@ -229,7 +230,7 @@ export function mountLobby(root, ctx) {
             "aria-pressed": selected ? "true" : "false",
             disabled: !enabled,
             onclick: () => {
-              state.level = lvl;
+              state = selectLevel(state, lvl);
               hideError();
               render();
             },
@@ -247,27 +248,19 @@ export function mountLobby(root, ctx) {
   // ------------------------------------------------------------------ question picker
   /** Fetch the questions for the selected round and level when either changed. Errors keep "Any question". */
   function syncQuestions() {
-    if (!state.round || !state.level) return;
-    const key = `${state.round.id}|${state.level}`;
-    if (key === state.questionsKey) return;
-    state.questionsKey = key;
-    const keep = state.question;
-    state.questions = [];
-    state.question = "";
+    const request = requestQuestions(state);
+    if (!request) return;
+    state = request.state;
     fillQuestionSelect({ loading: true });
     getQuestions(state.round.id, state.level)
       .then((data) => {
-        if (!alive || state.questionsKey !== key) return; // a newer round/level won
-        state.questions = (Array.isArray(data && data.questions) ? data.questions : [])
-          .filter((q) => q && typeof q.id === "string" && q.id);
-        // The same question may exist in the new round/level too (questions span rounds): keep it then.
-        state.question = keep && state.questions.some((q) => q.id === keep) ? keep : "";
+        if (!alive || state.questionsKey !== request.key) return; // a newer round/level won
+        state = questionsLoaded(state, request, data);
         fillQuestionSelect();
       })
       .catch(() => {
-        if (!alive || state.questionsKey !== key) return;
-        state.questions = [];
-        state.question = "";
+        if (!alive || state.questionsKey !== request.key) return;
+        state = questionsFailed(state, request);
         fillQuestionSelect({ failed: true });
       });
   }
@@ -275,13 +268,8 @@ export function mountLobby(root, ctx) {
   function fillQuestionSelect({ loading = false, failed = false } = {}) {
     clear(questionSelect);
     questionSelect.appendChild(anyOption());
-    const groups = new Map();
-    for (const q of state.questions) {
-      const kind = typeof q.kind === "string" && q.kind ? q.kind : "other";
-      if (!groups.has(kind)) groups.set(kind, []);
-      groups.get(kind).push(q);
-    }
-    const grouped = groups.size > 1;
+    const groups = questionGroups(state.questions);
+    const grouped = groups.length > 1;
     for (const [kind, qs] of groups) {
       const options = qs.map((q) => el("option", { value: q.id, text: optionText(q) }));
       if (grouped) questionSelect.appendChild(el("optgroup", { label: KIND_TITLES[kind] || humanize(kind) }, options));
@@ -296,7 +284,7 @@ export function mountLobby(root, ctx) {
   }
 
   function renderQuestionDetail({ loading = false, failed = false } = {}) {
-    const q = state.question ? state.questions.find((x) => x.id === state.question) : null;
+    const q = chosenQuestion(state);
     if (q) {
       const topics = Array.isArray(q.topics) ? q.topics.filter((t) => typeof t === "string" && t) : [];
       replaceChildren(questionHint,
@@ -315,11 +303,11 @@ export function mountLobby(root, ctx) {
 
   // ------------------------------------------------------------------ start
   async function start() {
-    if (!state.round || !state.level || state.busy) return;
-    state.busy = true;
+    if (!canStart(state)) return;
+    state = { ...state, busy: true };
     hideError();
     renderSummary();
-    const q = state.question ? state.questions.find((x) => x.id === state.question) : null;
+    const q = chosenQuestion(state);
     try {
       const s = await createSession(state.round.id, state.level, q ? q.id : undefined);
       if (!alive) return;
@@ -330,7 +318,7 @@ export function mountLobby(root, ctx) {
       ctx.navigate(`#/session/${encodeURIComponent(s.session_id)}`);
     } catch (err) {
       if (!alive) return;
-      state.busy = false;
+      state = { ...state, busy: false };
       showError(err instanceof ApiError ? err.message : "Could not start the interview.");
       renderSummary();
     }
@@ -347,10 +335,7 @@ export function mountLobby(root, ctx) {
   }
 
   function roundTitle(entry) {
-    if (entry.round_title) return entry.round_title;
-    const r = entry.round && state.rounds.find((x) => x.id === entry.round);
-    if (r && r.title) return r.title;
-    return entry.round ? humanize(entry.round) : "Interview";
+    return titleOfRound(entry, state.rounds);
   }
 
   function renderResume() {
@@ -511,15 +496,6 @@ export function mountLobby(root, ctx) {
 
 function anyOption() {
   return el("option", { value: "", text: "Any question (recommended)" });
-}
-
-/** "Title — topic, topic" (topics that only repeat the title are left out). */
-function optionText(q) {
-  const title = typeof q.title === "string" && q.title ? q.title : q.id;
-  const topics = (Array.isArray(q.topics) ? q.topics : [])
-    .filter((t) => typeof t === "string" && t && t.toLowerCase() !== title.toLowerCase())
-    .slice(0, 3);
-  return topics.length ? `${title} \u2014 ${topics.join(", ")}` : title;
 }
 
 function formatDate(iso) {

@@ -1,0 +1,356 @@
+// The interview room's state machine: server frames (docs/protocol.md) and local events in, a new state out.
+// Pure: no DOM, no globals, no timers; a state is never changed in place. What the page must do besides drawing
+// the new state (toasts, storage, timers, focus) comes back in the new state's `effects`, a fresh list each
+// step: frontend/js/views/room.js carries them out, frontend/js/room/view.js draws the state.
+import { ERROR_CODES } from "../protocol.js";
+
+/** Error codes after which the answer the candidate just sent was NOT taken by the server. */
+export const REJECTED = codesIn("rejected");
+/** Server faults after which the answer is kept and a reconnect retries the interviewer's turn. */
+export const RETRYABLE = codesIn("retryable");
+
+function codesIn(category) {
+  return new Set(Object.keys(ERROR_CODES).filter((code) => ERROR_CODES[code] === category));
+}
+
+/**
+ * The room before the first frame. `showGrades` is the candidate's stored choice (the caller reads storage).
+ *
+ * status      "connecting" | "speaking" | "awaiting_answer" | "ended" | "unavailable" (a server fault; reconnect)
+ * conn        the socket: "connecting" | "connected" | "reconnecting" | "paused" | "unauthorized" | "closed"
+ * epoch       how many times `turns` was replaced wholesale (each `state` frame is a full reset)
+ * turns       what the server has taken: [{index, role, text, move?, principle?, question_id?, grade?}]
+ * pending     {text, prevStatus}: an answer sent but not yet seen taken
+ * live        {text}: the interviewer turn streaming now
+ * typing      the "interviewer is typing" indicator is shown
+ * ending      "End interview" was sent and the round has not closed yet
+ * failedChecks  reconnect attempts since the socket was last open
+ * effects     what the page must do after this step, in order: [{type: "toast" | "restore_answer" | ...}]
+ */
+export function initialState({ showGrades = true } = {}) {
+  return {
+    round: null,
+    level: null,
+    status: "connecting",
+    conn: "connecting",
+    gotState: false,
+    epoch: 0,
+    turns: [],
+    limits: { max_answer_chars: null },
+    pending: null,
+    live: null,
+    typing: false,
+    debrief: null,
+    ending: false,
+    showGrades: Boolean(showGrades),
+    failedChecks: 0,
+    effects: [],
+  };
+}
+
+/** A server frame. Unknown frames are ignored (the protocol may grow): the same state comes back. */
+export function applyFrame(state, frame) {
+  if (!frame || typeof frame !== "object") return state;
+  switch (frame.type) {
+    case "state":
+      return onState(step(state), frame);
+    case "interviewer_delta":
+      return onDelta(step(state), frame);
+    case "interviewer_done":
+      return onDone(step(state), frame);
+    case "turn_grade":
+      return Number.isInteger(frame.turn) ? onGrade(step(state), frame) : state;
+    case "debrief":
+      return onDebrief(step(state), frame);
+    case "error":
+      return onError(step(state), frame);
+    default:
+      return state;
+  }
+}
+
+/**
+ * A local event:
+ *   {type: "send", text}         the answer frame went out (check canSend first)
+ *   {type: "end"}                the "end the round" control frame went out (check canEnd first)
+ *   {type: "socket", status}     the socket's status changed (frontend/js/ws.js)
+ *   {type: "toggle_grades"}      show or hide the grade panel
+ *   {type: "transcript", transcript}  the REST transcript, fetched while the debrief frame is awaited
+ * Unknown events are ignored: the same state comes back.
+ */
+export function applyEvent(state, event) {
+  if (!event || typeof event !== "object") return state;
+  switch (event.type) {
+    case "send":
+      return canSend(state, event.text) ? onSend(step(state), event.text.trim()) : state;
+    case "end":
+      return canEnd(state) ? { ...step(state), ending: true } : state;
+    case "socket":
+      return onSocket(step(state), event.status);
+    case "toggle_grades": {
+      const s = step(state);
+      s.showGrades = !s.showGrades;
+      s.effects.push({ type: "save_show_grades", show: s.showGrades });
+      return s;
+    }
+    case "transcript":
+      return onTranscript(state, event.transcript);
+    default:
+      return state;
+  }
+}
+
+// ------------------------------------------------------------------ questions the page asks
+
+/** Whether `draft` can be sent as the candidate's answer now. */
+export function canSend(state, draft) {
+  return (
+    state.conn === "connected" &&
+    state.gotState &&
+    state.status === "awaiting_answer" &&
+    !state.pending &&
+    !state.live &&
+    typeof draft === "string" &&
+    draft.trim().length > 0
+  );
+}
+
+/** Whether "End interview" may be asked for now (the page still confirms and needs an open socket). */
+export function canEnd(state) {
+  return state.status !== "ended" && !state.ending;
+}
+
+/** The status the header shows: "connecting" until the first `state` frame, "ending" while the round closes. */
+export function displayStatus(state) {
+  if (!state.gotState) return "connecting";
+  if (state.ending && state.status !== "ended") return "ending";
+  return state.status;
+}
+
+/** "rejected", "retryable" or null for an error code (protocol.js). */
+export function errorCategory(code) {
+  return typeof code === "string" && Object.hasOwn(ERROR_CODES, code) ? ERROR_CODES[code] : null;
+}
+
+/** The answer box after an answer that did not reach the server is put back in it. */
+export function restoredDraft(draft, text) {
+  if (!draft.trim()) return text;
+  if (draft.includes(text)) return draft;
+  return `${text}\n\n${draft}`;
+}
+
+/**
+ * What became of the pending answer between two states: null while it is unchanged (or there was none),
+ * {kept: true, index} when the server took it, {kept: false} when it was dropped.
+ */
+export function pendingOutcome(prev, next) {
+  if (!prev.pending || prev.pending === next.pending) return null;
+  if (next.epoch !== prev.epoch) return { kept: false };
+  const taken = next.turns.find((t) => t.role === "candidate" && t.text === prev.pending.text && !prev.turns.includes(t));
+  return taken ? { kept: true, index: taken.index } : { kept: false };
+}
+
+/** Interviewer turns that were finished (added or replaced) between two states of the same epoch. */
+export function finishedInterviewerTurns(prev, next) {
+  if (prev.turns === next.turns || next.epoch !== prev.epoch) return [];
+  return next.turns.filter((t) => t.role === "interviewer" && !prev.turns.includes(t));
+}
+
+/** Whether the candidate turns (and so the grade panel) differ between two states. */
+export function candidatesChanged(prev, next) {
+  if (prev.turns === next.turns) return false;
+  const a = prev.turns.filter((t) => t.role === "candidate");
+  const b = next.turns.filter((t) => t.role === "candidate");
+  return a.length !== b.length || a.some((t, i) => t !== b[i]);
+}
+
+// ------------------------------------------------------------------ frames
+
+/** A copy to build the next state in (top-level fields only are reassigned), with no effects yet. */
+function step(state) {
+  return { ...state, effects: [] };
+}
+
+function onState(s, f) {
+  s.gotState = true;
+  s.round = f.round || s.round;
+  s.level = f.level || s.level;
+  s.effects.push({
+    type: "session_seen",
+    info: { round: s.round && s.round.id, round_title: s.round && s.round.title, level: s.level },
+  });
+  if (f.brain_label) s.effects.push({ type: "brain_label", label: f.brain_label, brain: f.brain });
+  if (f.limits && Number.isInteger(f.limits.max_answer_chars)) {
+    s.limits = { ...s.limits, max_answer_chars: f.limits.max_answer_chars };
+  }
+  const turns = Array.isArray(f.turns) ? f.turns.map((t) => ({ ...t })) : [];
+  turns.sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
+
+  // An answer we sent but never saw taken: did it reach the server before the connection dropped?
+  if (s.pending) {
+    const lastCandidate = [...turns].reverse().find((t) => t.role === "candidate");
+    const reached = lastCandidate && String(lastCandidate.text ?? "").trim() === s.pending.text.trim();
+    if (!reached) {
+      s.effects.push({ type: "restore_answer", text: s.pending.text });
+      s.effects.push({
+        type: "toast",
+        kind: "info",
+        message: "Your last answer didn't reach the interviewer. It's back in the box \u2014 send it again.",
+      });
+    }
+    s.pending = null;
+  }
+  s.turns = turns;
+  s.epoch += 1;
+  s.live = null;
+  s.status = f.status || "awaiting_answer";
+  s.typing = s.status === "speaking";
+  if (f.debrief) s.debrief = f.debrief;
+  if (s.status === "ended") {
+    s.effects.push({ type: "mark_ended" });
+    s.effects.push({ type: s.debrief ? "show_debrief" : "wait_for_debrief" });
+  }
+  return s;
+}
+
+function onDelta(s, f) {
+  resolvePending(s);
+  s.status = "speaking";
+  const text = typeof f.text === "string" ? f.text : "";
+  if (s.live) {
+    s.live = { text: s.live.text + text };
+  } else {
+    s.live = { text };
+    s.typing = false;
+  }
+  return s;
+}
+
+function onDone(s, f) {
+  resolvePending(s, Number.isInteger(f.index) ? f.index - 1 : undefined);
+  const turn = {
+    index: Number.isInteger(f.index) ? f.index : nextIndex(s.turns),
+    role: "interviewer",
+    text: typeof f.text === "string" ? f.text : s.live ? s.live.text : "",
+    move: f.move || null,
+    principle: f.principle || null,
+    question_id: f.question_id || null,
+  };
+  s.turns = upsertTurn(s.turns, turn);
+  s.live = null;
+  s.typing = false;
+  s.status = turn.move === "end" ? "ended" : "awaiting_answer";
+  if (s.status === "awaiting_answer") s.effects.push({ type: "focus_answer" });
+  if (s.status === "ended" && !s.debrief) s.effects.push({ type: "wait_for_debrief" });
+  return s;
+}
+
+function onGrade(s, f) {
+  let turn = s.turns.find((t) => t.index === f.turn);
+  if (!turn && s.pending) {
+    resolvePending(s, f.turn);
+    turn = s.turns.find((t) => t.index === f.turn);
+  }
+  const grade = withoutType(f);
+  if (turn) s.turns = s.turns.map((t) => (t === turn ? { ...t, grade } : t));
+  else s.turns = upsertTurn(s.turns, { index: f.turn, role: "candidate", text: "", grade });
+  return s;
+}
+
+function onDebrief(s, f) {
+  s.debrief = withoutType(f);
+  s.status = "ended";
+  s.effects.push({ type: "mark_ended" });
+  s.effects.push({ type: "show_debrief" });
+  return s;
+}
+
+function onError(s, f) {
+  const code = typeof f.code === "string" ? f.code : "error";
+  const category = errorCategory(code);
+  let action;
+  if (s.pending && category === "rejected") {
+    // The server did not take the answer: put it back in the box.
+    const { text, prevStatus } = s.pending;
+    s.pending = null;
+    s.effects.push({ type: "restore_answer", text });
+    if (s.status === "speaking" && !s.live) s.status = prevStatus;
+    s.typing = false;
+  } else if (category === "retryable") {
+    // The answer is kept on the server; reconnecting retries the interviewer's turn.
+    resolvePending(s);
+    s.live = null;
+    s.typing = false;
+    s.status = "unavailable";
+    action = { label: code === "internal_error" ? "Reconnect" : "Retry", command: "restart" };
+  }
+  if (code === "round_ended") {
+    s.status = "ended";
+    if (!s.debrief) s.effects.push({ type: "wait_for_debrief" });
+  }
+  s.ending = s.ending && code !== "rate_limited" && category !== "retryable";
+  s.effects.push({ type: "toast", kind: "error", message: f.message || "Something went wrong.", code, action });
+  return s;
+}
+
+// ------------------------------------------------------------------ local events
+
+function onSend(s, text) {
+  s.pending = { text, prevStatus: s.status };
+  s.status = "speaking"; // the interviewer's turn comes next
+  s.typing = true;
+  return s;
+}
+
+function onSocket(s, status) {
+  s.conn = status;
+  if (status === "reconnecting") {
+    // A live bubble cannot be finished once the connection drops; the next `state` frame resends the turn.
+    s.failedChecks += 1;
+    // Never connected at all: ask the REST API at once whether the session still exists (a browser only sees
+    // a failed handshake, not the server's reason). Otherwise give a flaky network a few tries first.
+    if (s.failedChecks === 4 || (!s.gotState && s.failedChecks === 1)) s.effects.push({ type: "check_session" });
+  }
+  if (status === "connected") s.failedChecks = 0;
+  if (status === "unauthorized") s.effects.push({ type: "refused" });
+  return s;
+}
+
+function onTranscript(state, t) {
+  if (state.debrief || !t || !t.debrief) return state;
+  const s = step(state);
+  s.debrief = t.debrief;
+  if (Array.isArray(t.turns)) {
+    s.turns = t.turns;
+    s.epoch += 1;
+  }
+  s.effects.push({ type: "show_debrief" });
+  return s;
+}
+
+// ------------------------------------------------------------------ helpers
+
+/** The server has taken our pending answer: it becomes a real transcript turn. */
+function resolvePending(s, index) {
+  if (!s.pending) return;
+  const idx = Number.isInteger(index) && index >= 0 ? index : nextIndex(s.turns);
+  s.turns = upsertTurn(s.turns, { index: idx, role: "candidate", text: s.pending.text });
+  s.pending = null;
+}
+
+function nextIndex(turns) {
+  return turns.reduce((m, t) => Math.max(m, Number.isInteger(t.index) ? t.index : -1), -1) + 1;
+}
+
+function upsertTurn(turns, turn) {
+  const i = turns.findIndex((t) => t.index === turn.index);
+  if (i < 0) return [...turns, turn].sort((a, b) => a.index - b.index);
+  const merged = { ...turns[i], ...turn, grade: turn.grade || turns[i].grade };
+  return turns.map((t, j) => (j === i ? merged : t));
+}
+
+function withoutType(frame) {
+  const rest = { ...frame };
+  delete rest.type;
+  return rest;
+}
