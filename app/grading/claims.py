@@ -23,12 +23,16 @@ from functools import lru_cache
 from app.content.models import Claim, KeyPoint
 from app.grading.cues import Text, cue_pattern
 
-# where a clause ends: sentence ends, semicolons, blank lines, contrast words, ", and", a spaced dash (a single line
-# break does not end one: a query typed over several lines is one statement)
+# where a clause ends: sentence ends, semicolons, contrast words, ", and", a spaced dash (line breaks are folded into
+# spaces: a query typed over several lines is one statement until its ";")
 _CLAUSE_BREAK = re.compile(
-    r"[.!?;](?=\s|$)|\n\s*\n|\s(?:but|whereas|while|whilst|however|although|though|yet|except that)\b|,\s*and\s|\s-\s"
+    r"[.!?;](?=\s|$)|\s(?:but|whereas|while|whilst|however|although|though|yet|except that)\b|,\s*and\s|\s-\s"
 )
-_SENTENCE_BREAK = re.compile(r"[.!?](?=\s|$)|\n\s*\n")
+# where a framing ("a common mistake is...") stops carrying over to the next clause
+_SENTENCE_BREAK = re.compile(r"[.!?;](?=\s|$)")
+# what separates the words before a claim from a negation earlier in its clause ("I didn't have time, so I ...")
+_NEGATION_BARRIER = re.compile(r",|\b(?:so|because|since|which|and|then|therefore|thus|hence)\b")
+_NEGATION_WINDOW = 4  # words before a claim's first phrase a negation can reach
 _NEGATION = re.compile(r"\b(?:not|never|no|cannot|neither|nor|none)\b|n't\b")
 _INTERJECTION_NO = re.compile(r"^\W*no\b[,!.]")  # "No, precision is ..." answers, it does not negate
 _FRAME = re.compile(
@@ -37,8 +41,10 @@ _FRAME = re.compile(
     r"(?:think|say|assume|believe|confuse|mix up|claim|argue)|"
     r"a lot of people|it'?s tempting|tempting to|contrary to|i used to think|used to believe|"
     r"(?:it'?s|is|would be) (?:wrong|incorrect|a mistake|misleading) to|wrong to (?:say|think)|"
-    r"(?:not|isn't|is not) (?:true|right|correct) that|naive(?:ly)?|rather than|instead of"
+    r"(?:not|isn't|is not) (?:true|right|correct) that|naive(?:ly)?"
 )
+# frames that only reject what follows them: "use the snapshot date instead of today()" chooses the first
+_FRAME_AFTER = re.compile(r"\b(?:rather than|instead of)\b")
 
 
 class Stance(StrEnum):
@@ -71,7 +77,8 @@ def clauses(text: Text) -> list[Clause]:
     out: list[Clause] = []
     sentence = 0
     for start, end in zip(cuts, cuts[1:], strict=False):
-        while sentence < len(sentence_ends) and sentence_ends[sentence] <= start:
+        # a clause that starts at a sentence's closing "." belongs to the next sentence
+        while sentence < len(sentence_ends) and sentence_ends[sentence] <= start + 1:
             sentence += 1
         if folded[start:end].strip(" .,;!?-\n"):
             out.append(Clause(start, end, sentence))
@@ -98,28 +105,54 @@ def _spans_in(folded: str, clause: Clause, claim: Claim) -> tuple[tuple[int, int
     return tuple(spans)
 
 
+_CODE = re.compile(
+    r"\b(?:select|from|where|join|group by|order by|partition by|having|over|limit|def|return|import|lambda|"
+    r"for|in|if|else)\b|==|!=|<=|>=|\(\)|\.\w+\("
+)
+
+
+def _is_code(segment: str) -> bool:
+    """A query or a code line: its NOT, IS NOT NULL and != are logic, not the candidate negating a claim."""
+    return len(_CODE.findall(segment)) >= 3
+
+
 def _negated(folded: str, clause: Clause, spans: Sequence[tuple[int, int]]) -> bool:
+    """A negation between the claim's phrases, or just before its first one (a few words, nothing like ", so" or
+    "because" in between), and not inside a phrase itself. Code is never negated this way."""
+    if _is_code(folded[clause.start : clause.end]):
+        return False
+    first = min(start for start, _ in spans)
     last = max(end for _, end in spans)
-    segment = folded[clause.start : last]
-    if _INTERJECTION_NO.match(segment):
-        segment = segment[_INTERJECTION_NO.match(segment).end() :]  # type: ignore[union-attr]
-        offset = last - len(segment)
-    else:
-        offset = clause.start
-    for m in _NEGATION.finditer(segment):
-        pos = offset + m.start()
-        if not any(s <= pos < e for s, e in spans):
-            return True
+    before = folded[clause.start : first]
+    barriers = list(_NEGATION_BARRIER.finditer(before))
+    lead_start = clause.start + (barriers[-1].end() if barriers else 0)
+    interjection = _INTERJECTION_NO.match(folded[lead_start:first])
+    if interjection is not None:
+        lead_start += interjection.end()
+    lead = folded[lead_start:first]
+    words = lead.split()
+    if len(words) > _NEGATION_WINDOW:
+        cut = len(lead) - len(" ".join(words[-_NEGATION_WINDOW:])) - 1
+        lead_start, lead = lead_start + cut, lead[cut:]
+    for segment, offset in ((lead, lead_start), (folded[first:last], first)):
+        for m in _NEGATION.finditer(segment):
+            pos = offset + m.start()
+            if not any(s <= pos < e for s, e in spans):
+                return True
     return False
 
 
 _CONTRAST_START = re.compile(r"\W*(?:but|whereas|while|whilst|however|although|though|yet|except)\b")
 
 
-def _framed(folded: str, clause: Clause, previous: Clause | None) -> bool:
-    """The clause reports the claim as a mistake: a frame in it, or in the clause before it in the same sentence
-    unless this clause turns against it ("people often say X, but Y": Y is the candidate's own)."""
+def _framed(folded: str, clause: Clause, previous: Clause | None, spans: Sequence[tuple[int, int]] = ()) -> bool:
+    """The clause reports the claim as a mistake: a frame in it (for "instead of" / "rather than", before the
+    claim), or in the clause before it in the same sentence unless this clause turns against it ("people often say
+    X, but Y": Y is the candidate's own)."""
     if _FRAME.search(folded, clause.start, clause.end):
+        return True
+    after = _FRAME_AFTER.search(folded, clause.start, clause.end)
+    if after is not None and spans and min(s for s, _ in spans) > after.start():
         return True
     if previous is None or previous.sentence != clause.sentence:
         return False
@@ -129,20 +162,21 @@ def _framed(folded: str, clause: Clause, previous: Clause | None) -> bool:
 
 
 def find_claim(text: Text, claim: Claim, parts: Sequence[Clause] | None = None) -> ClaimHit | None:
-    """Where the answer makes ``claim``: the first affirmed hit, else the first rejected one, else None."""
+    """Where the answer makes ``claim``: its last affirmed hit, else its first rejected one, else None."""
     folded = text.folded
     parts = clauses(text) if parts is None else parts
     rejected: ClaimHit | None = None
+    affirmed: ClaimHit | None = None
     for i, clause in enumerate(parts):
         spans = _spans_in(folded, clause, claim)
         if spans is None:
             continue
         previous = parts[i - 1] if i else None
-        if _negated(folded, clause, spans) or _framed(folded, clause, previous):
+        if _negated(folded, clause, spans) or _framed(folded, clause, previous, spans):
             rejected = rejected or ClaimHit(claim, Stance.rejected, clause, spans)
-            continue
-        return ClaimHit(claim, Stance.affirmed, clause, spans)
-    return rejected
+        else:
+            affirmed = ClaimHit(claim, Stance.affirmed, clause, spans)  # the last one: the answer's last word
+    return affirmed or rejected
 
 
 class PointState(StrEnum):
@@ -170,16 +204,29 @@ class PointReading:
         return self.mention
 
 
+def _last(hits: list[ClaimHit]) -> ClaimHit | None:
+    last: ClaimHit | None = None
+    for h in hits:
+        if last is None or _later(h, last):
+            last = h
+    return last
+
+
+def _later(a: ClaimHit, b: ClaimHit) -> bool:
+    """Whether ``a`` is the answer's last word compared with ``b`` (a later clause, or later in the same one)."""
+    if a.clause.start != b.clause.start:
+        return a.clause.start > b.clause.start
+    return max(e for _, e in a.spans) >= max(e for _, e in b.spans)
+
+
 def read_key_point(text: Text, key_point: KeyPoint, parts: Sequence[Clause]) -> PointReading:
     """What the answer did with ``key_point``. A key point without claims falls back to its cues (a cue counts as
     stated), so content written before claims existed still grades."""
     wrong = [h for c in key_point.wrong if (h := find_claim(text, c, parts))]
-    affirmed_wrong = next((h for h in wrong if h.stance is Stance.affirmed), None)
+    affirmed_wrong = _last([h for h in wrong if h.stance is Stance.affirmed])
     right = [h for c in key_point.claims if (h := find_claim(text, c, parts))]
-    affirmed_right = next((h for h in right if h.stance is Stance.affirmed), None)
-    if affirmed_wrong is not None and (
-        affirmed_right is None or affirmed_wrong.clause.start >= affirmed_right.clause.start
-    ):
+    affirmed_right = _last([h for h in right if h.stance is Stance.affirmed])
+    if affirmed_wrong is not None and (affirmed_right is None or _later(affirmed_wrong, affirmed_right)):
         return PointReading(key_point, PointState.wrong, affirmed_wrong)  # the last word on it is the wrong one
     if affirmed_right is not None:
         return PointReading(key_point, PointState.stated, affirmed_right)

@@ -132,6 +132,10 @@ class Text:
             end = min(end, match.end + _MAX_QUOTE_CHARS // 2)
         return text[start:end].strip()
 
+    def phrase_at(self, start: int, end: int, max_words: int = 14) -> str:
+        """The clause around original offsets ``start:end`` (see :meth:`phrase`)."""
+        return self.phrase(Match("", start, end), max_words)
+
     def phrase(self, match: Match, max_words: int = 14) -> str:
         """The clause around a match (split at commas, semicolons, dashes), verbatim, for quoting back."""
         sentence = self.sentence(match)
@@ -162,6 +166,10 @@ class Text:
 
 @lru_cache(maxsize=8192)
 def cue_pattern(cue: str) -> re.Pattern[str]:
+    """A cue matches at a word start and as a prefix ("overfit" matches "overfitting"); a cue ending in a word of one
+    or two characters ("answer is c", "option b") must end there too, or "answer is c" would match "answer is clear"."""
     folded = " ".join(cue.translate(_FOLD).lower().split())
     prefix = r"(?<![a-z0-9_])" if folded[:1].isalnum() else ""
-    return re.compile(prefix + re.escape(folded))
+    last = re.split(r"[^a-z0-9]", folded)[-1]
+    suffix = r"(?![a-z0-9])" if last and len(last) <= 2 and folded[-1:].isalnum() else ""
+    return re.compile(prefix + re.escape(folded) + suffix)
