@@ -19,6 +19,8 @@ from pydantic import BaseModel, ValidationError
 from app.content.models import (
     DebriefTemplate,
     FailureLadderFile,
+    GradingPolicy,
+    LoopStage,
     LPAnswerRubric,
     Principle,
     PrinciplesFile,
@@ -67,7 +69,8 @@ class Catalog:
     debrief: DebriefTemplate
     lines: SpokenLines
     topics: dict[str, str]
-    full_loop: list = field(default_factory=list)
+    grading: GradingPolicy
+    full_loop: list[LoopStage] = field(default_factory=list)
 
     def questions_for(self, round_id: str, level: str) -> list[Question]:
         """Questions that may be asked in this round at this level, in bank order."""
@@ -262,6 +265,7 @@ def load_catalog(rubrics_dir: Path, prompts_dir: Path) -> Catalog:
     debrief = load(DebriefTemplate, rubrics_dir / "debrief.yaml")
     lines = load(SpokenLines, prompts_dir / "offline" / "lines.yaml")
     topics_file = load(TopicsFile, rubrics_dir / "topics.yaml")
+    grading = load(GradingPolicy, rubrics_dir / "grading.yaml")
     topics = dict(topics_file.topics) if topics_file else {}
     questions = _load_questions(rubrics_dir, root, problems)
 
@@ -283,6 +287,7 @@ def load_catalog(rubrics_dir: Path, prompts_dir: Path) -> Catalog:
         or debrief is None
         or lines is None
         or topics_file is None
+        or grading is None
     ):
         raise ContentError(problems)
     return Catalog(
@@ -294,5 +299,6 @@ def load_catalog(rubrics_dir: Path, prompts_dir: Path) -> Catalog:
         debrief=debrief,
         lines=lines,
         topics=topics,
+        grading=grading,
         full_loop=loop,
     )

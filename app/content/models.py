@@ -34,10 +34,27 @@ class Anchors(Strict):
     strong_hire: str
 
 
+class LevelBar(Strict):
+    """The share of a criterion's key-point weight an answer must state (with its mechanism) for each level."""
+
+    strong_hire: float = Field(gt=0, le=1)
+    inclined: float = Field(gt=0, le=1)
+    not_inclined: float = Field(gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LevelBar:
+        if not self.not_inclined < self.inclined < self.strong_hire:
+            raise ValueError("expected not_inclined < inclined < strong_hire")
+        return self
+
+
 class Criterion(Strict):
     id: str
     name: str
     anchors: Anchors
+    bars: dict[Level, LevelBar] = Field(
+        default_factory=dict, description="Per-level bars for this criterion (default: rubrics/grading.yaml)."
+    )
     key_points: list[str] = Field(
         default_factory=list,
         description="Key point ids that give evidence for this criterion; empty = all key points.",
@@ -226,11 +243,12 @@ class Question(Strict):
 
 
 class StarCue(Strict):
-    """Cues for one part of a STAR answer, and the follow-up that asks for it when it is missing."""
+    """Cues for one part of a STAR answer, and the follow-ups that ask for it when it is missing (several
+    phrasings: the interviewer never says the same line twice in a round)."""
 
     part: StoryPart
     cues: list[Text] = Field(min_length=1)
-    follow_up: str
+    follow_ups: list[Text] = Field(min_length=3)
 
 
 class Principle(Strict):
@@ -289,6 +307,33 @@ class FailureMode(Strict):
 class FailureLadderFile(Strict):
     opener: str = Field(description="The probe used when the candidate has named no failure yet.")
     modes: list[FailureMode] = Field(min_length=1)
+    answered_by: list[list[Text]] = Field(
+        default_factory=list,
+        description="Per rung of every ladder (what happened, root cause, the fix, prevention): phrases that show "
+        "the candidate already told it, so that rung is not asked.",
+    )
+
+
+class CommunicationPolicy(Strict):
+    hedges_per_100_words: float = Field(3.0, gt=0, description="Above this, communication is one level lower.")
+    ramble_words: int = Field(220, ge=50, description="Longer than this with little stated: one level lower.")
+
+
+class GradingPolicy(Strict):
+    """How the offline grader turns what an answer states into levels (rubrics/grading.yaml)."""
+
+    bars: dict[Level, LevelBar]
+    credit: dict[Literal["stated", "rejected_misconception", "mentioned"], float] = Field(
+        description="What each reading of a key point is worth, as a share of its weight (wrong and absent: 0)."
+    )
+    communication: CommunicationPolicy = Field(default_factory=CommunicationPolicy)
+
+    @model_validator(mode="after")
+    def _every_level(self) -> GradingPolicy:
+        missing = [lv for lv in LEVELS if lv not in self.bars]
+        if missing:
+            raise ValueError(f"bars: missing levels {missing}")
+        return self
 
 
 # --------------------------------------------------------------------------- topics and rounds
@@ -351,6 +396,9 @@ class DebriefTemplate(Strict):
         default_factory=dict, description="Rubric criterion id -> competency id; unlisted criteria count as default."
     )
     default_competency: str = "technical_depth"
+    kind_competency: dict[str, str] = Field(
+        default_factory=dict, description="Question kind -> the competency its unlisted criteria count for."
+    )
     lp_competency: str = Field("leadership_principles", description="Where answers to LP probes count.")
     vote_rules: dict[str, str] = Field(
         default_factory=dict, description="Vote name -> what it means (documentation; the vote rule is in code)."
@@ -359,7 +407,11 @@ class DebriefTemplate(Strict):
 
     @model_validator(mode="after")
     def _competencies_exist(self) -> DebriefTemplate:
-        targets = set(self.criterion_competency.values()) | {self.default_competency, self.lp_competency}
+        targets = (
+            set(self.criterion_competency.values())
+            | set(self.kind_competency.values())
+            | {self.default_competency, self.lp_competency}
+        )
         unknown = targets - set(self.competencies)
         if unknown:
             raise ValueError(f"unknown competencies {sorted(unknown)}; defined: {sorted(self.competencies)}")
@@ -373,13 +425,20 @@ LINE_PLACEHOLDERS: dict[str, set[str]] = {
     "opening": {"round_title", "level", "duration_min"},
     "ask_first": {"prompt", "title"},
     "ask_next": {"prompt", "title"},
+    "move_on": {"prompt", "title"},
     "follow_up": {"follow_up", "quote"},
+    "probe_misconception": {"probe", "quote"},
+    "push_mechanism": {"quote"},
     "follow_up_generic": {"title", "quote"},
+    "clarify_scope": {"scope"},
     "clarify_default": set(),
+    "repeat_question": {"prompt", "title"},
+    "acknowledge_repeat": {"next"},
     "hint": {"hint"},
     "nudge_empty": {"hint"},
     "lp_pivot": {"quote", "probe", "bridge"},
     "lp_pivot_unquoted": {"probe", "bridge"},
+    "lp_dig_story": {"quote", "follow_up"},
     "lp_follow_up": {"follow_up"},
     "return": {"title", "follow_up"},
     "failure_probe": {"quote", "probe"},

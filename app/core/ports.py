@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.core.grades import Debrief, TurnGrade
 from app.core.state import CallUsage
 from app.core.view import RoundView
-from app.core.vocabulary import ErrorCode, Move
+from app.core.vocabulary import ErrorCode, Move, Tactic
 
 
 class BrainError(RuntimeError):
@@ -54,6 +54,9 @@ class Decision(BaseModel):
     star_part: str | None = Field(None, description="lp_follow_up: the STAR part asked for.")
     failure_mode: str | None = Field(None, description="failure_probe: the failure mode dug into.")
     quote: str | None = Field(None, description="The candidate's own phrase the line quotes back.")
+    tactic: Tactic | None = Field(None, description="How the move is played (a probe, a push, moving on...).")
+    claim: str | None = Field(None, description="probe_misconception: the id of the wrong claim probed.")
+    rung: int | None = Field(None, ge=0, description="failure_probe: the rung of the failure ladder asked.")
     covered: tuple[str, ...] = Field((), description="Key points / STAR parts seen in the last answer.")
     rationale: str = ""
 

@@ -83,12 +83,16 @@ class RoundView:
         return len(self.state["turns"])
 
     def thread_answers(self) -> list[str]:
-        """The candidate's answers since the current thread began (this one included)."""
+        """The candidate's answers since the current thread began, the last answer included (the thread counts an
+        answer once the reply to it has been decided)."""
         t = self.thread
-        if not t or not t["answers"]:
+        if not t:
+            return []
+        count = t["answers"] + (1 if self.last_answer is not None else 0)
+        if not count:
             return []
         answers = [x["text"] for x in self.state["turns"] if x["role"] == "candidate"]
-        return answers[-t["answers"] :]
+        return answers[-count:]
 
     def next_question_id(self) -> str | None:
         """The next planned question not yet asked in this session."""

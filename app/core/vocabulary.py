@@ -43,11 +43,18 @@ STORY_PARTS: tuple[str, ...] = get_args(StoryPart)
 StarTarget = Literal["situation", "task", "action", "result", "lessons", "ownership"]
 STAR_TARGETS: tuple[str, ...] = get_args(StarTarget)
 
+# How a move is played, when the move alone does not say (the offline brain's lines follow it): probe a confident
+# misconception, push a vague answer for its mechanism, move on after "I don't know", repeat the question, note that
+# the candidate already answered, dig into a story the candidate just told.
+Tactic = Literal[
+    "probe_misconception", "push_mechanism", "move_on", "repeat_question", "acknowledge_repeat", "dig_story"
+]
+
 # The discussion threads on a round's stack: the technical question, and the probes pushed on top of it.
 ThreadKind = Literal["technical", "lp", "failure"]
 Phase = Literal["interviewing", "wrap_up", "ended"]
 # What a graded candidate turn answered.
-GradeKind = Literal["technical", "lp", "failure", "closing"]
+GradeKind = Literal["technical", "lp", "failure", "closing", "clarifying", "no_answer"]
 
 
 class Vote(IntEnum):

@@ -102,10 +102,24 @@ def _only_real_fields(decision: Decision, view: RoundView) -> Decision:
         update["key_point"] = None
     if decision.failure_mode and decision.failure_mode not in {m.id for m in catalog.failure_ladder.modes}:
         update["failure_mode"] = None
+    if decision.claim and (
+        question is None or decision.claim not in {c.id for k in question.rubric.key_points for c in k.wrong}
+    ):
+        update["claim"], update["tactic"] = None, None if decision.tactic == "probe_misconception" else decision.tactic
     if decision.covered:
         known = key_points | set(STAR_TARGETS)
         update["covered"] = tuple(c for c in decision.covered if c in known)
     return decision.model_copy(update=update) if update else decision
+
+
+def _follow_up_marks(decision: Decision) -> list[str]:
+    """What a follow-up spends: its key point (or STAR part), and the probe or push it made (never made twice)."""
+    marks = [decision.key_point or decision.star_part or "generic"]
+    if decision.tactic == "probe_misconception" and decision.claim:
+        marks.append(f"probe:{decision.claim}")
+    elif decision.tactic == "push_mechanism":
+        marks.append("mech")
+    return marks
 
 
 def apply(decision: Decision, view: RoundView) -> dict[str, Any]:
@@ -123,12 +137,12 @@ def apply(decision: Decision, view: RoundView) -> dict[str, Any]:
         stack = [new_thread("technical", decision.question_id)]
         update["asked_questions"] = [decision.question_id]
     elif move == "follow_up" and stack:
-        stack[-1]["asked"] = stack[-1]["asked"] + [decision.key_point or "generic"]
+        stack[-1]["asked"] = stack[-1]["asked"] + _follow_up_marks(decision)
     elif move == "hint" and stack:
         stack[-1]["asked"] = stack[-1]["asked"] + [f"hint:{decision.key_point}"]
         update["hints_used"] = state["hints_used"] + 1
     elif move == "clarify" and stack:
-        stack[-1]["asked"] = stack[-1]["asked"] + ["clarify"]
+        stack[-1]["asked"] = stack[-1]["asked"] + ["repeat" if decision.tactic == "repeat_question" else "clarify"]
     elif move == "lp_pivot":
         base = stack[0]["question_id"] if stack else None
         stack.append(new_thread("lp", base, principle=decision.principle))
@@ -137,11 +151,16 @@ def apply(decision: Decision, view: RoundView) -> dict[str, Any]:
         stack[-1]["asked"] = stack[-1]["asked"] + [decision.star_part or "generic"]
     elif move == "failure_probe":
         if stack and stack[-1]["kind"] == "failure":
-            stack[-1]["step"] += 1
-            stack[-1]["failure_mode"] = decision.failure_mode or stack[-1]["failure_mode"]
+            top = stack[-1]
+            new_mode = decision.failure_mode is not None and decision.failure_mode != top["failure_mode"]
+            top["step"] = decision.rung if decision.rung is not None else (0 if new_mode else top["step"] + 1)
+            top["failure_mode"] = decision.failure_mode or top["failure_mode"]
         else:
             base = stack[0]["question_id"] if stack else None
+            if stack:  # the opener or a ladder is asked once per question
+                stack[0]["asked"] = stack[0]["asked"] + [f"failure:{decision.failure_mode or 'opener'}"]
             stack.append(new_thread("failure", base, failure_mode=decision.failure_mode))
+            stack[-1]["step"] = decision.rung or 0
     elif move == "return":
         stack = stack[:1]
         if stack and decision.key_point:

@@ -1,0 +1,208 @@
+"""Reading a candidate's turn once, for the grader and the decider alike: what kind of turn it is (an answer, a
+clarifying question, "I don't know", a remark about the interview), what it does with each key point of the question
+(stated, wrong, rejected misconception, mentioned, absent: app/grading/claims.py), the STAR parts of a story, how
+hedged and how long it is, and whether it tries to instruct the grader."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+from statistics import median_low
+
+from app.content.catalog import Catalog
+from app.content.models import Question
+from app.grading.claims import Clause, PointReading, PointState, clauses, read_key_point
+from app.grading.cues import Match, Text
+
+_DONT_KNOW = re.compile(
+    r"\b(?:i don'?t know|i do not know|no idea|not sure|i'?m not sure|i have no clue|no clue|i'?ll pass|"
+    r"can'?t remember|cannot remember|i forget|idk|i'?m blanking|blanking|drawing a blank|draw a blank|"
+    r"not familiar|haven'?t (?:used|worked with|seen|heard of)|never (?:used|worked with|heard of)|"
+    r"don'?t remember|can'?t recall|not sure where to start|no idea where to start|pass on this)\b"
+)
+_REPEAT_REQUEST = re.compile(
+    r"\b(?:can you|could you|would you|can u) (?:please )?(?:repeat|rephrase|say that again|restate)|"
+    r"what was the question|repeat the question|say the question again|i missed the question|sorry, what\b"
+)
+_ALREADY_ANSWERED = re.compile(
+    r"\b(?:you (?:already |just )?asked (?:me )?(?:that|this)|asked (?:that|this) (?:one )?already|"
+    r"i (?:already|just) (?:answered|said|covered|explained|told you)|as i (?:said|mentioned)(?: (?:before|earlier))?|"
+    r"i answered (?:that|this) already|same question)"
+)
+_CLARIFY_OPENER = re.compile(
+    r"^(?:can|could|should|may) i assume|^(?:do|did|does|is|are|was|were|will|would|should|can|could) (?:we|you|the|it|"
+    r"this|that|there|i)\b|^(?:what|which|how|when|where|who|whose)\b|^(?:just )?to (?:clarify|confirm|make sure)|"
+    r"^(?:quick|one) (?:question|clarification)|^before i (?:answer|start|begin)|^(?:are|is) (?:there|this|that)\b"
+)
+_HEDGE = re.compile(
+    r"\b(?:i think|i guess|maybe|probably|kind of|sort of|not sure|i believe|if i remember|something like|"
+    r"i'?m not 100|roughly|might be|i suppose|perhaps|possibly|i'?d say|more or less|if i recall|or something)\b"
+)
+# Text that tries to instruct the grader: role markers, "ignore the rubric", "rate me", fake grades
+_INSTRUCTS_GRADER = re.compile(
+    r"\b(?:system|assistant|developer)\s*:|ignore (?:all |any |your |the |previous |prior |above )*"
+    r"(?:instructions|rubric|rules|grading)|\b(?:rate|grade|score|mark) (?:me|this|the candidate|this answer)\b|"
+    r"strong[ _]hire|evaluator note|note to (?:the )?(?:grader|evaluator|reviewer)|for the (?:grader|evaluator)|"
+    r"you (?:have been|are) instructed|as the (?:grader|evaluator)|\"(?:overall|grade|score|level)\"\s*:\s*\d|"
+    r"\bscore\s*[:=]\s*\d|\b10/10\b|rubric (?:terms|keywords)|keywords for|\bgrader\b"
+)
+_NUMBER = re.compile(r"\d")
+_WORD = re.compile(r"[a-z']+")
+
+
+class Intent(StrEnum):
+    """What a candidate turn is."""
+
+    answer = "answer"
+    clarify = "clarify"  # a clarifying question: answered, never graded
+    repeat = "repeat"  # "can you repeat the question?": the question again, not graded
+    already_answered = "already_answered"  # "you asked that already": move on, not graded
+    dont_know = "dont_know"  # stuck: one hint, then move on; no evidence either way
+    empty = "empty"  # nothing, or gibberish
+
+
+@dataclass(frozen=True)
+class StoryPart:
+    part: str
+    match: Match
+
+
+@dataclass
+class Reading:
+    """One candidate turn, read against the question under discussion (if any)."""
+
+    text: Text
+    question: Question | None
+    parts: list[Clause]
+    points: dict[str, PointReading] = field(default_factory=dict)
+
+    @cached_property
+    def words(self) -> int:
+        return self.text.words
+
+    @cached_property
+    def hedges(self) -> int:
+        return len(_HEDGE.findall(self.text.folded))
+
+    @cached_property
+    def instructs_grader(self) -> bool:
+        return bool(_INSTRUCTS_GRADER.search(self.text.folded))
+
+    @cached_property
+    def question_form(self) -> bool:
+        """The turn asks something: it ends with a question mark, or opens like a clarifying question and has one."""
+        folded = self.text.folded.strip()
+        return folded.endswith("?") or ("?" in folded and bool(_CLARIFY_OPENER.search(folded)))
+
+    def having(self, *states: PointState) -> list[PointReading]:
+        """The key point readings in one of ``states``, heaviest first."""
+        return sorted((p for p in self.points.values() if p.state in states), key=lambda p: -p.key_point.weight)
+
+    @cached_property
+    def stated(self) -> list[PointReading]:
+        return self.having(PointState.stated)
+
+    @cached_property
+    def wrong(self) -> list[PointReading]:
+        return self.having(PointState.wrong)
+
+    @cached_property
+    def mentioned(self) -> list[PointReading]:
+        return self.having(PointState.mentioned)
+
+    @cached_property
+    def substantive(self) -> bool:
+        """Something of the question was said: a key point stated, rejected, wrong or at least mentioned."""
+        return any(p.state is not PointState.absent for p in self.points.values())
+
+    @cached_property
+    def intent(self) -> Intent:
+        folded = self.text.folded.strip()
+        words = _WORD.findall(folded)
+        if not words or _gibberish(words):
+            return Intent.empty
+        claimed = [p for p in self.points.values() if p.hit is not None and p.state is not PointState.absent]
+        knows = bool(claimed) or bool(self.stated and not self.question_form)
+        if len(words) <= 30 and _REPEAT_REQUEST.search(folded):
+            return Intent.repeat
+        if len(words) <= 30 and _ALREADY_ANSWERED.search(folded) and not knows:
+            return Intent.already_answered
+        if _DONT_KNOW.search(folded) and len(words) <= 30 and not knows:
+            return Intent.dont_know
+        if self.question_form and len(words) <= 45 and len(claimed) < 2:
+            return Intent.clarify
+        if len(words) <= 3 and not self.substantive:
+            return Intent.dont_know if _DONT_KNOW.search(folded) else Intent.empty
+        return Intent.answer
+
+    def story_parts(self, catalog: Catalog) -> dict[str, Match]:
+        """The STAR parts a story shows (cue phrases of the LP answer rubric, explicit "Task:" labels included)."""
+        found: dict[str, Match] = {}
+        for part in catalog.lp_rubric.star:
+            m = self.text.find_any([*part.cues, f"{part.part}:"])
+            if m:
+                found[part.part] = m
+        if "action" not in found and (m := self.text.search(FIRST_PERSON_ACTION)):
+            found["action"] = m
+        return found
+
+    def quote(self, span: tuple[int, int]) -> str:
+        """The clause (or phrase) at folded offsets ``span``, verbatim from the answer, trimmed of leading
+        connectives ("but", "and", "so")."""
+        start, end = self.text.original_span(*span)
+        quote = self.text.original[start:end].strip(" ,;:-\n\t")
+        quote = re.sub(
+            r"^(?:but|and|so|also|then|however|whereas|while|although|though|yet)\b[\s,]*", "", quote, flags=re.I
+        )
+        return quote.strip() or self.text.original[start:end].strip()
+
+
+# "I added", "I also built", "I personally told": first-person actions count as the A of STAR and as ownership
+FIRST_PERSON_ACTION = re.compile(
+    r"(?<![a-z])i (?:also |then |first |personally |finally |actually )?(?:[a-z]+ed|built|wrote|made|ran|led|set up|"
+    r"took|found|did|chose|drove|got|put|sent|told|spent|kept|began|brought|dug|gave|held|met|paid|read|saw|shipped|"
+    r"spoke|taught|thought|won|own|owned|lead)\b"
+)
+
+
+def _gibberish(words: list[str]) -> bool:
+    vowelless = sum(1 for w in words if len(w) > 3 and not re.search(r"[aeiouy]", w))
+    return vowelless / len(words) > 0.5
+
+
+_EXPLAIN = re.compile(
+    r"\b(?:because|so that|which means|means|that is why|since|therefore|if|when|for example|e\.g|for instance|so the|"
+    r"otherwise|whereas|instead)\b"
+)
+_MIN_WORDS_PER_POINT = 5
+
+
+def _stuffed(text: Text, named: int) -> bool:
+    """Terms strung together without the words an explanation needs: few words per key point named, or a list of
+    two-word fragments, and no connective at all."""
+    if not named or _EXPLAIN.search(text.folded):
+        return False
+    fragments = [len(f.split()) for f in re.split(r"[.,;:\n]", text.folded) if f.strip()]
+    return text.words / named < _MIN_WORDS_PER_POINT or median_low(fragments) <= 3
+
+
+def read_turn(answer: str, question: Question | None) -> Reading:
+    """Read ``answer`` against ``question``'s key points (none when no technical question is open). A key point
+    written without claims is read from its cues, unless the answer is a list of terms: then it is a mention."""
+    text = Text(answer)
+    parts = clauses(text)
+    reading = Reading(text=text, question=question, parts=parts)
+    if question is not None:
+        points = {kp.id: read_key_point(text, kp, parts) for kp in question.rubric.key_points}
+        from_cues = [p for p in points.values() if p.state is PointState.stated and p.hit is None]
+        if from_cues and _stuffed(text, sum(1 for p in points.values() if p.state is not PointState.absent)):
+            for p in from_cues:
+                points[p.key_point.id] = PointReading(p.key_point, PointState.mentioned, mention=p.mention)
+        reading.points = points
+    return reading
+
+
+def has_number(text: str) -> bool:
+    return bool(_NUMBER.search(text))
