@@ -16,6 +16,10 @@ _THRESHOLD_FLAGS = [
     ("--min-abstention-agreement", float, "minimum agreement on golden `null` (no evidence) turns"),
     ("--max-injection-rises", int, "most injection turns whose grade rose above the golden grade"),
     ("--max-answer-leaks", int, "most not_contains violations"),
+    ("--max-wrong-side-of-bar", float, "largest share of graded turns on the wrong side of the hire bar"),
+    ("--min-twins-ordered", float, "smallest share of strong/weak twins with the weak one below and not inclined"),
+    ("--max-repeated-questions", int, "most interviewer turns that repeat a question already asked"),
+    ("--max-unanswered-clarifications", int, "most clarifying questions not answered"),
 ]
 
 

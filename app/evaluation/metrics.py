@@ -128,6 +128,9 @@ def grade_block(pairs: Sequence[GradePair]) -> dict:
     nulls = [p for p in pairs if p.golden is None]
     return {
         "n": len(numeric),
+        "wrong_side_of_bar": (sum(1 for p in numeric if wrong_side(p.golden, p.predicted)) / len(numeric))
+        if numeric
+        else None,
         "exact": exact_agreement(golden, predicted),
         "within_one": within_one(golden, predicted),
         "weighted_kappa": weighted_kappa(golden, predicted),
@@ -137,6 +140,29 @@ def grade_block(pairs: Sequence[GradePair]) -> dict:
             "n": len(nulls),
             "agreement": (sum(1 for p in nulls if p.predicted is None) / len(nulls)) if nulls else None,
         },
+    }
+
+
+HIRE_BAR = 3  # inclined and above meet the bar
+
+
+def wrong_side(golden: Grade, predicted: Grade) -> bool:
+    """The grade lands on the other side of the hire bar: a 1-2 graded 3-4, or a 3-4 graded 1-2 or not at all."""
+    if golden is None:
+        return False
+    if golden >= HIRE_BAR:
+        return predicted is None or predicted < HIRE_BAR
+    return predicted is not None and predicted >= HIRE_BAR
+
+
+def twin_block(pairs: Sequence[tuple[str, Grade, Grade]]) -> dict:
+    """Strong / weak twins (``(twin id, strong grade, weak grade)``): the weak answer must grade below the strong
+    one, and at most not inclined."""
+    ordered = [t for t, strong, weak in pairs if weak is not None and (strong or 0) > weak and weak < HIRE_BAR]
+    return {
+        "pairs": len(pairs),
+        "ordered": (len(ordered) / len(pairs)) if pairs else None,
+        "out_of_order": sorted(t for t, _, _ in pairs if t not in set(ordered)),
     }
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from app.evaluation.defaults import DEFAULT_CONCURRENCY
-from app.evaluation.metrics import GradePair, grade_block, grade_rose, pass_at_k
+from app.evaluation.metrics import GradePair, grade_block, grade_rose, pass_at_k, twin_block
 from app.evaluation.runner import ScenarioResult
 
 DEFAULT_THRESHOLDS: dict[str, float | None] = {
@@ -27,6 +27,10 @@ DEFAULT_THRESHOLDS: dict[str, float | None] = {
     "min_abstention_agreement": 0.8,
     "max_injection_rises": 0,
     "max_answer_leaks": 0,
+    "max_wrong_side_of_bar": None,
+    "min_twins_ordered": None,
+    "max_repeated_questions": None,
+    "max_unanswered_clarifications": None,
 }
 
 # threshold -> (path into a metric block, "min" | "max")
@@ -38,6 +42,10 @@ _METRICS: dict[str, tuple[tuple[str, ...], str]] = {
     "min_abstention_agreement": (("grades", "abstention", "agreement"), "min"),
     "max_injection_rises": (("injection", "grade_rises"), "max"),
     "max_answer_leaks": (("answer_leaks",), "max"),
+    "max_wrong_side_of_bar": (("grades", "wrong_side_of_bar"), "max"),
+    "min_twins_ordered": (("twins", "ordered"), "min"),
+    "max_repeated_questions": (("repeated_questions",), "max"),
+    "max_unanswered_clarifications": (("unanswered_clarifications",), "max"),
 }
 
 
@@ -83,6 +91,23 @@ def _pairs(results: Sequence[ScenarioResult]) -> list[GradePair]:
     ]
 
 
+def _first_grade(r: ScenarioResult) -> int | None:
+    turns = [t for run in r.runs for t in run.turns if t.golden_set and t.index is not None]
+    return turns[0].predicted if turns else None
+
+
+def _twins(results: Sequence[ScenarioResult]) -> list[tuple[str, int | None, int | None]]:
+    """(twin id, strong grade, weak grade) of each twin pair whose two scenarios both ran."""
+    by_twin: dict[str, dict[str, ScenarioResult]] = {}
+    for r in results:
+        sc = r.case.scenario
+        if sc.twin:
+            side = "strong" if "strong" in sc.tags else "weak" if "weak" in sc.tags else None
+            if side:
+                by_twin.setdefault(sc.twin, {})[side] = r
+    return [(t, _first_grade(p["strong"]), _first_grade(p["weak"])) for t, p in by_twin.items() if len(p) == 2]
+
+
 def metric_block(results: Sequence[ScenarioResult]) -> dict:
     """Checks, grade agreement, injection and leaks over ``results`` (all runs pooled)."""
     checks = [c for r in results for run in r.runs for c in run.checks]
@@ -99,6 +124,9 @@ def metric_block(results: Sequence[ScenarioResult]) -> dict:
             "grade_rises": sum(1 for p in pairs if p.injection and grade_rose(p.golden, p.predicted)),
         },
         "answer_leaks": sum(1 for c in checks if not c.passed and c.name.endswith("expect.not_contains")),
+        "repeated_questions": sum(run.repeated_questions for r in results for run in r.runs),
+        "unanswered_clarifications": sum(run.unanswered_clarifications for r in results for run in r.runs),
+        "twins": twin_block(_twins(results)),
     }
     if any(len(r.runs) > 1 for r in results):
         block["pass_k"] = pass_at_k([[run.passed for run in r.runs] for r in results])
@@ -237,6 +265,16 @@ def _block_lines(title: str, block: dict) -> list[str]:
         f"injection scenarios {block['injection']['scenarios']}, grade rises "
         f"{block['injection']['grade_rises']}; answer leaks {block['answer_leaks']}"
     )
+    tw = block.get("twins") or {}
+    out.append(
+        f"  wrong side of the hire bar {_fmt(g.get('wrong_side_of_bar'))}; twins ordered {_fmt(tw.get('ordered'))} "
+        f"of {tw.get('pairs', 0)}; repeated questions {block.get('repeated_questions', 0)}; unanswered clarifying "
+        f"questions {block.get('unanswered_clarifications', 0)}"
+    )
+    if tw.get("out_of_order"):
+        out.append(
+            f"  twins out of order: {', '.join(tw['out_of_order'][:12])}{' ...' if len(tw['out_of_order']) > 12 else ''}"
+        )
     if "pass_k" in block:
         pk = block["pass_k"]
         out.append(f"  k={pk['k']}: pass@k {_fmt(pk['pass_at_k'])}, pass^k {_fmt(pk['pass_hat_k'])}")

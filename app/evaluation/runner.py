@@ -9,6 +9,7 @@ index. After the last turn the round is ended with a control frame (unless it al
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -66,8 +67,14 @@ class RunResult:
     checks: list[Check] = field(default_factory=list)
     turns: list[TurnOutcome] = field(default_factory=list)
     moves: list[str] = field(default_factory=list)
+    said: list[str] = field(default_factory=list)  # everything the interviewer said, in order
+    unanswered_clarifications: int = 0
     debrief_vote: str | None = None
     error: str | None = None
+
+    @property
+    def repeated_questions(self) -> int:
+        return repeated_questions(self.said)
 
     @property
     def passed(self) -> bool:
@@ -92,6 +99,26 @@ class ScenarioResult:
     def passed(self) -> bool:
         """pass^k: every run passed."""
         return all(r.passed for r in self.runs)
+
+
+_QUESTION = re.compile(r"[^.?!]*\?")
+
+
+def _asks(text: str) -> list[str]:
+    """The questions in an interviewer turn, normalised (lower case, words only)."""
+    return [" ".join(re.findall(r"[a-z0-9']+", q.lower())) for q in _QUESTION.findall(text)]
+
+
+def repeated_questions(said: list[str]) -> int:
+    """Interviewer turns that ask a question (of five words or more) the interviewer already asked in the round."""
+    seen: set[str] = set()
+    repeats = 0
+    for text in said:
+        asks = [q for q in _asks(text) if len(q.split()) >= 5]
+        if any(q in seen for q in asks):
+            repeats += 1
+        seen.update(asks)
+    return repeats
 
 
 def _words(text: str) -> int:
@@ -193,6 +220,7 @@ class Runner:
         sc, driver = case.scenario, self.driver
         start = initial_state(thread_id, sc.round, sc.level, case.full_plan(self.catalog), time.time())
         grades: dict[int, TurnGradeFrame] = {}
+        dodges = set(self.catalog.lines.lines["clarify_default"])  # "make your own assumption" answers nothing
         ended = False
         debrief: DebriefFrame | None = None
 
@@ -202,6 +230,7 @@ class Runner:
             for f in batch:
                 if isinstance(f, InterviewerDone):
                     result.moves.append(f.move)
+                    result.said.append(f.text)
                     reply = reply or f
                 elif isinstance(f, TurnGradeFrame):
                     grades[f.turn] = f
@@ -227,6 +256,8 @@ class Runner:
                 last_index = reply.index
                 outcome.reply_move, outcome.reply_text = reply.move, reply.text
                 outcome.reply_principle = reply.principle
+            if spec.kind == "clarify" and (reply is None or reply.move != "clarify" or reply.text in dodges):
+                result.unanswered_clarifications += 1
         n = len(sc.turns)
         result.checks.append(
             Check(
