@@ -81,7 +81,7 @@ def test_failing_fixture_exits_1_naming_file_line_and_reason(settings, tmp_path:
     assert not result["passed"]
     failures = "\n".join(result["failures"])
     assert "wrong_expectations.yaml:7: turn 1: expect.move: reply move 'hint' not in ['lp_pivot']" in failures
-    assert "expect.not_contains: reply contains ['take a moment']" in failures
+    assert "expect.not_contains: reply contains ['held-out data']" in failures
     assert "wrong_expectations.yaml:13: expect_round.moves_include: missing ['failure_probe']" in failures
     assert "expect_round.debrief_vote" in failures
     assert report(out)["answer_leaks"] == 1

@@ -189,8 +189,9 @@ async def test_after_the_first_words_the_stream_is_read_in_batches(fake, llm_set
     finally:
         await client.close()
     assert "".join(eager) == "".join(batched) == words
-    assert len(eager) >= 25  # about one read per chunk (a few may share a read)
     assert len(batched) <= 10  # ~250 ms of streaming read every 50 ms
+    # without an interval every chunk that has arrived is read at once: more reads (a busy machine merges some)
+    assert len(eager) > len(batched)
 
 
 async def test_unverifiable_quotes_are_dropped_so_an_injection_cannot_raise_the_grade(fake, llm_settings, catalog):
@@ -310,7 +311,8 @@ async def test_debrief_is_written_by_the_llm_from_mechanical_numbers(fake, llm_s
     debrief = next(f for f in frames if f["type"] == "debrief")
     assert debrief["brain"] == "llm" and debrief["summary"] == "A solid start on bias and variance."
     assert debrief["principle_feedback"][0]["principle"] == "Earn Trust"
-    assert debrief["vote"] in {"strong_no_hire", "not_inclined", "inclined", "strong_hire"}
+    # one answer is too little evidence to vote on: the mechanical part says so, whatever the model writes
+    assert debrief["vote"] == "insufficient_evidence" and debrief["vote_level"] is None
     assert done(frames)[0]["text"] == "Thank you, that is the end of our interview."
 
 
