@@ -26,7 +26,8 @@ from app.grading.cues import Text, cue_pattern
 # where a clause ends: sentence ends, semicolons, contrast words, ", and", a spaced dash (line breaks are folded into
 # spaces: a query typed over several lines is one statement until its ";")
 _CLAUSE_BREAK = re.compile(
-    r"[.!?;](?=\s|$)|\s(?:but|whereas|while|whilst|however|although|though|yet|except that)\b|,\s*and\s|\s-\s"
+    r"[.!?;](?=\s|$)|\s(?:but|whereas|while|whilst|however|although|though|yet|except that)\b|,\s*and\s|\s-\s|"
+    r",\s*(?=(?:it'?s|it is|that'?s|that is|they'?re|this is)\b)"  # "HH isn't 4, it's 6": the correction is its own
 )
 # where a framing ("a common mistake is...") stops carrying over to the next clause
 _SENTENCE_BREAK = re.compile(r"[.!?;](?=\s|$)")
@@ -41,7 +42,9 @@ _FRAME = re.compile(
     r"(?:think|say|assume|believe|confuse|mix up|claim|argue)|"
     r"a lot of people|it'?s tempting|tempting to|contrary to|i used to think|used to believe|"
     r"(?:it'?s|is|would be) (?:wrong|incorrect|a mistake|misleading) to|wrong to (?:say|think)|"
-    r"(?:not|isn't|is not) (?:true|right|correct) that|naive(?:ly)?"
+    r"(?:not|isn't|is not) (?:true|right|correct) that|"
+    r"(?:people|folks|candidates|teams|analysts) (?:often|usually|sometimes|commonly|tend to|typically)\b|"
+    r"\b(?:which|that) (?:is|'s|was) (?:wrong|incorrect|a mistake)|that'?s wrong\b"
 )
 # frames that only reject what follows them: "use the snapshot date instead of today()" chooses the first
 _FRAME_AFTER = re.compile(r"\b(?:rather than|instead of)\b")

@@ -46,6 +46,7 @@ _BLAME = re.compile(
 _HYPOTHETICAL = re.compile(
     r"\b(?:i would|i'?d (?:probably|usually|typically)|i usually|i typically|i always|in general i)\b"
 )
+_SUBSTANTIAL_WORDS = 25  # an answer this long that touches no key point is graded, not ignored
 _STORY_TO_CRITERION = {
     "situation": "star_completeness",
     "task": "star_completeness",
@@ -154,6 +155,13 @@ class OfflineGrader:
         else:
             overall = None
         evidence = self._evidence(reading, [p for p in reading.points.values() if p.state is not PointState.absent])
+        if overall is None and reading.words >= _SUBSTANTIAL_WORDS and not reading.substantive:
+            # a real attempt that says nothing the question asks about: evidence for the bottom, tentatively
+            overall, evidence = 1, [reading.quote((reading.parts[0].start, reading.parts[0].end))]
+            notes.append("says nothing the question's key points are about")
+            criteria = [
+                c.model_copy(update={"level": 1, "evidence": evidence}) if i == 0 else c for i, c in enumerate(criteria)
+            ]
 
         wrong = reading.wrong
         if overall is not None and wrong:
@@ -173,6 +181,17 @@ class OfflineGrader:
             notes += [f"mistake: {f.text}" for f, _ in mistakes]
             if overall is not None:
                 overall = max(1, min(overall, 3) - (1 if overall >= 3 else 0))
+        policy_c = policy.communication
+        if (
+            overall is not None
+            and reading.words > policy_c.ramble_words
+            and (reading.hedges * 100 / reading.words > 2 or len(reading.stated) * 100 / reading.words < 1.5)
+        ):
+            overall = min(overall, 3)
+            notes.append("long and hedged: the substance is hard to find")
+        if overall is not None and asked is not None and asked.get("move") == "hint":
+            overall = min(overall, 3)  # got there with help
+            notes.append("answered after a hint")
         if reading.instructs_grader:  # ignored as instructions; weighed like a red flag
             notes.append("red flag: tries to instruct the grader")
             if overall is not None:
@@ -203,9 +222,12 @@ class OfflineGrader:
 
     @staticmethod
     def _level_of_reply(target: PointReading | None, others: list[PointReading]) -> int:
-        """A reply to a follow-up on one key point: how well it answers that point."""
+        """A reply to a follow-up on one key point: how well it answers that point (or, when it answers about another
+        key point instead, how well it states that one)."""
         stated_elsewhere = [p for p in others if p.state is PointState.stated and p is not target]
         if target is None or target.state is PointState.absent:
+            if len(stated_elsewhere) >= 2:
+                return 3
             return 2 if stated_elsewhere else 1
         if target.state is PointState.wrong:
             return 1

@@ -129,7 +129,11 @@ class Reading:
             return Intent.repeat
         if len(words) <= 30 and _ALREADY_ANSWERED.search(folded) and not knows:
             return Intent.already_answered
-        if _DONT_KNOW.search(folded) and len(words) <= 30 and not knows:
+        if (
+            _DONT_KNOW.search(folded)
+            and not knows
+            and (len(words) <= 12 or (len(words) <= 30 and not self.substantive))
+        ):
             return Intent.dont_know
         if self.question_form and len(words) <= 45 and len(claimed) < 2:
             return Intent.clarify
