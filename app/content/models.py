@@ -326,6 +326,9 @@ class GradingPolicy(Strict):
     credit: dict[Literal["stated", "rejected_misconception", "mentioned"], float] = Field(
         description="What each reading of a key point is worth, as a share of its weight (wrong and absent: 0)."
     )
+    shallow_credit: float = Field(
+        0.7, gt=0, le=1, description="Share of a stated key point's credit when only one of its several claims is made."
+    )
     communication: CommunicationPolicy = Field(default_factory=CommunicationPolicy)
 
     @model_validator(mode="after")

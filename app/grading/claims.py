@@ -164,17 +164,25 @@ def _framed(folded: str, clause: Clause, previous: Clause | None, spans: Sequenc
     return bool(_FRAME.search(folded, previous.start, previous.end))
 
 
-def find_claim(text: Text, claim: Claim, parts: Sequence[Clause] | None = None) -> ClaimHit | None:
+def _windows(parts: Sequence[Clause], width: int) -> list[tuple[Clause, Clause | None]]:
+    """Each clause (width 1), or each run of two consecutive clauses read as one (width 2), with the clause before."""
+    if width <= 1:
+        return [(c, parts[i - 1] if i else None) for i, c in enumerate(parts)]
+    return [
+        (Clause(c.start, parts[i + 1].end, c.sentence), parts[i - 1] if i else None) for i, c in enumerate(parts[:-1])
+    ]
+
+
+def find_claim(text: Text, claim: Claim, parts: Sequence[Clause] | None = None, width: int = 1) -> ClaimHit | None:
     """Where the answer makes ``claim``: its last affirmed hit, else its first rejected one, else None."""
     folded = text.folded
     parts = clauses(text) if parts is None else parts
     rejected: ClaimHit | None = None
     affirmed: ClaimHit | None = None
-    for i, clause in enumerate(parts):
+    for clause, previous in _windows(parts, width):
         spans = _spans_in(folded, clause, claim)
         if spans is None:
             continue
-        previous = parts[i - 1] if i else None
         if _negated(folded, clause, spans) or _framed(folded, clause, previous, spans):
             rejected = rejected or ClaimHit(claim, Stance.rejected, clause, spans)
         else:
@@ -198,6 +206,7 @@ class PointReading:
     state: PointState
     hit: ClaimHit | None = None  # the claim (right or wrong) behind the state
     mention: tuple[int, int] | None = None  # for a mention: the matched cue, folded offsets
+    depth: int = 0  # how many of the key point's claims the answer states (stated: at least one)
 
     @property
     def span(self) -> tuple[int, int] | None:
@@ -222,17 +231,21 @@ def _later(a: ClaimHit, b: ClaimHit) -> bool:
     return max(e for _, e in a.spans) >= max(e for _, e in b.spans)
 
 
-def read_key_point(text: Text, key_point: KeyPoint, parts: Sequence[Clause]) -> PointReading:
+def read_key_point(text: Text, key_point: KeyPoint, parts: Sequence[Clause], loose: bool = False) -> PointReading:
     """What the answer did with ``key_point``. A key point without claims falls back to its cues (a cue counts as
-    stated), so content written before claims existed still grades."""
+    stated), so content written before claims existed still grades. ``loose`` (stories: "Two things I set up. A
+    reconciliation check...") also lets a correct claim span two consecutive clauses; a wrong claim never does."""
     wrong = [h for c in key_point.wrong if (h := find_claim(text, c, parts))]
     affirmed_wrong = _last([h for h in wrong if h.stance is Stance.affirmed])
     right = [h for c in key_point.claims if (h := find_claim(text, c, parts))]
+    if loose and not any(h.stance is Stance.affirmed for h in right):
+        right += [h for c in key_point.claims if (h := find_claim(text, c, parts, width=2))]
     affirmed_right = _last([h for h in right if h.stance is Stance.affirmed])
     if affirmed_wrong is not None and (affirmed_right is None or _later(affirmed_wrong, affirmed_right)):
         return PointReading(key_point, PointState.wrong, affirmed_wrong)  # the last word on it is the wrong one
     if affirmed_right is not None:
-        return PointReading(key_point, PointState.stated, affirmed_right)
+        depth = len({h.claim.id for h in right if h.stance is Stance.affirmed})
+        return PointReading(key_point, PointState.stated, affirmed_right, depth=depth)
     if wrong:
         return PointReading(key_point, PointState.rejected_misconception, wrong[0])
     m = _group_pattern(tuple(key_point.cues)).search(text.folded)

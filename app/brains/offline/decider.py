@@ -13,15 +13,15 @@ candidate has not already told, then back. Nothing already covered, asked or sai
 from __future__ import annotations
 
 from app.brains.offline.lines import follow_up_text
-from app.brains.offline.reading import FIRST_PERSON_ACTION, Intent, Reading, read_turn
+from app.brains.offline.reading import FIRST_PERSON_ACTION, STORY_KINDS, Intent, Reading, read_turn
 from app.content.models import KeyPoint, Question
 from app.core.ports import Constraints, Decision
 from app.core.state import Thread
 from app.core.view import RoundView
 from app.grading.claims import PointState
 
-_STORY_KINDS = ("project", "behavioral")
 _PIVOT_MIN_COVERAGE = 0.34  # share of the question's key-point weight covered before an LP pivot is earned
+_PIVOT_EARLY_COVERAGE = 0.75  # ...and before any follow-up, only on an answer this complete
 _STAR_ORDER = ("action", "result", "lessons")  # situation and task come out of these; never asked alone
 _NOT_FOLLOW_UPS = ("hint:", "clarify", "repeat", "failure:", "mech", "probe:")  # marks that go with a follow-up
 
@@ -61,7 +61,9 @@ class OfflineDecider:
             sorted(p.key_point.id for p in reading.having(PointState.stated, PointState.rejected_misconception))
         )
         covered = set(thread["covered"]) | set(covered_now)
-        uncovered = [k for k in sorted(question.rubric.key_points, key=lambda k: -k.weight) if k.id not in covered]
+        # what has come up in this thread at all (stated, mentioned, even wrong): never asked about from scratch
+        touched = covered | _touched(view, question)
+        uncovered = [k for k in sorted(question.rubric.key_points, key=lambda k: -k.weight) if k.id not in touched]
         intent = reading.intent
         may_follow_up = "follow_up" in allowed and _follow_ups_asked(thread) < view.round.follow_ups_per_question
 
@@ -106,15 +108,16 @@ class OfflineDecider:
         vague = not reading.having(PointState.stated, PointState.rejected_misconception) and reading.mentioned
         if vague and may_follow_up and "mech" not in asked:
             mention = reading.mentioned[0]
-            span = mention.span or (0, 0)
-            return decision(
-                move="follow_up",
-                key_point=mention.key_point.id,
-                tactic="push_mechanism",
-                quote=_phrase(reading, span),
-                rationale="terms without a mechanism: ask how it works",
-            )
-        story = question.kind in _STORY_KINDS
+            quote = _mention_quote(reading, mention.span or (0, 0))
+            if quote:
+                return decision(
+                    move="follow_up",
+                    key_point=mention.key_point.id,
+                    tactic="push_mechanism",
+                    quote=quote,
+                    rationale="terms without a mechanism: ask how it works",
+                )
+        story = question.kind in STORY_KINDS
         # 6. a story told as "we": pin down what the candidate did
         if story and "ownership" not in asked and may_follow_up and _says_we(view, reading):
             return decision(
@@ -134,7 +137,13 @@ class OfflineDecider:
                 )
         weights = {k.id: k.weight for k in question.rubric.key_points}
         progress = sum(weights[i] for i in covered if i in weights) / sum(weights.values())
-        solid = bool(reading.stated) and not reading.wrong and progress >= _PIVOT_MIN_COVERAGE
+        # a pivot needs a solid answer, and a thread that has been followed up once or is well covered already
+        solid = (
+            bool(reading.stated)
+            and not reading.wrong
+            and progress >= _PIVOT_MIN_COVERAGE
+            and (_follow_ups_asked(thread) >= 1 or progress >= _PIVOT_EARLY_COVERAGE)
+        )
         # 8. an LP trigger in a solid answer: pivot, hooked on the candidate's own situation sentence
         if "lp_pivot" in allowed and solid:
             pivot = _lp_trigger(view, question, reading)
@@ -282,6 +291,26 @@ def _hint_target(question: Question, uncovered: list[KeyPoint]) -> str | None:
 def _phrase(reading: Reading, span: tuple[int, int]) -> str:
     """The clause around folded offsets ``span``, verbatim, short enough to quote back."""
     return reading.text.phrase_at(*reading.text.original_span(*span))
+
+
+def _mention_quote(reading: Reading, span: tuple[int, int]) -> str | None:
+    """Something worth quoting back around a mention: its phrase, or its clause when the phrase is a word or two."""
+    phrase = _phrase(reading, span)
+    if len(phrase.split()) >= 3:
+        return phrase
+    clause = next((c for c in reading.parts if c.start <= span[0] < c.end), None)
+    if clause is None:
+        return None
+    quote = reading.quote((clause.start, clause.end))
+    return quote if 3 <= len(quote.split()) <= 20 else None
+
+
+def _touched(view: RoundView, question: Question) -> set[str]:
+    """The key points any of this thread's answers stated, rejected, got wrong or mentioned."""
+    out: set[str] = set()
+    for answer in view.thread_answers():
+        out |= {k for k, p in read_turn(answer, question).points.items() if p.state is not PointState.absent}
+    return out
 
 
 def _salient(reading: Reading) -> str | None:

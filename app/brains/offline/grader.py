@@ -109,7 +109,10 @@ class OfflineGrader:
         credit: dict[str, float] = {str(k): v for k, v in policy.credit.items()}
 
         def earned(p: PointReading) -> float:
-            return credit.get(p.state.value, 0.0)
+            value = credit.get(p.state.value, 0.0)
+            if p.state is PointState.stated and p.depth == 1 and len(p.key_point.claims) >= 2:
+                value *= policy.shallow_credit  # one of several things a strong answer says about this point
+            return value
 
         weights = {k.id: k.weight for k in rubric.key_points}
         notes: list[str] = []

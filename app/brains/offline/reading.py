@@ -49,6 +49,7 @@ _INSTRUCTS_GRADER = re.compile(
     r"\bscore\s*[:=]\s*\d|\b10/10\b|rubric (?:terms|keywords)|keywords for|\bgrader\b"
 )
 _NUMBER = re.compile(r"\d")
+STORY_KINDS = ("project", "behavioral")  # questions about the candidate's own past work
 _WORD = re.compile(r"[a-z']+")
 
 
@@ -156,7 +157,7 @@ class Reading:
         """The clause (or phrase) at folded offsets ``span``, verbatim from the answer, trimmed of leading
         connectives ("but", "and", "so")."""
         start, end = self.text.original_span(*span)
-        quote = self.text.original[start:end].strip(" ,;:-\n\t")
+        quote = self.text.original[start:end].strip(" ,;:-.!?\n\t")
         quote = re.sub(
             r"^(?:but|and|so|also|then|however|whereas|while|although|though|yet)\b[\s,]*", "", quote, flags=re.I
         )
@@ -199,7 +200,8 @@ def read_turn(answer: str, question: Question | None) -> Reading:
     parts = clauses(text)
     reading = Reading(text=text, question=question, parts=parts)
     if question is not None:
-        points = {kp.id: read_key_point(text, kp, parts) for kp in question.rubric.key_points}
+        loose = question.kind in STORY_KINDS
+        points = {kp.id: read_key_point(text, kp, parts, loose) for kp in question.rubric.key_points}
         from_cues = [p for p in points.values() if p.state is PointState.stated and p.hit is None]
         if from_cues and _stuffed(text, sum(1 for p in points.values() if p.state is not PointState.absent)):
             for p in from_cues:
