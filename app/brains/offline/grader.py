@@ -47,6 +47,7 @@ _HYPOTHETICAL = re.compile(
     r"\b(?:i would|i'?d (?:probably|usually|typically)|i usually|i typically|i always|in general i)\b"
 )
 _SUBSTANTIAL_WORDS = 25  # an answer this long that touches no key point is graded, not ignored
+_VAGUE_STORY_WORDS = 6  # a story reply this long with nothing specific in it is graded, not ignored
 _STORY_TO_CRITERION = {
     "situation": "star_completeness",
     "task": "star_completeness",
@@ -158,12 +159,20 @@ class OfflineGrader:
         else:
             overall = None
         evidence = self._evidence(reading, [p for p in reading.points.values() if p.state is not PointState.absent])
-        if overall is None and reading.words >= _SUBSTANTIAL_WORDS and not reading.substantive:
-            # a real attempt that says nothing the question asks about: evidence for the bottom, tentatively
+        replied = target is not None and not reading.substantive
+        attempt = overall is None and reading.words >= _SUBSTANTIAL_WORDS and not reading.substantive
+        if reading.parts and (replied or attempt):
+            # a real answer that says nothing the question (or the follow-up) asks about: evidence for the bottom
             overall, evidence = 1, [reading.quote((reading.parts[0].start, reading.parts[0].end))]
-            notes.append("says nothing the question's key points are about")
+            notes.append(
+                "says nothing the follow-up asked about"
+                if replied
+                else "says nothing the question's key points are about"
+            )
+            first = next((i for i, c in enumerate(rubric.criteria) if target in (c.key_points or [target])), 0)
             criteria = [
-                c.model_copy(update={"level": 1, "evidence": evidence}) if i == 0 else c for i, c in enumerate(criteria)
+                c.model_copy(update={"level": 1, "evidence": evidence}) if i == first else c
+                for i, c in enumerate(criteria)
             ]
 
         wrong = reading.wrong
@@ -195,10 +204,18 @@ class OfflineGrader:
         if overall is not None and asked is not None and asked.get("move") == "hint":
             overall = min(overall, 3)  # got there with help
             notes.append("answered after a hint")
-        if reading.instructs_grader:  # ignored as instructions; weighed like a red flag
+        if target is None and overall is not None and overall >= 3:
+            skipped = [k for k in _asked_in_prompt(question) if reading.points[k].state is PointState.absent]
+            if skipped:  # a part the question asks for in so many words, not even touched
+                overall = 2
+                notes.append(
+                    "does not address a part the question asks: "
+                    + "; ".join(next(kp.text for kp in rubric.key_points if kp.id == k) for k in skipped[:2])
+                )
+        if reading.instructs_grader:  # ignored as instructions; an integrity red flag
             notes.append("red flag: tries to instruct the grader")
             if overall is not None:
-                overall = max(1, min(overall, 3) - 1)
+                overall = 1
         stated = [
             p for p in reading.points.values() if p.state in (PointState.stated, PointState.rejected_misconception)
         ]
@@ -334,6 +351,14 @@ class OfflineGrader:
                 CriterionGrade(id=c.id, name=c.name, level=level if quotes or level == 1 else None, evidence=quotes)
             )
         graded = [c.level for c in criteria if c.level is not None]
+        if not graded and reading.words >= _VAGUE_STORY_WORDS and reading.parts:
+            # a reply with no situation, action, result or lesson in it: vague, which is evidence too
+            quote = reading.quote((reading.parts[0].start, reading.parts[0].end))
+            wanted = _STORY_TO_CRITERION.get(target or "", "star_completeness")
+            criteria = [
+                c.model_copy(update={"level": 1, "evidence": [quote]}) if c.id == wanted else c for c in criteria
+            ]
+            graded = [1]
         overall = median_low(graded) if graded else None
         if target in _STORY_TO_CRITERION and graded:
             overall = graded[0]
@@ -364,6 +389,66 @@ class OfflineGrader:
                 "confidence": _confidence(reading, overall) if overall is not None else None,
             }
         )
+
+
+_PROMPT_WORD = re.compile(r"[a-z][a-z0-9'-]{3,}")
+_STOP = {
+    "what",
+    "when",
+    "which",
+    "would",
+    "your",
+    "that",
+    "this",
+    "with",
+    "have",
+    "from",
+    "they",
+    "them",
+    "then",
+    "than",
+    "there",
+    "their",
+    "about",
+    "into",
+    "does",
+    "make",
+    "many",
+    "much",
+    "more",
+    "most",
+    "also",
+    "each",
+    "will",
+    "were",
+    "been",
+    "being",
+    "should",
+    "could",
+    "like",
+    "give",
+    "tell",
+    "walk",
+    "talk",
+    "through",
+}
+
+
+def _asked_in_prompt(question: Question) -> list[str]:
+    """The key points the prompt asks for in so many words: one of their cues is in it (cached per question)."""
+    cached = _ASKED.get(question.id)
+    if cached is None:
+        prompt = " ".join(question.prompt.lower().split())
+        cached = [
+            k.id
+            for k in question.rubric.key_points
+            if any(len(c) >= 5 and c.lower() in prompt and c.lower() not in _STOP for c in k.cues)
+        ]
+        _ASKED[question.id] = cached
+    return cached
+
+
+_ASKED: dict[str, list[str]] = {}
 
 
 def _is_communication(c: Criterion) -> bool:

@@ -19,7 +19,8 @@ from app.grading.cues import Match, Text
 _DONT_KNOW = re.compile(
     r"\b(?:i don'?t know|i do not know|no idea|not sure|i'?m not sure|i have no clue|no clue|i'?ll pass|"
     r"can'?t remember|cannot remember|i forget|idk|i'?m blanking|blanking|drawing a blank|draw a blank|"
-    r"not familiar|haven'?t (?:used|worked with|seen|heard of)|never (?:used|worked with|heard of)|"
+    r"not familiar|haven'?t (?:used|worked with|seen|heard of)|never (?:used|worked with|heard of)|i'?m stuck|"
+    r"(?:can'?t|cannot) (?:recall|think of)|i'?m trying to think|don'?t really know|not totally sure|"
     r"don'?t remember|can'?t recall|not sure where to start|no idea where to start|pass on this)\b"
 )
 _REPEAT_REQUEST = re.compile(
@@ -130,12 +131,14 @@ class Reading:
             return Intent.repeat
         if len(words) <= 30 and _ALREADY_ANSWERED.search(folded) and not knows:
             return Intent.already_answered
+        stated_claims = [p for p in claimed if p.state is PointState.stated]
         if (
             _DONT_KNOW.search(folded)
-            and not knows
-            and (len(words) <= 12 or (len(words) <= 30 and not self.substantive))
+            and not self.wrong
+            and len(stated_claims) <= 1
+            and (len(words) <= 45 or not self.substantive)
         ):
-            return Intent.dont_know
+            return Intent.dont_know  # stuck, perhaps knowing a fact or two: no evidence either way
         if self.question_form and len(words) <= 45 and len(claimed) < 2:
             return Intent.clarify
         if len(words) <= 3 and not self.substantive:
