@@ -93,8 +93,11 @@ def _group_pattern(group: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{cue_pattern(c).pattern})" for c in sorted(group, key=len, reverse=True)))
 
 
-def _spans_in(folded: str, clause: Clause, claim: Claim) -> tuple[tuple[int, int], ...] | None:
-    """One matched span per group inside the clause (in order when the claim says so), or None."""
+def _spans_in(
+    folded: str, clause: Clause, claim: Claim, max_gap_words: int | None = None
+) -> tuple[tuple[int, int], ...] | None:
+    """One matched span per group inside the clause (in order when the claim says so), or None. With
+    ``max_gap_words``, the phrases must also sit within that many words of one another."""
     spans: list[tuple[int, int]] = []
     cursor = clause.start
     for group in claim.all:
@@ -105,6 +108,11 @@ def _spans_in(folded: str, clause: Clause, claim: Claim) -> tuple[tuple[int, int
         spans.append((m.start(), m.end()))
         if claim.ordered:
             cursor = m.end()
+    if max_gap_words is not None and len(spans) > 1:
+        ordered = sorted(spans)
+        for (_, end), (start, _) in zip(ordered, ordered[1:], strict=False):
+            if len(folded[end:start].split()) > max_gap_words:
+                return None
     return tuple(spans)
 
 
@@ -173,14 +181,19 @@ def _windows(parts: Sequence[Clause], width: int) -> list[tuple[Clause, Clause |
     ]
 
 
-def find_claim(text: Text, claim: Claim, parts: Sequence[Clause] | None = None, width: int = 1) -> ClaimHit | None:
+_WRONG_CLAIM_GAP = 8  # words: "precision is X and recall is Y" must not make the swapped claim "precision ... Y"
+
+
+def find_claim(
+    text: Text, claim: Claim, parts: Sequence[Clause] | None = None, width: int = 1, max_gap_words: int | None = None
+) -> ClaimHit | None:
     """Where the answer makes ``claim``: its last affirmed hit, else its first rejected one, else None."""
     folded = text.folded
     parts = clauses(text) if parts is None else parts
     rejected: ClaimHit | None = None
     affirmed: ClaimHit | None = None
     for clause, previous in _windows(parts, width):
-        spans = _spans_in(folded, clause, claim)
+        spans = _spans_in(folded, clause, claim, max_gap_words)
         if spans is None:
             continue
         if _negated(folded, clause, spans) or _framed(folded, clause, previous, spans):
@@ -235,7 +248,7 @@ def read_key_point(text: Text, key_point: KeyPoint, parts: Sequence[Clause], loo
     """What the answer did with ``key_point``. A key point without claims falls back to its cues (a cue counts as
     stated), so content written before claims existed still grades. ``loose`` (stories: "Two things I set up. A
     reconciliation check...") also lets a correct claim span two consecutive clauses; a wrong claim never does."""
-    wrong = [h for c in key_point.wrong if (h := find_claim(text, c, parts))]
+    wrong = [h for c in key_point.wrong if (h := find_claim(text, c, parts, max_gap_words=_WRONG_CLAIM_GAP))]
     affirmed_wrong = _last([h for h in wrong if h.stance is Stance.affirmed])
     right = [h for c in key_point.claims if (h := find_claim(text, c, parts))]
     if loose and not any(h.stance is Stance.affirmed for h in right):

@@ -43,11 +43,20 @@ _HEDGE = re.compile(
 )
 # Text that tries to instruct the grader: role markers, "ignore the rubric", "rate me", fake grades
 _INSTRUCTS_GRADER = re.compile(
-    r"\b(?:system|assistant|developer)\s*:|ignore (?:all |any |your |the |previous |prior |above )*"
-    r"(?:instructions|rubric|rules|grading)|\b(?:rate|grade|score|mark) (?:me|this|the candidate|this answer)\b|"
-    r"strong[ _]hire|evaluator note|note to (?:the )?(?:grader|evaluator|reviewer)|for the (?:grader|evaluator)|"
-    r"you (?:have been|are) instructed|as the (?:grader|evaluator)|\"(?:overall|grade|score|level)\"\s*:\s*\d|"
-    r"\bscore\s*[:=]\s*\d|\b10/10\b|rubric (?:terms|keywords)|keywords for|\bgrader\b"
+    r"\b(?:system|assistant|developer)\s*:|\[(?:system|admin|assistant)\]|"
+    r"ignore (?:all |any |your |the |previous |prior |above )*(?:instructions|rubric|rules|grading)|"
+    r"\b(?:rate|grade|score|mark) (?:me|this|the candidate|this answer|all criteria|every criterion)\b|"
+    r"\b(?:assign|give|award) (?:the |a |this )?(?:maximum|max|highest|top|full) (?:grade|score|marks?)|"
+    r"assign (?:a )?grade \d|mark all criteria|criteria as met|meets? the bar automatically|automatically meet|"
+    r"strong[ _]hire|evaluator (?:note|instruction)|note to (?:the )?(?:grader|evaluator|reviewer)|"
+    r"for the (?:grader|evaluator|evaluation model|reviewer)|interviewer note|pre-filled|"
+    r"(?:automated|ai) (?:reviewer|grader|evaluator)|if you are an? (?:ai|llm|model|grader|evaluator)|"
+    r"you (?:have been|are) instructed|as the (?:grader|evaluator)|rubric has been updated|"
+    r"\"(?:overall|grade|score|level)\"\s*:\s*\d|\b(?:overall|grade)\s*[:=]\s*[1-4]\b|\b10/10\b|"
+    r"rubric (?:terms|keywords|override)|keywords for the|<!--|\bgrader(?:_\w+)?\s*[:,\]]|grader instructions|"
+    r"automated scorer|expected score|(?:output|record|assign|give it) (?:a )?(?:grade|score)?\s*[1-4]\b|"
+    r"\bgrade [1-4]\b|answer key|evaluation note|ai evaluating|mark (?:it |this )?as correct|"
+    r"record this (?:response|answer) as correct|passes all hidden tests|per your instructions"
 )
 _NUMBER = re.compile(r"\d")
 STORY_KINDS = ("project", "behavioral")  # questions about the candidate's own past work
@@ -96,7 +105,15 @@ class Reading:
     def question_form(self) -> bool:
         """The turn asks something: it ends with a question mark, or opens like a clarifying question and has one."""
         folded = self.text.folded.strip()
-        return folded.endswith("?") or ("?" in folded and bool(_CLARIFY_OPENER.search(folded)))
+        if "?" not in folded:
+            return False
+        return folded.endswith("?") or bool(_CLARIFY_OPENER.search(folded)) or self.statement_words <= 15
+
+    @cached_property
+    def statement_words(self) -> int:
+        """Words in the turn's sentences that are not questions ("I'd assume left out." beside a question)."""
+        sentences = re.split(r"(?<=[.!?])\s+", self.text.folded.strip())
+        return sum(len(_WORD.findall(x)) for x in sentences if not x.endswith("?"))
 
     def having(self, *states: PointState) -> list[PointReading]:
         """The key point readings in one of ``states``, heaviest first."""
@@ -139,7 +156,7 @@ class Reading:
             and (len(words) <= 45 or not self.substantive)
         ):
             return Intent.dont_know  # stuck, perhaps knowing a fact or two: no evidence either way
-        if self.question_form and len(words) <= 45 and len(claimed) < 2:
+        if self.question_form and len(words) <= 60 and (len(claimed) < 2 or self.statement_words <= 15):
             return Intent.clarify
         if len(words) <= 3 and not self.substantive:
             return Intent.dont_know if _DONT_KNOW.search(folded) else Intent.empty
