@@ -109,11 +109,14 @@ def scenarios_for(data: dict[str, Any], catalog: Any) -> dict[str, str]:
     question = catalog.questions[qid]
     round_id = _round_for(question)
     assessment = round_id == "online_assessment"
+    story = question.kind in ("behavioral", "project")
 
     def expect(kind: str) -> list[str] | None:
         if assessment:
-            return ["ask", "wrap_up"]
-        return _REPLY.get(kind)
+            return ["ask", "wrap_up", "clarify"]
+        moves = _REPLY.get(kind)
+        # in a story, digging into what went wrong is a follow-up too
+        return moves + ["failure_probe"] if moves and story and "follow_up" in moves else moves
 
     out: dict[str, str] = {}
     for a in data["answers"]:
@@ -139,13 +142,17 @@ def scenarios_for(data: dict[str, Any], catalog: Any) -> dict[str, str]:
         level,
         qid,
         ["blind", "clarify"],
-        [
-            _turn(
-                c["text"], None, "a clarifying question, not an answer", None if assessment else ["clarify"], "clarify"
-            )
-        ],
+        [_turn(c["text"], None, "a clarifying question, not an answer", ["clarify"], "clarify")],
     )
     d = data["dont_know"]
+    # stuck: a hint when the round gives hints, else moving on (asking what is wanted may get it clarified, and a
+    # half-answer may get a follow-up)
+    rnd = catalog.rounds[round_id]
+    stuck_reply = (
+        None
+        if assessment
+        else (["hint", "clarify", "follow_up"] if rnd.hint_budget else ["ask", "wrap_up", "clarify", "follow_up"])
+    )
     sid = f"blind-{qid}-dont-know"
     out[sid] = _scenario(
         sid,
@@ -155,7 +162,8 @@ def scenarios_for(data: dict[str, Any], catalog: Any) -> dict[str, str]:
         qid,
         ["blind", "dont_know"],
         [
-            _turn(d["text"], None, "no evidence either way", None if assessment else ["hint"], "dont_know"),
+            # stuck: a hint (a candidate who asks what is wanted may get the question clarified instead)
+            _turn(d["text"], None, "no evidence either way", stuck_reply, "dont_know"),
             _turn(d["recovery"]["text"], d["recovery"]["grade"], d["recovery"]["reason"], None),
         ],
     )
@@ -174,7 +182,7 @@ def scenarios_for(data: dict[str, Any], catalog: Any) -> dict[str, str]:
                     f["first_answer"]["text"],
                     f["first_answer"]["grade"],
                     f["first_answer"]["reason"],
-                    None if assessment else ["follow_up", "hint"],
+                    None if assessment else ["follow_up", "hint"] + (["failure_probe"] if story else []),
                 ),
                 _turn(f[reply]["text"], f[reply]["grade"], f[reply]["reason"], None),
             ],

@@ -22,7 +22,7 @@ from app.content.catalog import Catalog, ProblemsError
 from app.content.models import Strict
 from app.core.vocabulary import LEVELS, MOVES, PRINCIPLE_NAMES, VOTE_NAMES, Level, Move
 
-VOTES = VOTE_NAMES
+VOTES = (*VOTE_NAMES, "insufficient_evidence")  # a debrief may decline to vote
 
 
 class ScenarioError(ProblemsError):

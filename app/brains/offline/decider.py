@@ -13,7 +13,14 @@ candidate has not already told, then back. Nothing already covered, asked or sai
 from __future__ import annotations
 
 from app.brains.offline.lines import follow_up_text
-from app.brains.offline.reading import FIRST_PERSON_ACTION, STORY_KINDS, Intent, Reading, read_turn
+from app.brains.offline.reading import (
+    FIRST_PERSON_ACTION,
+    STORY_KINDS,
+    Intent,
+    Reading,
+    looks_like_code,
+    read_turn,
+)
 from app.content.models import KeyPoint, Question
 from app.core.ports import Constraints, Decision
 from app.core.state import Thread
@@ -22,6 +29,7 @@ from app.grading.claims import PointState
 
 _PIVOT_MIN_COVERAGE = 0.34  # share of the question's key-point weight covered before an LP pivot is earned
 _PIVOT_EARLY_COVERAGE = 0.75  # ...and before any follow-up, only on an answer this complete
+_CODE_KINDS = ("sql", "python", "mcq")
 _STAR_ORDER = ("action", "result", "lessons")  # situation and task come out of these; never asked alone
 _NOT_FOLLOW_UPS = ("hint:", "clarify", "repeat", "failure:", "mech", "probe:")  # marks that go with a follow-up
 
@@ -63,7 +71,11 @@ class OfflineDecider:
         covered = set(thread["covered"]) | set(covered_now)
         # what has come up in this thread at all (stated, mentioned, even wrong): never asked about from scratch
         touched = covered | _touched(view, question)
-        uncovered = [k for k in sorted(question.rubric.key_points, key=lambda k: -k.weight) if k.id not in touched]
+        by_weight = sorted(question.rubric.key_points, key=lambda k: -k.weight)
+        # what to ask about: key points nobody has touched yet, then the ones only named (never explained)
+        uncovered = [k for k in by_weight if k.id not in touched] + [
+            k for k in by_weight if k.id in touched and k.id not in covered
+        ]
         intent = reading.intent
         may_follow_up = "follow_up" in allowed and _follow_ups_asked(thread) < view.round.follow_ups_per_question
 
@@ -137,12 +149,15 @@ class OfflineDecider:
                 )
         weights = {k.id: k.weight for k in question.rubric.key_points}
         progress = sum(weights[i] for i in covered if i in weights) / sum(weights.values())
-        # a pivot needs a solid answer, and a thread that has been followed up once or is well covered already
+        # a pivot needs a solid answer on a thread that has been followed up at least once (mid-discussion, not
+        # instead of the discussion), unless the answer already covered nearly everything (not code: it has not been
+        # discussed yet)
+        early = progress >= _PIVOT_EARLY_COVERAGE and question.kind not in _CODE_KINDS
         solid = (
             bool(reading.stated)
             and not reading.wrong
             and progress >= _PIVOT_MIN_COVERAGE
-            and (_follow_ups_asked(thread) >= 1 or progress >= _PIVOT_EARLY_COVERAGE)
+            and (_follow_ups_asked(thread) >= 1 or not may_follow_up or early)
         )
         # 8. an LP trigger in a solid answer: pivot, hooked on the candidate's own situation sentence
         if "lp_pivot" in allowed and solid:
@@ -161,6 +176,12 @@ class OfflineDecider:
             target = self._follow_up_target(view, question, uncovered, asked)
             if target is not None:
                 return decision(move="follow_up", key_point=target, rationale=f"not yet covered: {target}")
+        # 9b. everything covered and nothing probed yet: one follow-up that tests depth (a bar raiser always digs once)
+        if may_follow_up and _follow_ups_asked(thread) == 0 and reading.stated:
+            shallow = sorted(reading.stated, key=lambda p: (p.depth, -p.key_point.weight))
+            target = self._follow_up_target(view, question, [p.key_point for p in shallow], asked)
+            if target is not None:
+                return decision(move="follow_up", key_point=target, rationale=f"test the depth of: {target}")
         # 10. the question's planned pivot, once the thread has had its say (a behavioural question already is one)
         if "lp_pivot" in allowed and solid and question.lp_bridges and "behavioral" not in question.topics:
             fresh = [b for b in question.lp_bridges if b.principle not in view.state["principles_probed"]]
@@ -294,15 +315,18 @@ def _phrase(reading: Reading, span: tuple[int, int]) -> str:
 
 
 def _mention_quote(reading: Reading, span: tuple[int, int]) -> str | None:
-    """Something worth quoting back around a mention: its phrase, or its clause when the phrase is a word or two."""
+    """Something worth quoting back around a mention: its phrase, or its clause when the phrase is a word or two
+    (never a piece of code)."""
     phrase = _phrase(reading, span)
+    if looks_like_code(phrase):
+        return None
     if len(phrase.split()) >= 3:
         return phrase
     clause = next((c for c in reading.parts if c.start <= span[0] < c.end), None)
     if clause is None:
         return None
     quote = reading.quote((clause.start, clause.end))
-    return quote if 3 <= len(quote.split()) <= 20 else None
+    return quote if 3 <= len(quote.split()) <= 20 and not looks_like_code(quote) else None
 
 
 def _touched(view: RoundView, question: Question) -> set[str]:
@@ -315,7 +339,8 @@ def _touched(view: RoundView, question: Question) -> set[str]:
 
 def _salient(reading: Reading) -> str | None:
     stated = sorted(reading.stated, key=lambda p: (p.span or (0, 0))[0])
-    return _phrase(reading, stated[0].span) if stated and stated[0].span else None
+    quote = _phrase(reading, stated[0].span) if stated and stated[0].span else None
+    return None if quote is None or looks_like_code(quote) else quote
 
 
 def _says_we(view: RoundView, reading: Reading) -> bool:
@@ -333,20 +358,22 @@ def _failure_trigger(view: RoundView, reading: Reading) -> tuple[str | None, str
     return None, None
 
 
-def _lp_trigger(view: RoundView, question: Question, reading: Reading) -> tuple[str, str, bool] | None:
+def _lp_trigger(view: RoundView, question: Question, reading: Reading) -> tuple[str, str | None, bool] | None:
     """(principle, the candidate's situation sentence to quote, whether the answer already tells a story)."""
     text = reading.text
     probed = set(view.state["principles_probed"])
     told_story = len(reading.story_parts(view.catalog)) >= 2 or bool(text.search(FIRST_PERSON_ACTION))
 
-    def situation(m_start: int, m_end: int) -> str:
-        """The clause of the trigger; if the answer has a first-person sentence about what happened, that one."""
+    def situation(m_start: int, m_end: int) -> str | None:
+        """The clause of the trigger, or its phrase when the clause is long; never a piece of code."""
+        quote = text.phrase_at(m_start, m_end)
         for clause in reading.parts:
             start, end = text.original_span(clause.start, clause.end)
             if start <= m_start < end:
                 sentence = reading.quote((clause.start, clause.end))
-                return sentence if len(sentence.split()) <= 20 else text.phrase_at(m_start, m_end)
-        return text.phrase_at(m_start, m_end)
+                quote = sentence if len(sentence.split()) <= 20 else quote
+                break
+        return None if looks_like_code(quote) else quote
 
     for bridge in question.lp_bridges:
         m = text.find_affirmed(bridge.cues) if bridge.cues else None

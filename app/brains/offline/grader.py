@@ -169,7 +169,9 @@ class OfflineGrader:
                 if replied
                 else "says nothing the question's key points are about"
             )
-            first = next((i for i, c in enumerate(rubric.criteria) if target in (c.key_points or [target])), 0)
+            first = next(
+                (i for i, c in enumerate(rubric.criteria) if target is None or target in (c.key_points or [target])), 0
+            )
             criteria = [
                 c.model_copy(update={"level": 1, "evidence": evidence}) if i == first else c
                 for i, c in enumerate(criteria)

@@ -21,6 +21,7 @@ _DONT_KNOW = re.compile(
     r"can'?t remember|cannot remember|i forget|idk|i'?m blanking|blanking|drawing a blank|draw a blank|"
     r"not familiar|haven'?t (?:used|worked with|seen|heard of)|never (?:used|worked with|heard of)|i'?m stuck|"
     r"(?:can'?t|cannot) (?:recall|think of)|i'?m trying to think|don'?t really know|not totally sure|"
+    r"struggling to|hard to (?:pick|think of)|nothing comes to mind|let me think|"
     r"don'?t remember|can'?t recall|not sure where to start|no idea where to start|pass on this)\b"
 )
 _REPEAT_REQUEST = re.compile(
@@ -228,6 +229,17 @@ def read_turn(answer: str, question: Question | None) -> Reading:
                 points[p.key_point.id] = PointReading(p.key_point, PointState.mentioned, mention=p.mention)
         reading.points = points
     return reading
+
+
+_CODE_TOKENS = re.compile(
+    r"\b(?:select|from|where|join|group by|order by|def|return|import|lambda)\b|[=<>!]=|\w\(|\)|\[|\]|_\w|\w\.\w",
+    re.I,
+)
+
+
+def looks_like_code(phrase: str) -> bool:
+    """A query or code fragment: not something to quote back to the candidate."""
+    return len(_CODE_TOKENS.findall(phrase)) >= 2
 
 
 def has_number(text: str) -> bool:
