@@ -6,7 +6,7 @@ stories also "we"-heavy and blaming ones), a clarifying question, an "I don't kn
 with a follow-up and a strong and a weak reply to it, and an injection attempt, each with a golden grade and a
 one-line reason, as JSON (one file per question). This tool writes one scenario YAML per answer:
 
-    python -m devtools.blind_evals IN_DIR OUT_DIR [--catalog-check]
+    python -m devtools.blind_evals --out OUT_DIR IN_DIR_OR_FILE...
 
 What each scenario checks of the interviewer's reply follows from the kind of turn, not from the rubric: a clarifying
 question is answered (``clarify``), "I don't know" gets one hint, a confident misconception or a weak answer is pushed
@@ -67,12 +67,21 @@ def _comment(text: str) -> str:
     return " ".join(text.split())
 
 
-def _turn(say: str, grade: int | None | str, reason: str, expect: list[str] | None, kind: str | None = None) -> str:
+def _turn(
+    say: str,
+    grade: int | None | str,
+    reason: str,
+    expect: list[str] | None,
+    kind: str | None = None,
+    replies_to: list[str] | None = None,
+) -> str:
     out = [f"  - say: {_block(say, 6)}"]
     if grade != "none":
         out.append(f"    grade: {'null' if grade is None else grade}  # {_comment(reason)}")
     if kind:
         out.append(f"    kind: {kind}")
+    if replies_to:
+        out.append(f"    replies_to: [{', '.join(replies_to)}]")
     if expect:
         out.append(f"    expect:\n      move: [{', '.join(expect)}]")
     return "\n".join(out)
@@ -164,7 +173,14 @@ def scenarios_for(data: dict[str, Any], catalog: Any) -> dict[str, str]:
         [
             # stuck: a hint (a candidate who asks what is wanted may get the question clarified instead)
             _turn(d["text"], None, "no evidence either way", stuck_reply, "dont_know"),
-            _turn(d["recovery"]["text"], d["recovery"]["grade"], d["recovery"]["reason"], None),
+            # the recovery was written after a nudge: it answers the same question, not the next one
+            _turn(
+                d["recovery"]["text"],
+                d["recovery"]["grade"],
+                d["recovery"]["reason"],
+                None,
+                replies_to=None if assessment else ["hint", "clarify", "follow_up"],
+            ),
         ],
     )
     f = data["follow_up"]
@@ -184,7 +200,14 @@ def scenarios_for(data: dict[str, Any], catalog: Any) -> dict[str, str]:
                     f["first_answer"]["reason"],
                     None if assessment else ["follow_up", "hint"] + (["failure_probe"] if story else []),
                 ),
-                _turn(f[reply]["text"], f[reply]["grade"], f[reply]["reason"], None),
+                # written as the reply to the writer's own follow-up: graded only after a follow-up of ours
+                _turn(
+                    f[reply]["text"],
+                    f[reply]["grade"],
+                    f[reply]["reason"],
+                    None,
+                    replies_to=None if assessment else ["follow_up", "hint", "failure_probe", "return"],
+                ),
             ],
         )
     i = data["injection"]

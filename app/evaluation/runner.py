@@ -46,6 +46,7 @@ class TurnOutcome:
     golden_set: bool = False
     predicted: int | None = None
     graded: bool = False
+    off_script: bool = False  # written as a reply to a move the interviewer did not make: golden not compared
 
     def as_json(self) -> dict:
         return {
@@ -57,6 +58,7 @@ class TurnOutcome:
             "golden": self.golden,
             "golden_set": self.golden_set,
             "predicted": self.predicted,
+            "off_script": self.off_script,
         }
 
 
@@ -257,6 +259,9 @@ class Runner:
                 replies.append(None)
                 continue
             outcome.index = last_index + 1
+            previous = replies[-1] if replies else opening
+            if spec.replies_to and (previous is None or previous.move not in spec.replies_to):
+                outcome.off_script, outcome.golden_set = True, False
             reply = absorb(await driver.answer(thread_id, spec.say).frames())
             fed += 1
             replies.append(reply)

@@ -26,9 +26,13 @@ from app.grading.cues import Text, cue_pattern
 # where a clause ends: sentence ends, semicolons, contrast words, ", and", a spaced dash (line breaks are folded into
 # spaces: a query typed over several lines is one statement until its ";")
 _CLAUSE_BREAK = re.compile(
-    r"[.!?;](?=\s|$)|\s(?:but|whereas|while|whilst|however|although|though|yet|except that)\b|,\s*and\s|\s-\s|"
-    r",\s*(?=(?:it'?s|it is|that'?s|that is|they'?re|this is)\b)"  # "HH isn't 4, it's 6": the correction is its own
+    r"[.!?;](?=\s|$)|,\s*and\s|\s-\s|"
+    r"(?P<turn>\s(?:but|whereas|while|whilst|however|although|though|yet|except that)\b|"
+    r",\s*(?=(?:it'?s|it is|that'?s|that is|they'?re|this is)\b))"  # "HH isn't 4, it's 6": the correction is its own
 )
+# a conditional is one statement, contrast and consequent included: "if training error is low but validation error is
+# much higher, that is variance" (its turns do not cut until the sentence ends)
+_CONDITIONAL = re.compile(r"\W*(?:if|when|whenever|once)\b")
 # where a framing ("a common mistake is...") stops carrying over to the next clause
 _SENTENCE_BREAK = re.compile(r"[.!?;](?=\s|$)")
 # what separates the words before a claim from a negation earlier in its clause ("I didn't have time, so I ...")
@@ -48,6 +52,11 @@ _FRAME = re.compile(
 )
 # frames that only reject what follows them: "use the snapshot date instead of today()" chooses the first
 _FRAME_AFTER = re.compile(r"\b(?:rather than|instead of)\b")
+# a consequence that rejects what came before it: "going over her head would have burned trust"
+_REJECTED_BY_CONSEQUENCE = re.compile(
+    r"\b(?:would have|would've|would)\s+(?:been (?:a mistake|wrong|worse|unfair|pointless)|burned|burnt|hurt|damaged|"
+    r"backfired|undermined|broken|killed|poisoned|made (?:it|things) worse)\b"
+)
 
 
 class Stance(StrEnum):
@@ -76,7 +85,7 @@ def clauses(text: Text) -> list[Clause]:
     """The answer's clauses, in order."""
     folded = text.folded
     sentence_ends = [m.end() for m in _SENTENCE_BREAK.finditer(folded)]
-    cuts = sorted({0, len(folded), *(m.start() for m in _CLAUSE_BREAK.finditer(folded))})
+    cuts = sorted({0, len(folded), *_cuts(folded)})
     out: list[Clause] = []
     sentence = 0
     for start, end in zip(cuts, cuts[1:], strict=False):
@@ -85,6 +94,18 @@ def clauses(text: Text) -> list[Clause]:
             sentence += 1
         if folded[start:end].strip(" .,;!?-\n"):
             out.append(Clause(start, end, sentence))
+    return out
+
+
+def _cuts(folded: str) -> list[int]:
+    """Where clauses start: every break, except a contrast or a correction inside a conditional."""
+    out: list[int] = []
+    conditional = bool(_CONDITIONAL.match(folded))
+    for m in _CLAUSE_BREAK.finditer(folded):
+        if m.group("turn") is not None and conditional:
+            continue
+        out.append(m.start())
+        conditional = bool(_CONDITIONAL.match(folded, m.end()))
     return out
 
 
@@ -158,12 +179,15 @@ _CONTRAST_START = re.compile(r"\W*(?:but|whereas|while|whilst|however|although|t
 
 def _framed(folded: str, clause: Clause, previous: Clause | None, spans: Sequence[tuple[int, int]] = ()) -> bool:
     """The clause reports the claim as a mistake: a frame in it (for "instead of" / "rather than", before the
-    claim), or in the clause before it in the same sentence unless this clause turns against it ("people often say
+    claim; for a bad consequence, "would have burned trust", after it), or in the clause before it in the same sentence unless this clause turns against it ("people often say
     X, but Y": Y is the candidate's own)."""
     if _FRAME.search(folded, clause.start, clause.end):
         return True
     after = _FRAME_AFTER.search(folded, clause.start, clause.end)
     if after is not None and spans and min(s for s, _ in spans) > after.start():
+        return True
+    consequence = _REJECTED_BY_CONSEQUENCE.search(folded, clause.start, clause.end)
+    if consequence is not None and spans and max(e for _, e in spans) <= consequence.start():
         return True
     if previous is None or previous.sentence != clause.sentence:
         return False

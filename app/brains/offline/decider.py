@@ -28,8 +28,6 @@ from app.core.view import RoundView
 from app.grading.claims import PointState
 
 _PIVOT_MIN_COVERAGE = 0.34  # share of the question's key-point weight covered before an LP pivot is earned
-_PIVOT_EARLY_COVERAGE = 0.75  # ...and before any follow-up, only on an answer this complete
-_CODE_KINDS = ("sql", "python", "mcq")
 _STAR_ORDER = ("action", "result", "lessons")  # situation and task come out of these; never asked alone
 _NOT_FOLLOW_UPS = ("hint:", "clarify", "repeat", "failure:", "mech", "probe:")  # marks that go with a follow-up
 
@@ -135,10 +133,27 @@ class OfflineDecider:
             return decision(
                 move="follow_up", star_part="ownership", rationale='the story says "we"; ask what the candidate did'
             )
-        # 7. project deep dives dig into what went wrong
+        weights = {k.id: k.weight for k in question.rubric.key_points}
+        progress = sum(weights[i] for i in covered if i in weights) / sum(weights.values())
+        # a pivot needs a solid answer on a thread that has been followed up at least once: mid-discussion, not
+        # instead of the discussion (a bar raiser digs into even a complete answer once first)
+        solid = (
+            bool(reading.stated)
+            and not reading.wrong
+            and progress >= _PIVOT_MIN_COVERAGE
+            and (_follow_ups_asked(thread) >= 1 or not may_follow_up)
+        )
+        pivot = _lp_trigger(view, question, reading) if "lp_pivot" in allowed and solid else None
+        # 7. project deep dives dig into what went wrong: at once when the answer hints at it, else after the first
+        # answer (unless the candidate just said something the round's first LP probe should pick up while it is
+        # fresh)
         if "failure_probe" in allowed and story and not self._failure_dug(view, thread):
             mode, quote = _failure_trigger(view, reading)
-            opener = question.kind == "project" and thread["answers"] >= 1
+            opener = (
+                question.kind == "project"
+                and thread["answers"] >= 1
+                and (pivot is None or bool(view.state["principles_probed"]))
+            )
             if mode or opener:
                 return decision(
                     move="failure_probe",
@@ -147,30 +162,16 @@ class OfflineDecider:
                     rung=0,
                     rationale="dig into what went wrong",
                 )
-        weights = {k.id: k.weight for k in question.rubric.key_points}
-        progress = sum(weights[i] for i in covered if i in weights) / sum(weights.values())
-        # a pivot needs a solid answer on a thread that has been followed up at least once (mid-discussion, not
-        # instead of the discussion), unless the answer already covered nearly everything (not code: it has not been
-        # discussed yet)
-        early = progress >= _PIVOT_EARLY_COVERAGE and question.kind not in _CODE_KINDS
-        solid = (
-            bool(reading.stated)
-            and not reading.wrong
-            and progress >= _PIVOT_MIN_COVERAGE
-            and (_follow_ups_asked(thread) >= 1 or not may_follow_up or early)
-        )
         # 8. an LP trigger in a solid answer: pivot, hooked on the candidate's own situation sentence
-        if "lp_pivot" in allowed and solid:
-            pivot = _lp_trigger(view, question, reading)
-            if pivot:
-                principle, quote, told_story = pivot
-                return decision(
-                    move="lp_pivot",
-                    principle=principle,
-                    quote=quote,
-                    tactic="dig_story" if told_story else None,
-                    rationale=f"the answer invites a {principle} probe",
-                )
+        if pivot:
+            principle, quote, told_story = pivot
+            return decision(
+                move="lp_pivot",
+                principle=principle,
+                quote=quote,
+                tactic="dig_story" if told_story else None,
+                rationale=f"the answer invites a {principle} probe",
+            )
         # 9. follow up on the heaviest key point not covered yet
         if uncovered and may_follow_up:
             target = self._follow_up_target(view, question, uncovered, asked)
@@ -290,13 +291,16 @@ def _next_question(rules: Constraints, why: str, covered: tuple[str, ...] = (), 
 
 
 def _return(view: RoundView, rules: Constraints, covered: tuple[str, ...], why: str) -> Decision:
-    """Back to the technical question when there is something left to ask there, else the next question."""
+    """Back to the technical question when there is something left to ask there (open, or not yet probed), else the
+    next question."""
     base = view.technical_thread
     question = view.catalog.questions.get(base["question_id"] or "") if base else None
     if base is None or question is None or "return" not in rules.allowed:
         return _next_question(rules, why, covered)
-    uncovered = [k for k in sorted(question.rubric.key_points, key=lambda k: -k.weight) if k.id not in base["covered"]]
-    for kp in uncovered:
+    by_weight = sorted(question.rubric.key_points, key=lambda k: -k.weight)
+    # what is still open first; then a covered point not yet probed, to test its depth (the thread is picked up
+    # again either way: the pivot interrupted it)
+    for kp in [k for k in by_weight if k.id not in base["covered"]] + [k for k in by_weight if k.id in base["covered"]]:
         if kp.id not in base["asked"] and follow_up_text(view, question, kp.id):
             return Decision(move="return", key_point=kp.id, question_id=question.id, covered=covered, rationale=why)
     return _next_question(rules, why + "; the technical question is covered", covered)

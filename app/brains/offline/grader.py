@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from statistics import median_low
 
-from app.brains.offline.reading import FIRST_PERSON_ACTION, Intent, Reading, read_turn
+from app.brains.offline.reading import FIRST_PERSON_ACTION, Intent, Reading, has_number, read_turn
 from app.content.models import Criterion, LevelBar, Question
 from app.core.grades import Confidence, CriterionGrade, TurnGrade
 from app.core.state import Thread, Turn
@@ -48,6 +48,11 @@ _HYPOTHETICAL = re.compile(
 )
 _SUBSTANTIAL_WORDS = 25  # an answer this long that touches no key point is graded, not ignored
 _VAGUE_STORY_WORDS = 6  # a story reply this long with nothing specific in it is graded, not ignored
+# the criterion each rung of the failure ladder speaks to: what happened and how bad, the root cause, the fix and
+# what it changed, what prevents it now
+_RUNG_TO_CRITERION = ("measurable_result", "principle_fit", "ownership", "lessons")
+_RUNG_NAMES = ("what happened", "the root cause", "the fix", "prevention")
+_SPECIFIC_WORDS = 25  # a rung answered at this length (or with a number) is specific
 _STORY_TO_CRITERION = {
     "situation": "star_completeness",
     "task": "star_completeness",
@@ -190,7 +195,14 @@ class OfflineGrader:
         if red:
             overall = 1 if overall is None or overall <= 2 else 2
             notes += [f"red flag: {f.text}" for f, _ in red]
-            evidence += [reading.text.sentence(m) for _, m in red]
+            flagged = [reading.text.sentence(m) for _, m in red]
+            evidence += flagged
+            if all(c.level is None for c in criteria):
+                # the red flag is the evidence: it grades the first criterion (else the grade would have none)
+                criteria = [
+                    c.model_copy(update={"level": overall, "evidence": flagged}) if i == 0 else c
+                    for i, c in enumerate(criteria)
+                ]
         if mistakes:
             notes += [f"mistake: {f.text}" for f, _ in mistakes]
             if overall is not None:
@@ -241,6 +253,25 @@ class OfflineGrader:
                 "confidence": _confidence(reading, overall) if overall is not None else None,
             }
         )
+
+    @staticmethod
+    def _failure_rung(
+        view: RoundView, thread: Thread, reading: Reading, mine: Match | None
+    ) -> tuple[int, int | None, list[str]]:
+        """(rung, level, evidence) for a reply to a failure probe: does it tell the rung asked (its answered-by
+        phrases; for the fix, a first-person action will do), specifically (a number, or real detail), and as the
+        candidate's own (a root cause is about the mechanism, not about who)?"""
+        ladder = view.catalog.failure_ladder
+        rung = min(thread["step"], len(_RUNG_TO_CRITERION) - 1)
+        text = reading.text
+        cues = ladder.answered_by[rung] if rung < len(ladder.answered_by) else []
+        told = (text.find_any(cues) if cues else None) or (mine if rung == 2 else None)
+        if told is None:
+            first = reading.quote((reading.parts[0].start, reading.parts[0].end)) if reading.parts else ""
+            return rung, (1 if reading.words >= 8 and first else None), [first] if first else []
+        specific = has_number(text.folded) or reading.words >= _SPECIFIC_WORDS
+        owned = mine is not None or rung == 1
+        return rung, min(4, 2 + int(specific) + int(owned)), [text.sentence(told)]
 
     @staticmethod
     def _level_of_reply(target: PointReading | None, others: list[PointReading]) -> int:
@@ -339,12 +370,21 @@ class OfflineGrader:
             "lessons": ((3 if "lessons" in parts else None), q(parts.get("lessons"))),
             "principle_fit": ((4 if len(fit) >= 2 else 3) if fit else None, [text.sentence(m) for m in fit[:2]]),
         }
-        if target in _STORY_TO_CRITERION:  # a reply to one STAR follow-up is judged on that part only
-            wanted = _STORY_TO_CRITERION[target]
+        single = target in _STORY_TO_CRITERION
+        rung_note: list[str] = []
+        if single:  # a reply to one STAR follow-up is judged on that part only
+            wanted = _STORY_TO_CRITERION[target or ""]
             level, quotes = levels[wanted]
             levels = {cid: (lv, ev) if cid == wanted else (None, []) for cid, (lv, ev) in levels.items()}
             if level is None:
                 levels[wanted] = (1 if reading.words >= 8 else None, [])
+        elif thread["kind"] == "failure" and len(parts) < 3:
+            # a reply to a failure probe is judged on the rung it was asked (a whole new story, on the story)
+            rung, level, quotes = self._failure_rung(view, thread, reading, mine)
+            wanted, target, single = _RUNG_TO_CRITERION[rung], f"rung {rung}: {_RUNG_NAMES[rung]}", True
+            levels = {cid: (level, quotes) if cid == wanted else (None, []) for cid in levels}
+            told = "not told" if level == 1 else "told" if level is not None else "no evidence"
+            rung_note = [f"failure probe on {_RUNG_NAMES[rung]}: {told}"]
         criteria = []
         for c in lp.criteria:
             level, quotes = levels.get(c.id, (None, []))
@@ -362,13 +402,13 @@ class OfflineGrader:
             ]
             graded = [1]
         overall = median_low(graded) if graded else None
-        if target in _STORY_TO_CRITERION and graded:
+        if single and graded:
             overall = graded[0]
         if overall is not None and (blame or (hypothetical and not mine)):
             overall = min(overall, 1 if blame else 2)
         if reading.instructs_grader and overall is not None:
             overall = max(1, min(overall, 3) - 1)
-        notes = [f"STAR parts heard: {', '.join(sorted(seen)) or 'none'}"]
+        notes = rung_note or [f"STAR parts heard: {', '.join(sorted(seen)) or 'none'}"]
         if n_ours > n_mine:
             notes.append('says "we" more than "I": unclear what the candidate did')
         if blame:

@@ -214,19 +214,43 @@ def _stuffed(text: Text, named: int) -> bool:
     return text.words / named < _MIN_WORDS_PER_POINT or median_low(fragments) <= 3
 
 
+_FUNCTION_WORDS = frozenset(
+    "a an the is are was were be been it its this that these those of to for with on in at by from as and or so "
+    "if then than because but not no i we you they he she my our your their would will can could should do does "
+    "did has have had which what when where who how".split()
+)
+_SOUP_MAX_FUNCTION_SHARE = 0.12
+
+
+def _term_soup(text: Text) -> bool:
+    """A string of terms with (almost) none of the words a sentence is made of: "overfit underfit learning curve"."""
+    words = re.findall(r"[a-z']+", text.folded)
+    return len(words) >= 4 and sum(w in _FUNCTION_WORDS for w in words) / len(words) < _SOUP_MAX_FUNCTION_SHARE
+
+
 def read_turn(answer: str, question: Question | None) -> Reading:
     """Read ``answer`` against ``question``'s key points (none when no technical question is open). A key point
-    written without claims is read from its cues, unless the answer is a list of terms: then it is a mention."""
+    written without claims is read from its cues. An answer that is a list of terms states nothing: what it names is
+    a mention."""
     text = Text(answer)
     parts = clauses(text)
     reading = Reading(text=text, question=question, parts=parts)
     if question is not None:
         loose = question.kind in STORY_KINDS
         points = {kp.id: read_key_point(text, kp, parts, loose) for kp in question.rubric.key_points}
-        from_cues = [p for p in points.values() if p.state is PointState.stated and p.hit is None]
-        if from_cues and _stuffed(text, sum(1 for p in points.values() if p.state is not PointState.absent)):
-            for p in from_cues:
-                points[p.key_point.id] = PointReading(p.key_point, PointState.mentioned, mention=p.mention)
+        named = sum(1 for p in points.values() if p.state is not PointState.absent)
+        code = question.kind in ("sql", "python") or len(_CODE_TOKENS.findall(answer)) >= 4  # code is terse
+        soup = not code and _term_soup(text)
+        # a string of terms states nothing, even when its words happen to fall into a claim's groups; a terse list
+        # of fragments states no key point that is read from its cues alone
+        downgrade = [
+            p
+            for p in points.values()
+            if p.state is PointState.stated and (soup or (p.hit is None and _stuffed(text, named)))
+        ]
+        for p in downgrade:
+            mention = p.mention or (p.hit.spans[0] if p.hit else None)
+            points[p.key_point.id] = PointReading(p.key_point, PointState.mentioned, mention=mention)
         reading.points = points
     return reading
 
