@@ -258,13 +258,17 @@ class OfflineGrader:
     def _failure_rung(
         view: RoundView, thread: Thread, reading: Reading, mine: Match | None
     ) -> tuple[int, int | None, list[str]]:
-        """(rung, level, evidence) for a reply to a failure probe: does it tell the rung asked (its answered-by
-        phrases; for the fix, a first-person action will do), specifically (a number, or real detail), and as the
+        """(rung, level, evidence) for a reply to a failure probe: does it tell the rung asked or a later one (their
+        answered-by phrases; for the fix, a first-person action will do), specifically (a number, or real detail), and as the
         candidate's own (a root cause is about the mechanism, not about who)?"""
         ladder = view.catalog.failure_ladder
         rung = min(thread["step"], len(_RUNG_TO_CRITERION) - 1)
         text = reading.text
-        cues = ladder.answered_by[rung] if rung < len(ladder.answered_by) else []
+        # the rung asked, or one further up the ladder (a candidate who jumps ahead to the cause has answered too);
+        # naming the failure itself tells what happened
+        cues = [c for later in ladder.answered_by[rung:] for c in later]
+        if rung == 0:
+            cues += [c for mode in ladder.modes for c in mode.cues]
         told = (text.find_any(cues) if cues else None) or (mine if rung == 2 else None)
         if told is None:
             first = reading.quote((reading.parts[0].start, reading.parts[0].end)) if reading.parts else ""
