@@ -23,6 +23,7 @@ from app.server import api, ws
 from app.server.deps import BarRaiser
 from app.server.interviews import Interviews, RateLimiter
 from app.store.sqlite import open_storage
+from app.voice.stack import VoiceStack
 
 # The page loads only its own files; candidate text can never become script or markup.
 SECURITY_HEADERS = {
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     catalog = load_catalog(settings.rubrics_dir, settings.prompts_dir)  # fails fast with file: field: reason
     brain = make_brain(settings)
+    voice = VoiceStack(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -72,11 +74,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 storage=storage,
                 interviews=Interviews(driver),
                 session_limiter=RateLimiter(settings.max_sessions_per_minute),
+                voice=voice,
             )
             try:
                 yield
             finally:
                 await brain.aclose()
+                voice.close()
 
     app = FastAPI(
         title="Bar Raiser",
