@@ -94,6 +94,7 @@ class Settings(BaseSettings):
 
     # Voice (app/voice, app/server/voice.py, docs/protocol.md "Voice")
     voice_enabled: bool = Field(True, description="Offer voice mode (the models load on first use).")
+    voice_preload: bool = Field(False, description="Load the voice models when the server starts, not on first use.")
     voice_stt: Literal["local", "openai"] = Field(
         "local",
         description="local: faster-whisper with the bundled tiny.en; openai: an /audio/transcriptions endpoint.",

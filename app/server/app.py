@@ -3,6 +3,7 @@ the REST API, the interview WebSocket and the static page."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -76,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 session_limiter=RateLimiter(settings.max_sessions_per_minute),
                 voice=voice,
             )
+            if settings.voice_enabled and settings.voice_preload:
+                asyncio.get_running_loop().run_in_executor(voice.model_pool, voice.warm_quietly)
             try:
                 yield
             finally:

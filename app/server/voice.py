@@ -438,11 +438,10 @@ class VoiceChannel:
         frames = self._turn[: self._turn_offset + upto]
         if not frames:
             return
-        audio = np.concatenate(frames)
-        speech_end_s = (self._turn_offset + speech_upto) * FRAME_MS / 1000 + 0.25
+        audio = _speech_only(frames, self._turn_offset + speech_upto)
         start = time.perf_counter()
         try:
-            transcript = words_until(await self.stack.on_model(self.stack.stt().transcribe, audio), speech_end_s)
+            transcript = await self.stack.on_model(self._transcribe, audio)
         except Exception as exc:  # the recogniser failed: the turn is kept and ends on silence
             log.warning("session %s: speculative transcription failed: %s", self.conn.record.id, exc)
             return
@@ -450,6 +449,11 @@ class VoiceChannel:
         if transcript.text:
             await self.conn.send(Caption(text=transcript.text))
         self._events(self.taker.transcribed(upto, transcript))
+
+    def _transcribe(self, audio: np.ndarray) -> Transcript:
+        # a word that "starts" in the last 120 ms is one Whisper made up at the cut (tiny.en on a trimmed window
+        # adds "Then" there): real last words start well before, as the audio runs ~160 ms past the speech
+        return words_until(self.stack.stt().transcribe(audio), len(audio) / SAMPLE_RATE - 0.12)
 
     async def _commit(self, committing: _Submitted, event: Event, previous: asyncio.Task[None] | None) -> None:
         frames = committing.frames
@@ -465,9 +469,9 @@ class VoiceChannel:
         if transcript is None:
             await self._status("thinking")
             start = time.perf_counter()
-            speech_end_s = (len(frames) - (event.upto - event.speech_upto)) * FRAME_MS / 1000 + 0.25
+            speech = _speech_only(frames, len(frames) - (event.upto - event.speech_upto))
             try:
-                transcript = words_until(await self.stack.on_model(self.stack.stt().transcribe, audio), speech_end_s)
+                transcript = await self.stack.on_model(self._transcribe, speech)
             except Exception as exc:
                 log.exception("session %s: transcription failed", self.conn.record.id)
                 await self.conn.send(
@@ -711,6 +715,16 @@ class VoiceChannel:
         if cut is None or cut.get("turn") is None:
             return None
         return {"turn": cut["turn"], "played_ms": cut["played_ms"], "played_text": cut["played_text"]}
+
+
+TAIL_FRAMES = 2  # the VAD counts silence ~100 ms after speech ends; keep 64 ms more of it, no longer
+
+
+def _speech_only(frames: list[np.ndarray], speech_end: int) -> np.ndarray:
+    """The turn's audio up to just after its speech: Whisper on a trimmed window "hears" words in trailing
+    silence (0.3 s of it made tiny.en add "Then," to a finished answer here), and a hallucinated "then" would
+    make a finished sentence look unfinished."""
+    return np.concatenate(frames[: max(1, speech_end + TAIL_FRAMES)])
 
 
 def audio_path(root: Path, session_id: str, audio_id: str) -> Path:

@@ -163,6 +163,13 @@ class VoiceStack:
         self.stt()
         self.tts()
 
+    def warm_quietly(self) -> None:
+        """``warm`` for a background start-up: a failure is logged and shown by /api/health, not raised."""
+        try:
+            self.warm()
+        except VoiceUnavailable as exc:
+            log.warning("voice: not available: %s", exc)
+
     # -- running inference off the loop --------------------------------------------------------------------------
 
     async def on_vad(self, fn: Callable[..., T], *args: Any) -> T:
