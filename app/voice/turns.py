@@ -49,8 +49,11 @@ _UNFINISHED_TAIL = frozenset(
 )
 
 
+DONE_PHRASES = ("i'm done", "i am done", "that's it", "that's all", "that's my answer", "that is my answer", "done")
+
+
 def _norm_words(text: str) -> list[str]:
-    return [w for w in re.sub(r"[^a-z' ]+", " ", text.lower().replace("-", "")).split() if w]
+    return [w for w in re.sub(r"[^a-z0-9%' ]+", " ", text.lower().replace("-", "")).split() if w]
 
 
 def is_filler_only(text: str) -> bool:
@@ -58,6 +61,12 @@ def is_filler_only(text: str) -> bool:
     words = _norm_words(text)
     joined = " ".join(words)
     return not words or joined in BACKCHANNELS or all(w in BACKCHANNELS for w in words)
+
+
+def says_done(text: str) -> bool:
+    """The candidate said they have finished ("... and that's my answer.", "I'm done.")."""
+    words = " ".join(_norm_words(text))
+    return any(words == p or words.endswith(" " + p) for p in DONE_PHRASES if p != "done") or words == "done"
 
 
 def is_unfinished(text: str) -> bool:
@@ -191,6 +200,8 @@ class TurnTaker:
 
     def _threshold_ms(self) -> float:
         c, t = self.config, self.transcript
+        if t is not None and says_done(t.text):
+            return c.speculate_ms  # "I'm done": end the turn as soon as the words are known
         threshold = c.silence_ms
         if t is not None and is_unfinished(t.text):
             threshold = max(threshold, c.unfinished_ms)

@@ -10,7 +10,6 @@ and the second spoken answer goes in as the next turn. A screenshot lands in tes
 from __future__ import annotations
 
 import json
-import os
 import time
 import urllib.request
 
