@@ -40,7 +40,7 @@ from app.voice.audio import (
     pcm16_to_float,
     wav_bytes,
 )
-from app.voice.ports import Transcript, VoiceActivity, VoiceUnavailable, words_until
+from app.voice.ports import Transcript, VoiceActivity, VoiceUnavailable, joined, words_until
 from app.voice.stack import VoiceStack
 from app.voice.tts import split_sentences
 from app.voice.turns import Event, TurnConfig, TurnTaker, is_filler_only
@@ -168,6 +168,7 @@ class _Submitted:
     taker_frames: tuple[int, int]
     checkpoint: RunnableConfig | None
     text: str
+    transcript: Transcript | None = None
 
 
 class VoiceChannel:
@@ -191,6 +192,7 @@ class VoiceChannel:
         self._ring: deque[np.ndarray] = deque(maxlen=PREROLL_FRAMES)
         self._turn: list[np.ndarray] = []
         self._turn_offset = 0  # frames of ``_turn`` before the taker's frame 0 of the turn
+        self._segments: list[tuple[int, Transcript]] = []  # this turn's speculative transcripts: (end frame, text)
         self._submitted: _Submitted | None = None  # the last turn sent as an answer (for the resume window)
         self._committing: _Submitted | None = None  # the turn being transcribed and sent
         self._answer_sent = False
@@ -398,6 +400,7 @@ class VoiceChannel:
             kind = event.kind
             if kind == "speech_start":
                 if not self._turn:  # a new turn: start with the pre-roll
+                    self._segments = []
                     self._turn = list(self._ring)
                     self._turn_offset = len(self._turn) - self.taker.turn_frames
                     if self._first_speech_at is None:
@@ -412,13 +415,13 @@ class VoiceChannel:
                 self._commit_wait_ms = (self.taker.frame - self._silence_from_frame) * FRAME_MS
                 self._hangover_ms = max(0.0, (self._silence_from_frame - self._last_speech_frame_no) * FRAME_MS)
                 frames = self._turn[: self._turn_offset + event.upto]
-                self._turn, self._turn_offset = [], 0
+                self._turn, self._turn_offset, self._segments = [], 0, []
                 previous = self._commit_task
                 self._committing = committing = _Submitted(frames, self.taker.last_turn, None, "")
                 self._answer_sent = False
                 self._commit_task = self._spawn(self._commit(committing, event, previous))
             elif kind == "discard":
-                self._turn, self._turn_offset = [], 0
+                self._turn, self._turn_offset, self._segments = [], 0, []
                 self._spawn(self._status("listening"))
             elif kind == "pause_playback":
                 self._spawn(self.conn.send(AudioControl(type="audio_pause", utterance=self._current_number())))
@@ -432,13 +435,23 @@ class VoiceChannel:
     def _reset_turn(self) -> None:
         self.taker = TurnTaker(self.config)
         self._turn, self._turn_offset, self._pending = [], 0, np.zeros(0, np.float32)
+        self._segments = []
         self._ring.clear()
 
     async def _speculate(self, upto: int, speech_upto: int) -> None:
+        """Transcribe the turn so far, in the background. What an earlier speculation already recognised up to a
+        pause the candidate went on after is kept, so only the audio since then is recognised again: a long
+        answer with pauses costs about one pass over its audio, not one per pause."""
         frames = self._turn[: self._turn_offset + upto]
         if not frames:
             return
-        audio = _speech_only(frames, self._turn_offset + speech_upto)
+        end = min(len(frames), self._turn_offset + speech_upto + TAIL_FRAMES)
+        segments, start_frame, prefix = self._segments, 0, None
+        for seg_end, seg in reversed(segments):
+            if seg_end <= end - MIN_SEGMENT_FRAMES:
+                start_frame, prefix = _speech_resumes(frames, seg_end, end), seg
+                break
+        audio = np.concatenate(frames[start_frame:end])
         start = time.perf_counter()
         try:
             transcript = await self.stack.on_model(self._transcribe, audio)
@@ -446,6 +459,11 @@ class VoiceChannel:
             log.warning("session %s: speculative transcription failed: %s", self.conn.record.id, exc)
             return
         self._stt_compute_ms = (time.perf_counter() - start) * 1000
+        if segments is not self._segments:
+            return  # the turn was sent, dropped or taken back meanwhile
+        if prefix is not None:
+            transcript = joined(prefix, transcript, start_frame * FRAME_MS / 1000)  # the gap stays in the timings
+        segments.append((end, transcript))
         if transcript.text:
             await self.conn.send(Caption(text=transcript.text))
         self._events(self.taker.transcribed(upto, transcript))
@@ -492,7 +510,9 @@ class VoiceChannel:
             await conn.run  # the interviewer's previous turn (or its grade) is still being produced
         checkpoint = await conn.bar.interviews.checkpoint_awaiting(conn.record) if not conn.ended else None
         if self._committing is committing:
-            self._submitted = _Submitted(committing.frames, committing.taker_frames, checkpoint, transcript.text)
+            self._submitted = _Submitted(
+                committing.frames, committing.taker_frames, checkpoint, transcript.text, transcript
+            )
         self._answer_sent = True
         self._timing_sent = False
         self._interviewer_ms, self._first_speech_at = 0.0, None
@@ -563,6 +583,8 @@ class VoiceChannel:
         # the taken-back frames go first; keep the slice arithmetic of the turn (taker frames + offset) right
         self._turn_offset = len(taken.frames) - taken.taker_frames[0] + self._turn_offset
         self._turn = taken.frames + self._turn
+        # what was recognised of the taken-back part is kept: only the new speech is recognised from here on
+        self._segments = [(len(taken.frames), taken.transcript)] if taken.transcript is not None else []
         self.taker.continue_turn(*taken.taker_frames)
 
     async def _retract(self, taken: _Submitted) -> None:
@@ -718,6 +740,7 @@ class VoiceChannel:
 
 
 TAIL_FRAMES = 2  # the VAD counts silence ~100 ms after speech ends; keep 64 ms more of it, no longer
+MIN_SEGMENT_FRAMES = 16  # recognise at least 0.5 s anew after a kept prefix
 
 
 def _speech_only(frames: list[np.ndarray], speech_end: int) -> np.ndarray:
@@ -725,6 +748,16 @@ def _speech_only(frames: list[np.ndarray], speech_end: int) -> np.ndarray:
     silence (0.3 s of it made tiny.en add "Then," to a finished answer here), and a hallucinated "then" would
     make a finished sentence look unfinished."""
     return np.concatenate(frames[: max(1, speech_end + TAIL_FRAMES)])
+
+
+def _speech_resumes(frames: list[np.ndarray], start: int, end: int, lead: int = 5) -> int:
+    """Where the next segment should start: a little before the speech comes back after a kept prefix (a long
+    silence at the start of a trimmed window made Whisper drop the words after it)."""
+    rms = np.array([float(np.sqrt(np.mean(f * f))) for f in frames[start:end]])
+    if not len(rms) or rms.max() <= 0:
+        return start
+    loud = np.nonzero(rms > 0.1 * rms.max())[0]
+    return start + max(0, int(loud[0]) - lead) if len(loud) else start
 
 
 def audio_path(root: Path, session_id: str, audio_id: str) -> Path:

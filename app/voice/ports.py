@@ -55,6 +55,19 @@ def words_until(transcript: Transcript, end_s: float) -> Transcript:
     )
 
 
+def joined(first: Transcript, second: Transcript, offset_s: float) -> Transcript:
+    """``second`` (recognised from audio starting ``offset_s`` into the turn) after ``first``."""
+    words = [*first.words, *(Word(w.word, w.start + offset_s, w.end + offset_s, w.probability) for w in second.words)]
+    n1, n2 = max(1, len(first.words)), max(1, len(second.words))
+    return Transcript(
+        text=" ".join(t for t in (first.text.strip(), second.text.strip()) if t),
+        words=words,
+        confidence=round((first.confidence * n1 + second.confidence * n2) / (n1 + n2), 3),
+        no_speech_prob=min(first.no_speech_prob, second.no_speech_prob),
+        duration_s=offset_s + second.duration_s,
+    )
+
+
 class Transcriber(Protocol):
     name: str
 

@@ -25,8 +25,11 @@ def _say(text: str) -> bytes:
 
 
 def say(text: str) -> np.ndarray:
-    """``text`` spoken, 16 kHz float32, with the synthesiser's own short lead-in and tail."""
-    return np.frombuffer(_say(text), dtype=np.float32).copy()
+    """``text`` spoken, 16 kHz float32, without the synthesiser's own silent lead-in and tail (so the pauses a
+    test asks for are the pauses the microphone plays)."""
+    audio = np.frombuffer(_say(text), dtype=np.float32)
+    loud = np.nonzero(np.abs(audio) > 0.01 * float(np.abs(audio).max()))[0]
+    return audio[max(0, loud[0] - 160) : loud[-1] + 160].copy()  # 10 ms either side
 
 
 def silence(seconds: float) -> np.ndarray:
