@@ -46,7 +46,9 @@ def _speech(text: str) -> np.ndarray:
     from app.voice.audio import resample
 
     tts = Hibari()
-    return resample(np.asarray(tts(text, seed=0), np.float32), int(tts.sample_rate), 16000)
+    audio = resample(np.asarray(tts(text, seed=0), np.float32), int(tts.sample_rate), 16000)
+    loud = np.nonzero(np.abs(audio) > 0.01 * float(np.abs(audio).max()))[0]
+    return audio[max(0, loud[0] - 160) : loud[-1] + 160]  # without the synthesiser's own silent lead-in and tail
 
 
 def _end_of_speech(audio: np.ndarray) -> float:
@@ -154,9 +156,10 @@ class Candidate:
             if chunk is None and (until is None or until()):
                 return t0
             data = chunk if chunk and len(chunk) == step else silence
-            await self.ws.send(data)
             i += 1
+            # a frame leaves once the microphone has recorded all of it, as the page's worklet sends it
             await asyncio.sleep(max(0.0, t0 + i * FRAME_S - time.monotonic()))
+            await self.ws.send(data)
 
     async def answer(self, text: str, audio: np.ndarray, lead_s: float = 0.5) -> dict[str, Any]:
         padded = np.concatenate([np.zeros(int(lead_s * 16000), np.float32), audio])
@@ -233,6 +236,80 @@ async def _session(base: str, lengths: list[int], audio: dict[int, np.ndarray], 
     return results
 
 
+MORE = "Sorry, one more thing: I would also check the seasonality of the data."
+HALVES = ("I would start by looking at the", "conversion funnel, and then at the quality of the data.")
+
+
+async def _interruptions(base: str, audio: dict[str, np.ndarray], repeats: int, window_s: float) -> dict[str, Any]:
+    """Speech over the interviewer's reply: ``resume`` (within the take-back window: the answer goes on) and
+    ``barge_in`` (after it: a new turn). The time from the speech's onset to the ``audio_pause`` frame is how fast the
+    interviewer goes quiet (plus the page's own reaction, measured in the browser test)."""
+    out: dict[str, list[float]] = {"resume": [], "barge_in": []}
+    one_turn = 0
+    for kind, after_s in (("resume", window_s * 0.4), ("barge_in", window_s + 0.8)):
+        c = await _open(base)
+        try:
+            for _ in range(repeats):
+                seen = len(c.binary)
+                lead = np.zeros(8000, np.float32)
+                await c.stream(np.concatenate([lead, audio["six"]]), until=lambda c=c, seen=seen: len(c.binary) > seen)
+                heard_at = c.binary[seen]
+                wait_until = heard_at + after_s
+                await c.stream(np.zeros(0, np.float32), until=lambda w=wait_until: time.monotonic() > w)
+                more = audio["more"]
+                onset_s = float(np.nonzero(np.abs(more) > 0.02 * float(np.abs(more).max()))[0][0]) / 16000
+                mark = time.monotonic()
+                t0 = await c.stream(more, until=lambda: True)
+                paused = [t for t, f in c.frames if t >= mark and f["type"] == "audio_pause"]
+                if paused:
+                    out[kind].append((paused[0] - (t0 + onset_s)) * 1000)
+                t_end = time.monotonic() + window_s + 1.5  # let the turn end and the reply go out of the window
+                await c.stream(np.zeros(0, np.float32), until=lambda t=t_end: time.monotonic() > t)
+                if kind == "resume":
+                    _, final = await c.wait(lambda f: f["type"] == "caption" and f.get("final"), since=mark)
+                    one_turn += int("funnel" in final["text"] or "learning curve" in final["text"]) and int(
+                        "seasonality" in final["text"]
+                    )
+        finally:
+            await c.close()
+    return {
+        "resume_pause_ms": _pcts(out["resume"]),
+        "barge_in_pause_ms": _pcts(out["barge_in"]),
+        "resumed_as_one_turn": f"{one_turn}/{repeats}",
+    }
+
+
+async def _pauses(base: str, audio: dict[str, np.ndarray], repeats: int) -> dict[str, Any]:
+    """Cut-offs: answers with a 3 s pause mid-sentence (an unfinished clause) or 3 s before the first word must be
+    sent whole, as one turn."""
+    c = await _open(base)
+    cut = total = 0
+    cuts: list[dict] = []
+    try:
+        for _ in range(repeats):
+            for parts in ((3.0, "one"), (0.5, "mid")):
+                lead, shape = parts
+                clip = audio["whole"] if shape == "one" else audio["split"]
+                mark = time.monotonic()
+                seen = len(c.binary)
+                await c.stream(
+                    np.concatenate([np.zeros(int(lead * 16000), np.float32), clip]),
+                    until=lambda seen=seen: len(c.binary) > seen,
+                )
+                _, final = await c.wait(lambda f: f["type"] == "caption" and f.get("final"), since=mark)
+                takes = sum(1 for t, f in c.frames if t >= mark and f["type"] == "state")
+                total += 1
+                whole = "looking" in final["text"].lower() and "quality" in final["text"].lower()
+                cut += int(takes > 0 or not whole)
+                if takes or not whole:
+                    cuts.append({"lead_s": lead, "shape": shape, "taken_back": takes, "sent": final["text"]})
+                t_end = time.monotonic() + 4.0
+                await c.stream(np.zeros(0, np.float32), until=lambda t=t_end: time.monotonic() > t)
+    finally:
+        await c.close()
+    return {"answers": total, "cut_off": cut, "cuts": cuts}
+
+
 def _split(results: list[dict]) -> dict[str, float]:
     keys = ("hangover_ms", "wait_ms", "stt_ms", "stt_compute_ms", "reply_ms", "tts_ms", "total_ms")
     return {k: float(np.median([r["timing"][k] for r in results])) for k in keys}
@@ -306,6 +383,16 @@ def run_voice_bench(
                 lat = _pcts([r["latency_ms"] for r in rs])
                 concurrency.append({"sessions": n, "turns": len(rs), "latency_ms": lat})
                 say(f"  {n} concurrent sessions: {lat}")
+            extra = {
+                "six": audio[6],
+                "more": _speech(MORE),
+                "whole": _speech(" ".join(HALVES)),
+                "split": np.concatenate([_speech(HALVES[0]), np.zeros(3 * 16000, np.float32), _speech(HALVES[1])]),
+            }
+            interruptions = asyncio.run(_interruptions(base, extra, max(1, min(repeats, 5)), window_s=2.5))
+            say(f"  interruptions: {interruptions}")
+            pauses = asyncio.run(_pauses(base, extra, max(1, min(repeats, 3))))
+            say(f"  3 s pauses: {pauses}")
             stt_window = stt_window_wer(say) if with_wer else None
             under = [
                 c["sessions"]
@@ -323,6 +410,8 @@ def run_voice_bench(
                 "rss_mb": round(peak_rss_mb(pid), 1),
                 "health": _http("GET", f"{base}/api/health")["voice"],
                 "stt_window": stt_window,
+                "interruptions": interruptions,
+                "three_second_pauses": pauses,
                 "load_avg": list(os.getloadavg()),
             }
         finally:
@@ -342,6 +431,13 @@ def human(report: dict[str, Any]) -> str:
     for c in report["concurrency"]:
         lines.append(f"  {c['sessions']} concurrent: p50 {c['latency_ms']['p50']} ms, p99 {c['latency_ms']['p99']} ms")
     lines.append(f"  sessions with p99 < 1.2 s: {report['max_sessions_p99_under_1200ms']}; load {report['load_avg']}")
+    i, p = report["interruptions"], report["three_second_pauses"]
+    lines.append(
+        f"  speech onset -> audio_pause frame: barge-in p50 {i['barge_in_pause_ms']['p50']} / p99 "
+        f"{i['barge_in_pause_ms']['p99']} ms; resume within the window p50 {i['resume_pause_ms']['p50']} / p99 "
+        f"{i['resume_pause_ms']['p99']} ms, continued as one turn {i['resumed_as_one_turn']}"
+    )
+    lines.append(f"  3 s pauses (mid-sentence / before the first word): {p['cut_off']} cut off of {p['answers']}")
     if report.get("stt_window"):
         w = report["stt_window"]
         lines.append(
