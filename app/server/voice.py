@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 VOICE_FRAME_TYPES = ("voice", "barge_in")
+MAX_AUDIO_RATE = 3.0  # audio faster than this many times real time, over 2 s, is dropped
 PREROLL_FRAMES = 10  # audio kept from before the speech onset (320 ms), so the first syllable is not clipped
 
 
@@ -101,6 +102,13 @@ class Caption(Frame):
     role: Literal["candidate"] = "candidate"
     text: str
     final: bool = False
+
+
+class TakenBack(Frame):
+    """The spoken turn just sent was taken back (the candidate went on): a fresh ``state`` follows, without it."""
+
+    type: Literal["voice_taken_back"] = "voice_taken_back"
+    text: str
 
 
 class AudioChunk(Frame):
@@ -212,6 +220,7 @@ class VoiceChannel:
         self._first_speech_at: float | None = None
         # latency accounting for VoiceTiming
         self._bytes_window: deque[tuple[float, int]] = deque()
+        self._rate_warned_at = -10.0
         self._last_speech_frame_at = 0.0
         self._last_speech_frame_no = 0
         self._silence_from_frame = 0
@@ -281,9 +290,17 @@ class VoiceChannel:
         self._bytes_window.append((now, len(data)))
         while self._bytes_window and now - self._bytes_window[0][0] > 2.0:
             self._bytes_window.popleft()
-        if sum(n for _, n in self._bytes_window) > 4 * 2 * SAMPLE_RATE * 2:  # over 2x real time for 2 s
+        # a microphone sends 32 000 bytes a second; a tab catching up after a stall may burst, a flood may not
+        if sum(n for _, n in self._bytes_window) > MAX_AUDIO_RATE * 2.0 * SAMPLE_RATE * 2:
+            self._bytes_window.pop()  # dropped: it does not count
+            if now - self._rate_warned_at < 2.0:
+                return None  # one error every 2 s is enough
+            self._rate_warned_at = now
             return await self.conn.send(
-                error_frame(ErrorCode.rate_limited, "Audio is arriving faster than real time; it was dropped.")
+                error_frame(
+                    ErrorCode.rate_limited,
+                    f"Audio is arriving more than {MAX_AUDIO_RATE:g}x faster than real time; it was dropped.",
+                )
             )
         if self._audible_until and now > self._audible_until + 0.3:
             self._audible_until = 0.0
@@ -598,6 +615,7 @@ class VoiceChannel:
             return
         await conn.bar.interviews.retract(conn.record, taken.checkpoint)
         conn.awaiting_answer = True
+        await conn.send(TakenBack(text=taken.text))
         await conn.resync()
         await conn.send(Caption(text=taken.text))
 

@@ -59,8 +59,11 @@ def joined(first: Transcript, second: Transcript, offset_s: float) -> Transcript
     """``second`` (recognised from audio starting ``offset_s`` into the turn) after ``first``."""
     words = [*first.words, *(Word(w.word, w.start + offset_s, w.end + offset_s, w.probability) for w in second.words)]
     n1, n2 = max(1, len(first.words)), max(1, len(second.words))
+    head, tail = first.text.strip(), second.text.strip()
+    if head.endswith(".") and tail[:1].islower():  # the pause made Whisper end the sentence; the words go on
+        head = head[:-1] + ","
     return Transcript(
-        text=" ".join(t for t in (first.text.strip(), second.text.strip()) if t),
+        text=" ".join(t for t in (head, tail) if t),
         words=words,
         confidence=round((first.confidence * n1 + second.confidence * n2) / (n1 + n2), 3),
         no_speech_prob=min(first.no_speech_prob, second.no_speech_prob),

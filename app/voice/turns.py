@@ -124,6 +124,7 @@ class TurnTaker:
     interviewer_audible: bool = False
     playback_paused: bool = False  # paused by candidate speech, waiting to know if it was a backchannel
     pending_retract: bool = False  # speech right after a submitted turn, waiting to know if it was a backchannel
+    tentative_pause: bool = False  # paused on a single speech frame: resumed unless speech follows
     committed_frame: int | None = None  # when the last turn was submitted (for the resume window)
     last_turn: tuple[int, int] = (0, 0)  # frames and speech frames of the last submitted turn
 
@@ -138,6 +139,10 @@ class TurnTaker:
         if is_speech:
             self.run += 1
             self.silence = 0
+            if self.run == 1 and not self.speaking and self.interviewer_audible and not self.playback_paused:
+                # one frame is enough to pause the interviewer (it resumes if no speech follows): barge-in is fast
+                self.playback_paused = self.tentative_pause = True
+                events.append(Event("pause_playback", self.frame))
             if not self.speaking and self.run >= c.onset_frames:
                 self.speaking = True
                 self.segment_frames = self.run
@@ -151,6 +156,9 @@ class TurnTaker:
                     events += self._real_speech()  # too long for "mm-hmm": the interviewer stops here
         else:
             self.run = 0
+            if self.tentative_pause and not self.speaking:  # a click, not speech: play on
+                self.tentative_pause = self.playback_paused = False
+                events.append(Event("resume_playback", self.frame))
             if self.speaking:
                 self.speaking = False
             if self.in_turn:
@@ -184,6 +192,7 @@ class TurnTaker:
             self.committed_frame is not None
             and (self.frame - self.committed_frame) * FRAME_MS <= self.config.resume_window_ms
         )
+        self.tentative_pause = False
         if self.interviewer_audible and not self.playback_paused:
             self.playback_paused = True
             events.append(Event("pause_playback", self.frame))

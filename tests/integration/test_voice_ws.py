@@ -1,7 +1,7 @@
 """Voice over the interview socket, in process, with the real models: spoken answers become turns with their
 transcription, and every bad case gets a clear error and loses nothing.
 
-Audio is streamed at about 1.8x real time (the server refuses more than 2x); the turn-taker counts frames, not
+Audio is streamed at about 1.8x real time (the server drops more than 3x); the turn-taker counts frames, not
 seconds, so the outcome does not depend on the machine's speed."""
 
 from __future__ import annotations
@@ -236,3 +236,15 @@ def test_voice_turned_off(make):
     vc.ws.send_bytes(b"\x00\x00" * 512)
     vc.wait(lambda f: f["type"] == "error" and len(vc.errors()) == 2)
     assert vc.errors() == ["audio_not_supported", "audio_not_supported"]
+
+
+def test_an_audio_flood_is_dropped_with_a_clear_error(make):
+    client, vc, sid, token = make()
+    vc.send({"type": "voice", "action": "start"})
+    vc.wait(is_("voice_status", state="listening"))
+    for f in frames(np.zeros(8 * SAMPLE_RATE, np.float32)):  # 8 s of audio at once: far over 3x real time
+        vc.ws.send_bytes(f)
+    error = vc.wait(lambda f: f["type"] == "error" and f["code"] == "rate_limited")
+    assert "real time" in error["message"]
+    vc.send({"type": "answer", "text": "I would regularize the model."})  # the session is intact
+    vc.wait(lambda f: f["type"] == "interviewer_done" and f["index"] == 2)

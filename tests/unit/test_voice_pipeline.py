@@ -159,3 +159,18 @@ def test_wav_files_round_trip(tmp_path):
     path.write_bytes(wav_bytes(np.full(1600, 0.25, np.float32)))
     audio, rate = read_wav(path)
     assert rate == 16000 and len(audio) == 1600 and abs(float(audio.mean()) - 0.25) < 1e-3
+
+
+def test_segments_join_into_one_transcript():
+    from app.voice.ports import joined
+
+    a = Transcript(text="I would compare the learning curve.", words=[Word("curve.", 1.0, 1.4, 0.9)], confidence=0.9)
+    b = Transcript(
+        text="then regularize the model.", words=[Word("then", 0.1, 0.3, 0.7)], confidence=0.7, duration_s=2.0
+    )
+    j = joined(a, b, offset_s=3.0)
+    assert j.text == "I would compare the learning curve, then regularize the model."
+    assert [w.start for w in j.words] == [1.0, 3.1] and j.confidence == 0.8 and j.duration_s == 5.0
+    assert joined(a, Transcript(text="Then I would ship it."), 3.0).text.startswith(
+        "I would compare the learning curve. Then"
+    )

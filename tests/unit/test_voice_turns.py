@@ -134,8 +134,17 @@ def test_speech_over_the_interviewer_pauses_it_then_cuts_it():
     d.taker.interviewer(True)
     events = d.speak("Sorry, can I add one thing about the data?", 100)
     assert d.kinds(events) == ["pause_playback", "speech_start"]
+    assert events[0].frame == 1, "the first speech frame pauses the interviewer"
     events = d.feed(0.9, 700)
     assert "cut_playback" in d.kinds(events)
+
+
+def test_a_click_over_the_interviewer_pauses_it_for_one_frame_only():
+    d = Driver()
+    d.taker.interviewer(True)
+    d.feed(0.9, 32)
+    d.pause(100)
+    assert d.kinds() == ["pause_playback", "resume_playback"]
 
 
 def test_a_backchannel_over_the_interviewer_resumes_it():

@@ -46,10 +46,12 @@ export function mountRoom(root, ctx, sessionId) {
   view.render(state);
 
   let voice = null; // voice mode (../voice/voice.js): it sees every frame first and keeps its own
+  let takenBack = null; // a spoken answer the server took back because the candidate went on
   const sock = new SessionSocket(sessionSocketUrl(sessionId, token), {
     onFrame: (frame) => {
       if (destroyed || (voice && voice.handleFrame(frame))) return;
       dispatch(applyFrame(state, frame));
+      if (frame.type === "state") takenBack = null;
     },
     onBinary: (data) => {
       if (!destroyed && voice) voice.handleBinary(data);
@@ -64,6 +66,9 @@ export function mountRoom(root, ctx, sessionId) {
     sock,
     roundId: () => state.round && state.round.id,
     onSpoken: (text) => dispatch(applyEvent(state, { type: "send", text })), // a spoken answer, as if typed
+    onTakenBack: (text) => {
+      takenBack = text; // the state frame that follows must not put it in the answer box as "not delivered"
+    },
   });
   const main = view.element.querySelector(".room__main");
   main.insertBefore(voice.element, main.querySelector(".composer"));
@@ -85,8 +90,13 @@ export function mountRoom(root, ctx, sessionId) {
       case "brain_label":
         return ctx.setBrainLabel(effect.label, effect.brain);
       case "restore_answer":
+        if (takenBack !== null && effect.text === takenBack) return undefined; // still being spoken, not lost
         return view.restoreAnswer(effect.text);
       case "toast": {
+        if (takenBack !== null && effect.kind === "info") {
+          takenBack = null; // the "didn't reach the interviewer" notice of that same state frame
+          return undefined;
+        }
         const { kind, message, code, action } = effect;
         return showToast({ kind, message, code, action: action && { label: action.label, onClick: commands[action.command] } });
       }

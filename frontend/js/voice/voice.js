@@ -7,7 +7,7 @@ import { openMicrophone, MicError } from "./capture.js";
 import { Player } from "./playback.js";
 import { parseAudioFrame, meterLevel } from "./framing.js";
 
-const VOICE_FRAMES = new Set(["voice_status", "caption", "audio_chunk", "audio_pause", "audio_resume", "audio_stop", "voice_timing"]);
+const VOICE_FRAMES = new Set(["voice_status", "caption", "audio_chunk", "audio_pause", "audio_resume", "audio_stop", "voice_timing", "voice_taken_back"]);
 const FALLBACK_CODES = new Set(["voice_unavailable", "audio_not_supported"]);
 const STATUS_TEXT = {
   off: "Voice is off: type your answers, or turn the microphone on.",
@@ -25,7 +25,7 @@ function prefKey(roundId) {
   return `barraiser.voice.${id || "any"}`;
 }
 
-export function createVoice({ sock, roundId, onSpoken }) {
+export function createVoice({ sock, roundId, onSpoken, onTakenBack }) {
   let on = false;
   let ptt = false;
   let mic = null;
@@ -174,6 +174,10 @@ export function createVoice({ sock, roundId, onSpoken }) {
       }
       case "voice_timing":
         debug.timings.push(frame);
+        return true;
+      case "voice_taken_back": // the candidate went on: the answer just sent continues (a `state` frame follows)
+        debug.takenBack = (debug.takenBack || 0) + 1;
+        if (onTakenBack) onTakenBack(frame.text);
         return true;
       case "state":
         youCaption.textContent = "";
