@@ -542,9 +542,10 @@ class VoiceChannel:
         s = self.settings
         audio_s = len(audio) / SAMPLE_RATE
         speech_s = speech_frames * FRAME_MS / 1000
-        first_word = None
+        first_word = None  # seconds from the end of the interviewer's spoken question to the first word
         if self._first_speech_at is not None and self._heard_end_at is not None:
-            first_word = max(0.0, self._first_speech_at - self._heard_end_at)
+            gap = self._first_speech_at - self._heard_end_at
+            first_word = gap if gap >= 0 else None  # talking over the question is not "time to the first word"
         fields: dict[str, Any] = {
             "source": "voice",
             "transcript_confidence": transcript.confidence,

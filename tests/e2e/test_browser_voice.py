@@ -89,6 +89,15 @@ def test_a_question_answered_by_voice_then_a_barge_in(tmp_path):
                 stats = page.evaluate("() => window.__barraiserVoice")
                 page.screenshot(path=str(ARTIFACTS / "browser-voice.png"), full_page=True)
                 session = page.evaluate("() => JSON.parse(localStorage.getItem('barraiser.session') || 'null')")
+
+                # the debrief: how the candidate spoke, against good ranges, and each recording to play back
+                page.once("dialog", lambda d: d.accept())
+                page.get_by_test_id("end").click()
+                expect(page.get_by_test_id("speech")).to_be_visible(timeout=20_000)
+                expect(page.get_by_test_id("speech-wpm")).to_be_visible()
+                expect(page.get_by_test_id("recording")).to_have_count(2)
+                expect(page.locator("[data-testid=recording] audio")).to_have_count(2)
+                page.screenshot(path=str(ARTIFACTS / "browser-voice-debrief.png"), full_page=True)
             finally:
                 browser.close()
 
@@ -122,3 +131,26 @@ def test_a_question_answered_by_voice_then_a_barge_in(tmp_path):
         assert cut[0]["unplayed"], "the rest of the interviewer's turn, never heard, is kept apart"
     finally:
         server.stop()
+
+
+def test_a_refused_microphone_falls_back_to_text(live_server):
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)  # no fake microphone
+        try:
+            context = browser.new_context()  # and no permission: getUserMedia is refused
+            page = context.new_page()
+            page.goto(live_server.url)
+            page.get_by_test_id("round-ml_breadth").click()
+            page.get_by_test_id("level-L4").click()
+            page.get_by_test_id("start").click()
+            expect(page.get_by_test_id("status")).to_have_attribute("data-status", "awaiting_answer", timeout=15_000)
+            page.get_by_test_id("mic").click()
+            notice = page.get_by_test_id("voice-notice")
+            expect(notice).to_be_visible(timeout=10_000)
+            expect(notice).to_contain_text("typing")
+            expect(page.get_by_test_id("voice")).to_have_attribute("data-state", "off")
+            page.get_by_test_id("answer").fill("I would compare training and validation error on a learning curve.")
+            page.get_by_test_id("send").click()
+            expect(page.get_by_test_id("interviewer-turn")).to_have_count(2, timeout=10_000)
+        finally:
+            browser.close()

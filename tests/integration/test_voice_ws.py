@@ -248,3 +248,19 @@ def test_an_audio_flood_is_dropped_with_a_clear_error(make):
     assert "real time" in error["message"]
     vc.send({"type": "answer", "text": "I would regularize the model."})  # the session is intact
     vc.wait(lambda f: f["type"] == "interviewer_done" and f["index"] == 2)
+
+
+def test_push_to_talk_counts_only_while_held(make):
+    client, vc, sid, token = make()
+    vc.send({"type": "voice", "action": "start", "push_to_talk": True})
+    assert vc.wait(is_("voice_status", state="listening"))["push_to_talk"] is True
+    vc.stream(speech(0.3, "This is said with the key up and must not become an answer.", 1.5))
+    assert not any(f["type"] == "caption" for f in vc.frames)
+    vc.send({"type": "voice", "action": "ptt_down"})
+    vc.stream(speech(0.2, "Precision is the share of predicted positives that are correct.", 0.3))
+    vc.send({"type": "voice", "action": "ptt_up"})
+    vc.stream(np.zeros(SAMPLE_RATE, np.float32))
+    final = vc.wait(is_("caption", final=True))
+    assert "Precision" in final["text"] and "key up" not in final["text"]
+    vc.wait(lambda f: f["type"] == "interviewer_done" and f["index"] == 2)
+    assert candidates(client, sid, token)[0]["text"] == final["text"]

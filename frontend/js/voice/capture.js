@@ -10,7 +10,7 @@ export class MicError extends Error {
 
 export async function openMicrophone(onFrame) {
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || typeof AudioWorkletNode === "undefined") {
-    throw new MicError("unsupported", "This browser cannot capture audio here (it needs a secure page: https or localhost).");
+    throw new MicError("unsupported", "This browser cannot capture audio here (it needs a secure page: https or localhost). Keep typing.");
   }
   let stream;
   try {
