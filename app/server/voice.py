@@ -240,6 +240,8 @@ class VoiceChannel:
             problems = "; ".join(f"{'.'.join(map(str, e['loc'][1:])) or 'frame'}: {e['msg']}" for e in exc.errors())
             return await self.conn.send(error_frame(ErrorCode.invalid_frame, problems))
         if isinstance(frame, BargeIn):
+            if not self.active:
+                return await self._not_started()
             return self._barge_in(frame.utterance, frame.played_ms)
         action = frame.action
         if action == "start":
@@ -388,7 +390,7 @@ class VoiceChannel:
         await self.conn.send(
             error_frame(
                 ErrorCode.voice_not_started,
-                'Audio arrived before voice mode was started; send {"type": "voice", "action": "start"} first. '
+                'Voice mode is not started on this connection; send {"type": "voice", "action": "start"} first. '
                 "Nothing was lost.",
             )
         )
