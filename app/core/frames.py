@@ -6,7 +6,7 @@ Every frame is a frozen pydantic model with a ``type``; ``wire()`` is the JSON o
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal, TypedDict
+from typing import Annotated, Any, ClassVar, Literal, NotRequired, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -86,6 +86,7 @@ round_frame: TypeAdapter[RoundFrame] = TypeAdapter(RoundFrame)
 class AnswerReply(TypedDict):
     type: Literal["answer"]
     text: str
+    voice: NotRequired[dict[str, Any]]  # a spoken answer: the candidate turn's voice fields (app/core/state.py)
 
 
 class EndReply(TypedDict):
@@ -96,8 +97,11 @@ class EndReply(TypedDict):
 Reply = AnswerReply | EndReply
 
 
-def answer_reply(text: str) -> AnswerReply:
-    return AnswerReply(type="answer", text=text)
+def answer_reply(text: str, voice: dict[str, Any] | None = None) -> AnswerReply:
+    reply = AnswerReply(type="answer", text=text)
+    if voice:
+        reply["voice"] = voice
+    return reply
 
 
 def end_reply() -> EndReply:
