@@ -6,7 +6,7 @@ Every frame is a frozen pydantic model with a ``type``; ``wire()`` is the JSON o
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal, TypedDict
+from typing import Annotated, Any, ClassVar, Literal, NotRequired, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -75,6 +75,16 @@ class DebriefFrame(Debrief, Frame):
         return cls.model_validate(debrief.model_dump())
 
 
+class AnswerReceived(Frame):
+    """The candidate's answer is on disk: it can no longer be lost or taken twice (docs/protocol.md). ``index`` is
+    the answer's transcript index, ``turn`` the interviewer turn it answers, ``answer_id`` the client's id for it."""
+
+    type: Literal["answer_received"] = "answer_received"
+    answer_id: str | None = None
+    index: int
+    turn: int
+
+
 RoundFrame = Annotated[InterviewerDelta | InterviewerDone | TurnGradeFrame | DebriefFrame, Field(discriminator="type")]
 round_frame: TypeAdapter[RoundFrame] = TypeAdapter(RoundFrame)
 
@@ -86,6 +96,7 @@ round_frame: TypeAdapter[RoundFrame] = TypeAdapter(RoundFrame)
 class AnswerReply(TypedDict):
     type: Literal["answer"]
     text: str
+    answer_id: NotRequired[str]  # the client's id for this answer (a resend with the same id is the same answer)
 
 
 class EndReply(TypedDict):
@@ -96,8 +107,11 @@ class EndReply(TypedDict):
 Reply = AnswerReply | EndReply
 
 
-def answer_reply(text: str) -> AnswerReply:
-    return AnswerReply(type="answer", text=text)
+def answer_reply(text: str, answer_id: str | None = None) -> AnswerReply:
+    reply = AnswerReply(type="answer", text=text)
+    if answer_id is not None:
+        reply["answer_id"] = answer_id
+    return reply
 
 
 def end_reply() -> EndReply:

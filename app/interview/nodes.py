@@ -120,6 +120,8 @@ def await_answer(state: InterviewState) -> dict[str, Any]:
         return {"phase": "ended"}
     thread = state["stack"][-1]["kind"] if state["stack"] else "technical"
     turn = Turn(index=len(state["turns"]), role="candidate", text=reply["text"], thread=thread, at=time.time())
+    if reply.get("answer_id"):
+        turn["answer_id"] = reply["answer_id"]
     return {"turns": [turn]}
 
 

@@ -29,6 +29,7 @@ _TURN_FIELDS = (
     "rationale",
     "at",
     "usage",
+    "answer_id",
 )
 _GRADE_FIELDS = ("overall", "overall_label", "criteria", "evidence", "notes", "kind", "principle", "usage")
 
@@ -59,6 +60,7 @@ class TranscriptTurn(TypedDict):
     rationale: NotRequired[str]
     at: NotRequired[float]  # when the turn was complete (seconds since the epoch)
     usage: NotRequired[list[CallUsage]]
+    answer_id: NotRequired[str]  # candidate turns: the client's id for the answer
     grade: NotRequired[GradeSummary]  # candidate turns, once graded
 
 

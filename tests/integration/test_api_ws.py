@@ -450,11 +450,12 @@ def test_ws_rate_limited(make_client) -> None:
     tr = transcript(client, sid, token)
     assert candidate_turns(tr) == []
     settle(client, sid)
-    with client.websocket_connect(ws_url(sid, token)) as ws:  # a new connection has a fresh budget
+    with client.websocket_connect(ws_url(sid, token)) as ws:  # the budget is the session's: reconnecting keeps it
         state = ws.receive_json()
         assert state["status"] == "awaiting_answer"
         collect_until(ws, is_type("interviewer_done"))
-        assert assert_session_alive(ws)["index"] == 2
+        ws.send_json({"type": "answer", "text": ANSWER})
+        expect_error(ws, "rate_limited")
 
 
 # ----------------------------------------------------------------------------- WebSocket: reconnect and end
