@@ -34,6 +34,11 @@ class Settings(BaseSettings):
         "sqlite:///./data/barraiser.db",
         description="Checkpoints, sessions and transcripts. sqlite:///relative/path or sqlite:////absolute/path.",
     )
+    prune_checkpoints: bool = Field(
+        True,
+        description="Delete superseded checkpoints, keeping the one at every interviewer turn (replay, re-answer) "
+        "and the newest; false keeps every checkpoint.",
+    )
     rubrics_dir: Path = Field(PROJECT_ROOT / "rubrics", description="Rounds, questions, principles (YAML).")
     prompts_dir: Path = Field(PROJECT_ROOT / "prompts", description="Prompt and spoken-line templates.")
     frontend_dir: Path = Field(PROJECT_ROOT / "frontend", description="Static files of the web page.")

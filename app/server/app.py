@@ -145,7 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         redact_tokens_in_server_logs()  # here, after the server has configured its logging
         try:
-            async with open_storage(settings.sqlite_path) as storage:
+            async with open_storage(settings.sqlite_path, prune=settings.prune_checkpoints) as storage:
                 driver = RoundDriver(
                     build_graph(storage.checkpointer),
                     Services(brain=brain, catalog=catalog),

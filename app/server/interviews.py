@@ -88,9 +88,12 @@ class Interviews:
         if run.awaiting_answer:
             self._awaiting[session_id] = last_done
 
-    async def advance(self, record: SessionRecord, send: Send) -> Advanced:
+    async def advance(
+        self, record: SessionRecord, send: Send, caught_up: Callable[[], Awaitable[None]] | None = None
+    ) -> Advanced:
         """Start the session if it is new, or run on a session a fault interrupted (whatever the point of the turn
-        it stopped at). ``nothing`` when it waits for an answer or has ended."""
+        it stopped at). ``nothing`` when it waits for an answer or has ended. After a recovery run, ``caught_up``
+        is awaited before any other run of the session may start (the tab gets the fresh state first)."""
         async with self._locks[record.id]:
             point = await self.point(record.id)
             if point.standing == "new":
@@ -100,6 +103,8 @@ class Interviews:
             if point.standing == "runnable":
                 log.info("session %s: running on from its last checkpoint", record.id)
                 await self._stream(record.id, self.driver.carry_on(record.id), send)
+                if caught_up is not None:
+                    await caught_up()
                 return "recovered"
             return "nothing"
 

@@ -251,8 +251,12 @@ class Connection:
         """Start a new session's round or run on one a fault interrupted. Unless this run opened the round, it may
         not have said the pending interviewer turn (it only graded, or applied writes a crash left): catch the tab
         up with a fresh state and the pending turn, so the candidate is never left waiting for a turn."""
-        if await self.bar.interviews.advance(self.record, self.send) != "started":
+
+        async def caught_up() -> None:
             await self._sync(await self._state())
+
+        if await self.bar.interviews.advance(self.record, self.send, caught_up) == "nothing":
+            await caught_up()
 
     async def handle(self, message: Mapping[str, Any]) -> None:
         if not self.bar.frame_limiter.allow(self.record.id):

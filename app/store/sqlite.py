@@ -215,7 +215,7 @@ async def _connect(path: str, *, read_only: bool = False) -> aiosqlite.Connectio
 
 
 @asynccontextmanager
-async def open_storage(sqlite_path: str) -> AsyncIterator[Storage]:
+async def open_storage(sqlite_path: str, *, prune: bool = True) -> AsyncIterator[Storage]:
     """Open the checkpointer and the session store on one SQLite file (created if missing). A database that cannot
     be opened or set up (read-only, missing folder, not a database) raises :class:`StorageError` with the reason,
     and nothing is left open."""
@@ -231,7 +231,7 @@ async def open_storage(sqlite_path: str) -> AsyncIterator[Storage]:
             conns.append(await _connect(sqlite_path, read_only=True))
             session_conn = conns[1]
         file = DatabaseFile(sqlite_path)
-        saver = WriteBehindSqliteSaver(graph_conn, guard=file.check)
+        saver = WriteBehindSqliteSaver(graph_conn, guard=file.check, prune=prune)
         await saver.setup()
         sessions = SessionStore(session_conn, writer=saver if session_conn is not graph_conn else None)
         await sessions.setup()
