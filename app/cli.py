@@ -57,7 +57,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             forwarded_allow_ips=proxies or [],
         )
     )
-    server.run()
+    try:
+        server.run()
+    except SystemExit:  # uvicorn exits on its own when the app's startup fails
+        pass
     if not server.started:
         print(
             "barraiser serve: the server did not start (see the error above; e.g. the database is read-only, "
