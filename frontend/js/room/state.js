@@ -70,7 +70,7 @@ export function applyFrame(state, frame) {
     case "error":
       return onError(step(state), frame);
     case "answer_received":
-      return onReceived(step(state), frame);
+      return state.outbox && frame.answer_id === state.outbox.id ? onReceived(step(state), frame) : state;
     case "session_taken_over":
       return onTakenOver(step(state), frame.message);
     default:
