@@ -48,7 +48,7 @@ def tmpfs(tmp_path) -> Iterator[Path]:
 def _frames(ws, until_type: str, limit: int = 500) -> list[dict]:
     seen = []
     for _ in range(limit):
-        seen.append(json.loads(ws.recv(timeout=10)))
+        seen.append(json.loads(ws.recv(timeout=30)))
         if seen[-1]["type"] == until_type:
             return seen
     raise AssertionError(seen[-3:])
