@@ -42,15 +42,32 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     port = settings.port if args.port is None else args.port
     tune_gc_for_serving()
     print(f"Bar Raiser on http://{host}:{port} (brain: {application.state.brain_label})", flush=True)
-    uvicorn.run(
-        application,
-        host=host,
-        port=port,
-        ws_max_size=settings.max_frame_bytes * 4,
-        ws_per_message_deflate=False,  # frames are small; compressing each costs more CPU than it saves
-        log_level="info",
-        timeout_graceful_shutdown=5,
+    proxies = settings.trusted_proxy_list
+    server = uvicorn.Server(
+        uvicorn.Config(
+            application,
+            host=host,
+            port=port,
+            ws_max_size=settings.max_frame_bytes * 4,
+            ws_per_message_deflate=False,  # frames are small; compressing each costs more CPU than it saves
+            log_level="info",
+            timeout_graceful_shutdown=5,
+            # X-Forwarded-For is believed only from the configured proxies (uvicorn trusts loopback by default)
+            proxy_headers=bool(proxies),
+            forwarded_allow_ips=proxies or [],
+        )
     )
+    try:
+        server.run()
+    except SystemExit:  # uvicorn exits on its own when the app's startup fails
+        pass
+    if not server.started:
+        print(
+            "barraiser serve: the server did not start (see the error above; e.g. the database is read-only, "
+            "missing its folder, or not a database)",
+            file=sys.stderr,
+        )
+        return 3
     return 0
 
 

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
         "sqlite:///./data/barraiser.db",
         description="Checkpoints, sessions and transcripts. sqlite:///relative/path or sqlite:////absolute/path.",
     )
+    prune_checkpoints: bool = Field(
+        True,
+        description="Delete superseded checkpoints, keeping the one at every interviewer turn (replay, re-answer) "
+        "and the newest; false keeps every checkpoint.",
+    )
     rubrics_dir: Path = Field(PROJECT_ROOT / "rubrics", description="Rounds, questions, principles (YAML).")
     prompts_dir: Path = Field(PROJECT_ROOT / "prompts", description="Prompt and spoken-line templates.")
     frontend_dir: Path = Field(PROJECT_ROOT / "frontend", description="Static files of the web page.")
@@ -84,8 +89,21 @@ class Settings(BaseSettings):
     idle_timeout_s: float = Field(
         1800.0, gt=0, description="A WebSocket with no client frame for this long is closed (the session is kept)."
     )
-    max_frames_per_minute: int = Field(120, ge=1, description="Client frames per minute per connection.")
+    max_frames_per_minute: int = Field(
+        120, ge=1, description="Client frames per minute per session (its token), over all its connections."
+    )
     max_sessions_per_minute: int = Field(30, ge=1, description="New sessions per minute per client address.")
+    max_body_bytes: int = Field(65536, ge=1024, description="Largest HTTP request body accepted (413 above).")
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses of reverse proxies whose X-Forwarded-For is believed (the client "
+        "address for rate limits); empty: the header is ignored.",
+    )
+    allowed_origins: str = Field(
+        "",
+        description="Comma-separated extra origins (scheme://host[:port]) allowed to open the interview WebSocket; "
+        "the page's own origin always is.",
+    )
 
     # Round pacing (read by the offline brain)
     stream_delay_ms: float = Field(
@@ -162,6 +180,14 @@ class Settings(BaseSettings):
         if self.grader_model is None:
             self.grader_model = self.llm_model
         return self
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
+
+    @property
+    def allowed_origin_list(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()]
 
     @property
     def sqlite_path(self) -> str:

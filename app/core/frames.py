@@ -75,6 +75,16 @@ class DebriefFrame(Debrief, Frame):
         return cls.model_validate(debrief.model_dump())
 
 
+class AnswerReceived(Frame):
+    """The candidate's answer is on disk: it can no longer be lost or taken twice (docs/protocol.md). ``index`` is
+    the answer's transcript index, ``turn`` the interviewer turn it answers, ``answer_id`` the client's id for it."""
+
+    type: Literal["answer_received"] = "answer_received"
+    answer_id: str | None = None
+    index: int
+    turn: int
+
+
 RoundFrame = Annotated[InterviewerDelta | InterviewerDone | TurnGradeFrame | DebriefFrame, Field(discriminator="type")]
 round_frame: TypeAdapter[RoundFrame] = TypeAdapter(RoundFrame)
 
@@ -87,6 +97,7 @@ class AnswerReply(TypedDict):
     type: Literal["answer"]
     text: str
     voice: NotRequired[dict[str, Any]]  # a spoken answer: the candidate turn's voice fields (app/core/state.py)
+    answer_id: NotRequired[str]  # the client's id for this answer (a resend with the same id is the same answer)
 
 
 class EndReply(TypedDict):
@@ -97,8 +108,10 @@ class EndReply(TypedDict):
 Reply = AnswerReply | EndReply
 
 
-def answer_reply(text: str, voice: dict[str, Any] | None = None) -> AnswerReply:
+def answer_reply(text: str, answer_id: str | None = None, voice: dict[str, Any] | None = None) -> AnswerReply:
     reply = AnswerReply(type="answer", text=text)
+    if answer_id is not None:
+        reply["answer_id"] = answer_id
     if voice:
         reply["voice"] = voice
     return reply

@@ -32,6 +32,7 @@ class Turn(TypedDict):
     failure_mode: NotRequired[str | None]  # interviewer: the failure mode a failure probe digs into
     rationale: NotRequired[str]  # interviewer: why this move, as decided at the time
     thread: NotRequired[ThreadKind]
+    answer_id: NotRequired[str]  # candidate: the client's id for the answer (docs/protocol.md, answer_received)
     at: NotRequired[float]
     usage: NotRequired[list[CallUsage]]  # token usage of the LLM calls behind an interviewer turn
     # a spoken candidate turn (app/voice, app/server/voice.py); absent on typed turns

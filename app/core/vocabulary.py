@@ -93,3 +93,7 @@ class ErrorCode(StrEnum):
     internal_error = "internal_error"
     model_unavailable = "model_unavailable"
     model_output_invalid = "model_output_invalid"
+    stale_turn = "stale_turn"
+    not_owner = "not_owner"
+    invalid_text = "invalid_text"
+    storage_unavailable = "storage_unavailable"

@@ -127,6 +127,8 @@ def await_answer(state: InterviewState) -> dict[str, Any]:
     for key, value in (reply.get("voice") or {}).items():  # a spoken answer: its transcription and recording
         if key in _VOICE_FIELDS and value is not None:
             turn[key] = value  # type: ignore[literal-required]  # keys checked against _VOICE_FIELDS
+    if reply.get("answer_id"):
+        turn["answer_id"] = reply["answer_id"]
     return {"turns": [turn]}
 
 

@@ -36,6 +36,7 @@ _TURN_FIELDS = (
     "audio",
     "speech",
     "interjected",
+    "answer_id",
 )
 _GRADE_FIELDS = ("overall", "overall_label", "criteria", "evidence", "notes", "kind", "principle", "usage")
 
@@ -66,6 +67,7 @@ class TranscriptTurn(TypedDict):
     rationale: NotRequired[str]
     at: NotRequired[float]  # when the turn was complete (seconds since the epoch)
     usage: NotRequired[list[CallUsage]]
+    answer_id: NotRequired[str]  # candidate turns: the client's id for the answer
     grade: NotRequired[GradeSummary]  # candidate turns, once graded
     # spoken candidate turns (docs/protocol.md, "Voice")
     source: NotRequired[str]

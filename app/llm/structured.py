@@ -42,8 +42,12 @@ def _raise_cassette_miss(exc: BaseException) -> None:
 
 
 def unavailable(exc: Exception) -> bool:
+    """The endpoint is down or went away: the SDK's connection errors, 429 and 5xx, and a transport error while a
+    response streams (the connection dropped mid-stream: httpx2's ``ReadError``, ``RemoteProtocolError``...)."""
     _raise_cassette_miss(exc)
-    return isinstance(exc, _UNAVAILABLE) or (isinstance(exc, openai.APIStatusError) and exc.status_code >= 500)
+    return isinstance(exc, (*_UNAVAILABLE, httpx2.TransportError)) or (
+        isinstance(exc, openai.APIStatusError) and exc.status_code >= 500
+    )
 
 
 def _rejects_json_schema(exc: Exception) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import sqlite3
 from typing import Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Request, status
@@ -12,6 +13,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from app import __version__
+from app.core.durability import StorageError
 from app.core.vocabulary import LEVELS
 from app.interview.transcript import TranscriptTurn, transcript_turns
 from app.server.deps import Bar
@@ -32,8 +34,14 @@ class NewSession(BaseModel):
     question: str | None = Field(None, description="Start with this question (practise a specific one).")
 
 
+class DatabaseHealth(BaseModel):
+    state: Literal["ok", "read_only", "failing", "missing"]
+    detail: str | None = Field(None, description="Why, when the state is not ok.")
+
+
 class Health(BaseModel):
-    status: Literal["ok"] = "ok"
+    status: Literal["ok", "degraded"] = Field("ok", description="degraded: the database does not take writes.")
+    database: DatabaseHealth
     brain: str
     brain_label: str
     version: str
@@ -94,7 +102,10 @@ class Transcript(BaseModel):
 @router.get("/health", response_model=Health, response_model_exclude_none=True)
 async def health(bar: Bar) -> Health:
     llm = bar.brain.name == "llm"
+    state, detail = bar.storage.health()
     return Health(
+        status="ok" if state == "ok" else "degraded",
+        database=DatabaseHealth(state=state, detail=detail),
         brain=bar.brain.name,
         brain_label=bar.brain.label,
         version=__version__,
@@ -156,11 +167,16 @@ async def create_session(body: NewSession, request: Request, bar: Bar) -> Sessio
             f"question {body.question!r} is not in the {body.round} round at {body.level}; "
             "see `barraiser bank stats` or rubrics/questions/",
         )
+    # the peer's address: behind a trusted proxy uvicorn has already put the X-Forwarded-For client here
+    # (BARRAISER_TRUSTED_PROXIES); from anyone else that header is ignored
     client = request.client.host if request.client else "unknown"
     if not bar.session_limiter.allow(client):
         raise HTTPException(
             429, f"more than {bar.settings.max_sessions_per_minute} new sessions a minute; try again shortly"
         )
+    state, detail = bar.storage.health()
+    if state != "ok":
+        raise HTTPException(503, f"new sessions cannot be saved right now (database {state}: {detail})")
     recent: set[str] = set()
     if body.client_id and bar.settings.recent_sessions_window:
         for sid in await bar.storage.sessions.recent(body.client_id, bar.settings.recent_sessions_window):
@@ -169,7 +185,10 @@ async def create_session(body: NewSession, request: Request, bar: Bar) -> Sessio
     plan = first + catalog.plan_questions(
         body.round, body.level, seed=secrets.token_hex(8), exclude=set(first), avoid=recent
     )
-    record, token = await bar.storage.sessions.create(body.round, body.level, bar.brain.name, plan, body.client_id)
+    try:
+        record, token = await bar.storage.sessions.create(body.round, body.level, bar.brain.name, plan, body.client_id)
+    except (StorageError, sqlite3.Error) as exc:
+        raise HTTPException(503, f"new sessions cannot be saved right now: {exc}") from exc
     return SessionCreated(
         session_id=record.id, token=token, round=record.round_id, level=record.level, brain=record.brain
     )
@@ -203,9 +222,12 @@ async def transcript(
     record = await bar.storage.sessions.authorize(session_id, token)
     if record is None:
         raise HTTPException(401, "missing or wrong token", headers={"WWW-Authenticate": "Bearer"})
-    snap = await bar.interviews.snapshot(session_id)
-    values = snap.values or {}
-    ended = values.get("phase") == "ended" and not snap.next
+    try:
+        point = await bar.interviews.driver.recover(session_id)
+    except StorageError as exc:
+        raise HTTPException(503, f"the session cannot be read right now: {exc}") from exc
+    values = point.values
+    ended = point.standing == "ended"
     return Transcript(
         session_id=record.id,
         round=record.round_id,

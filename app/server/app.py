@@ -10,8 +10,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import FileResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import __version__
 from app.brains import make_brain
@@ -23,20 +25,98 @@ from app.interview.session import RoundDriver
 from app.server import api, ws
 from app.server.deps import BarRaiser
 from app.server.interviews import Interviews, RateLimiter
+from app.server.owners import LocalOwners
 from app.store.sqlite import open_storage
 from app.voice.stack import VoiceStack
 
-# The page loads only its own files; candidate text can never become script or markup.
+# The page loads only its own files; candidate text can never become script or markup. Its socket goes only to
+# its own host: connect-src names it (``'self'`` alone does not cover ws: in every browser).
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src {connect}; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+    "Content-Security-Policy": _CSP.format(connect="'self'"),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
+_HOST = re.compile(r"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$")
+
+
+def security_headers_for(host: str | None) -> dict[str, str]:
+    """The security headers, with the socket's host (the request's own, if it is a well-formed host) in
+    ``connect-src``."""
+    headers = dict(SECURITY_HEADERS)
+    if host and _HOST.match(host):
+        headers["Content-Security-Policy"] = _CSP.format(connect=f"'self' ws://{host} wss://{host}")
+    return headers
+
+
+class BodyLimit:
+    """Refuse HTTP request bodies over ``max_bytes`` with 413 (by Content-Length at once, else as they stream in),
+    so no request can make the server hold or parse more than that."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            return await self._too_large(send)
+        seen = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await self._too_large(send)
+
+    async def _too_large(self, send: Send) -> None:
+        body = f'{{"detail": "request body over {self.max_bytes} bytes"}}'.encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class _BodyTooLarge(Exception):
+    pass
 
 
 _TOKEN_IN_URL = re.compile(r"(token=)[^&\s\"']+")
 _SERVER_LOGGERS = ("uvicorn.access", "uvicorn.error")  # the access lines and the WebSocket "[accepted]" lines
+
+
+class QuietBadFrames(logging.Filter):
+    """uvicorn logs a client's invalid UTF-8 frame as an ERROR with a traceback (it closes the socket with 1007,
+    which is right): one line at INFO is enough for a client's mistake."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and record.msg.startswith("Invalid UTF-8 sequence received from client"):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.exc_info, record.exc_text = None, None
+        return True
 
 
 class RedactTokens(logging.Filter):
@@ -53,8 +133,9 @@ class RedactTokens(logging.Filter):
 def redact_tokens_in_server_logs() -> None:
     for name in _SERVER_LOGGERS:
         logger = logging.getLogger(name)
-        if not any(isinstance(f, RedactTokens) for f in logger.filters):
-            logger.addFilter(RedactTokens())
+        for kind in (RedactTokens, QuietBadFrames):
+            if not any(isinstance(f, kind) for f in logger.filters):
+                logger.addFilter(kind())
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -66,24 +147,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         redact_tokens_in_server_logs()  # here, after the server has configured its logging
-        async with open_storage(settings.sqlite_path) as storage:
-            driver = RoundDriver(build_graph(storage.checkpointer), Services(brain=brain, catalog=catalog))
-            app.state.bar = BarRaiser(
-                settings=settings,
-                catalog=catalog,
-                brain=brain,
-                storage=storage,
-                interviews=Interviews(driver),
-                session_limiter=RateLimiter(settings.max_sessions_per_minute),
-                voice=voice,
-            )
-            if settings.voice_enabled and settings.voice_preload:
-                asyncio.get_running_loop().run_in_executor(voice.model_pool, voice.warm_quietly)
-            try:
+        try:
+            async with open_storage(settings.sqlite_path, prune=settings.prune_checkpoints) as storage:
+                driver = RoundDriver(
+                    build_graph(storage.checkpointer),
+                    Services(brain=brain, catalog=catalog),
+                    durable=storage.checkpointer,
+                )
+                app.state.bar = BarRaiser(
+                    settings=settings,
+                    catalog=catalog,
+                    brain=brain,
+                    storage=storage,
+                    interviews=Interviews(driver),
+                    session_limiter=RateLimiter(settings.max_sessions_per_minute),
+                    frame_limiter=RateLimiter(settings.max_frames_per_minute),
+                    owners=LocalOwners(),
+                    voice=voice,
+                )
+                if settings.voice_enabled and settings.voice_preload:
+                    asyncio.get_running_loop().run_in_executor(voice.model_pool, voice.warm_quietly)
                 yield
-            finally:
-                await brain.aclose()
-                voice.close()
+        finally:
+            await brain.aclose()
+            voice.close()
 
     app = FastAPI(
         title="Bar Raiser",
@@ -96,8 +183,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
-        response.headers.update(SECURITY_HEADERS)
+        response.headers.update(security_headers_for(request.headers.get("host")))
         return response
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """422 with what was wrong where, never the offending value echoed back (it may be huge)."""
+        detail = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))[:300], "type": e.get("type")}
+            for e in exc.errors()[:20]
+        ]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     app.include_router(api.router)
     app.include_router(ws.router)

@@ -13,6 +13,7 @@ from app.config import Settings
 from app.content.catalog import Catalog
 from app.core.ports import Brain
 from app.server.interviews import Interviews, RateLimiter
+from app.server.owners import Owners
 from app.store.sqlite import Storage
 from app.voice.stack import VoiceStack
 
@@ -26,7 +27,9 @@ class BarRaiser:
     brain: Brain
     storage: Storage
     interviews: Interviews
-    session_limiter: RateLimiter
+    session_limiter: RateLimiter  # new sessions, per client address
+    frame_limiter: RateLimiter  # client frames, per session (its token), whatever the sockets
+    owners: Owners  # the one live socket of each session
     voice: VoiceStack  # the voice models of this process (loaded on first use)
 
 

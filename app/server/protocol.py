@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from app.core.frames import DebriefFrame, Frame, InterviewerDelta, InterviewerDone, TurnGradeFrame
+from app.core.frames import AnswerReceived, DebriefFrame, Frame, InterviewerDelta, InterviewerDone, TurnGradeFrame
 from app.core.vocabulary import ErrorCode
 from app.interview.transcript import TranscriptTurn
 
@@ -22,6 +22,14 @@ class AnswerFrame(BaseModel):
     model_config = ConfigDict(extra="ignore")
     type: Literal["answer"]
     text: str
+    answer_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The client's id for this answer: a resend with the same id is the same answer.",
+    )
+    turn: int | None = Field(None, ge=0, description="The index of the interviewer turn this answers.")
 
 
 class ControlFrame(BaseModel):
@@ -59,6 +67,17 @@ class StateFrame(Frame):
     limits: dict[str, int]
 
 
+class SessionTakenOver(Frame):
+    """Another tab (socket) took this session; this socket is closed next (code 4001) and takes no more frames."""
+
+    type: Literal["session_taken_over"] = "session_taken_over"
+    message: str
+
+
+TAKEN_OVER_CLOSE_CODE = 4001  # frontend/js/protocol.js knows it too (checked by a test)
+TAKEN_OVER_CLOSE_REASON = "taken over"
+
+
 class ErrorFrame(Frame):
     """A problem with the last client frame or the server; the connection and the session stay intact."""
 
@@ -67,9 +86,25 @@ class ErrorFrame(Frame):
     message: str
 
 
-_SERVER_FRAMES = (StateFrame, InterviewerDelta, InterviewerDone, TurnGradeFrame, DebriefFrame, ErrorFrame)
+_SERVER_FRAMES = (
+    StateFrame,
+    InterviewerDelta,
+    InterviewerDone,
+    TurnGradeFrame,
+    DebriefFrame,
+    AnswerReceived,
+    SessionTakenOver,
+    ErrorFrame,
+)
 ServerFrame = Annotated[
-    StateFrame | InterviewerDelta | InterviewerDone | TurnGradeFrame | DebriefFrame | ErrorFrame,
+    StateFrame
+    | InterviewerDelta
+    | InterviewerDone
+    | TurnGradeFrame
+    | DebriefFrame
+    | AnswerReceived
+    | SessionTakenOver
+    | ErrorFrame,
     Field(discriminator="type"),
 ]
 server_frame: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame)

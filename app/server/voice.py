@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from app.core.frames import DebriefFrame, Frame, InterviewerDelta, InterviewerDone
 from app.core.vocabulary import ErrorCode
-from app.server.protocol import error_frame
+from app.server.protocol import AnswerFrame, error_frame
 from app.voice.analytics import turn_speech
 from app.voice.audio import (
     FRAME_MS,
@@ -535,7 +535,7 @@ class VoiceChannel:
         self._answer_sent = True
         self._timing_sent = False
         self._interviewer_ms, self._first_speech_at = 0.0, None
-        await conn.answer(transcript.text, voice=meta)
+        await conn.answer(AnswerFrame(type="answer", text=transcript.text), voice=meta)
         await self._status("listening")
 
     def _voice_fields(

@@ -17,6 +17,16 @@ thread that was about 3.5 ms of CPU per turn, mostly thread hops and commits (``
 - A failed commit is rolled back and its rows go back to the head of the queue; the writer retries with backoff.
   Until a commit succeeds, ``aput`` / ``aput_writes`` raise :class:`CheckpointWriteError`: a run stops with a clear
   error instead of going on without durability.
+- Durability on demand: every queued row has a position; ``mark()`` is the position of the last row queued so far and
+  ``wait_durable(mark)`` returns once every row up to it is committed (or raises :class:`CheckpointWriteError` if the
+  commit failed). The server confirms an answer (``answer_received``) only after that.
+- One writer: ``execute_durably`` queues another statement (the session table's rows) behind the checkpoints and
+  waits for its commit, so nothing else in the process competes with the writer for SQLite's write lock.
+- Pruning: a new checkpoint supersedes its parent, which is deleted (with its writes) in the same ordered queue
+  unless it is a checkpoint the round stopped at, waiting for an answer (it has an ``__interrupt__`` write): those
+  are kept, one per interviewer turn, for replay and re-answering. The newest checkpoint is always kept.
+- Checkpoint blobs above ``compress_min_bytes`` are stored zlib-compressed (type ``msgpack+zlib``); both kinds load.
+- ``guard`` (optional) is called before each commit and raises if the database file is gone or replaced.
 
 The cache assumes this process is the only writer of these threads (one server process per database).
 """
@@ -26,8 +36,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import zlib
 from collections import Counter, OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,8 +53,11 @@ from langgraph.checkpoint.base import (
     get_checkpoint_id,
     get_checkpoint_metadata,
 )
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.checkpoint.sqlite.utils import load_pending_writes
+
+from app.core.durability import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +70,51 @@ _PUT_WRITE = (
     "channel, type, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _REPLACE_WRITE, _IGNORE_WRITE = _PUT_WRITE.format(conflict="REPLACE"), _PUT_WRITE.format(conflict="IGNORE")
+# A superseded checkpoint goes, with its writes, unless the round stopped there for an answer (an interviewer turn)
+_KEPT = (
+    "EXISTS (SELECT 1 FROM writes AS w WHERE w.thread_id = ? AND w.checkpoint_ns = ? AND w.checkpoint_id = ? "
+    "AND w.channel = '__interrupt__')"
+)
+_PRUNE_CHECKPOINT = (
+    f"DELETE FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? AND NOT {_KEPT}"
+)
+_PRUNE_WRITES = f"DELETE FROM writes WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? AND NOT {_KEPT}"
+_OTHER = ("", "__other__")  # the queue key of rows that belong to no thread (the session table's)
+_ZLIB = "+zlib"
 
 
 _RETRY_FIRST_S, _RETRY_MAX_S = 0.1, 5.0  # backoff of the background writer after a failed commit
 
 
-class CheckpointWriteError(RuntimeError):
+class CheckpointWriteError(StorageError):
     """Checkpoints could not be saved to SQLite (the rows are kept and retried); until a save succeeds, new
     checkpoints are refused, so the graph stops rather than run undurably."""
+
+
+class CompressingSerializer(JsonPlusSerializer):
+    """LangGraph's serializer, with large blobs zlib-compressed (type ``<type>+zlib``); plain blobs load too."""
+
+    def __init__(self, *, min_bytes: int = 1024, level: int = 3):
+        super().__init__()
+        self.min_bytes, self.level = min_bytes, level
+
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        return self.compress(super().dumps_typed(obj))
+
+    def compress(self, typed: tuple[str, bytes]) -> tuple[str, bytes]:
+        type_, data = typed
+        if len(data) < self.min_bytes or type_.endswith(_ZLIB):
+            return typed
+        return type_ + _ZLIB, zlib.compress(data, self.level)
+
+    def loads_typed(self, data: tuple[str, bytes]) -> Any:
+        type_, blob = data
+        if type_.endswith(_ZLIB):
+            return super().loads_typed((type_.removesuffix(_ZLIB), zlib.decompress(blob)))
+        return super().loads_typed(data)
+
+    def plain_dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        return super().dumps_typed(obj)
 
 
 @dataclass
@@ -81,11 +132,25 @@ class _Latest:
 class WriteBehindSqliteSaver(AsyncSqliteSaver):
     """``AsyncSqliteSaver`` with in-memory latest checkpoints and group-committed writes (see the module doc)."""
 
-    def __init__(self, conn: aiosqlite.Connection, *, max_cached_threads: int = 2_000):
-        super().__init__(conn)
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        *,
+        max_cached_threads: int = 2_000,
+        prune: bool = True,
+        compress_min_bytes: int = 1024,
+        guard: Callable[[], None] | None = None,
+    ):
+        self._codec = CompressingSerializer(min_bytes=compress_min_bytes)
+        super().__init__(conn, serde=self._codec)
         self.max_cached_threads = max_cached_threads
+        self.prune_superseded, self.guard = prune, guard
+        self._queued_rows = 0  # rows ever queued: a row's position is its number in this count
+        self._committed_rows = 0  # rows ever committed (always a prefix of the queue's order)
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []  # (position, done once it is committed)
         self._latest: OrderedDict[tuple[str, str], _Latest | None] = OrderedDict()  # None: known to be empty
-        self._queue: list[tuple[str, tuple]] = []  # (sql, params) in the order they must reach the disk
+        # (sql, params, thread key) in the order they must reach the disk
+        self._queue: list[tuple[str, tuple, tuple[str, str]]] = []
         self._unsaved: Counter[tuple[str, str]] = Counter()  # rows queued or being written, per thread
         # changes per thread while disk reads are in flight (cleared when none is): a read only fills the cache
         # if its thread did not change meanwhile
@@ -147,13 +212,18 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
     ) -> RunnableConfig:
         self._raise_if_failed()
         thread_id, ns = _thread_key(config)
-        serialized = self.serde.dumps_typed(checkpoint)
+        serialized = self._codec.plain_dumps_typed(checkpoint)  # memory keeps it plain: read back without inflating
+        stored = self._codec.compress(serialized)
         full_metadata = get_checkpoint_metadata(config, metadata)
         parent_id = config["configurable"].get("checkpoint_id")
         metadata_json = json.dumps(full_metadata, ensure_ascii=False).encode("utf-8", "ignore")
         self._enqueue(
-            _PUT_CHECKPOINT, (thread_id, ns, checkpoint["id"], parent_id, serialized[0], serialized[1], metadata_json)
+            _PUT_CHECKPOINT, (thread_id, ns, checkpoint["id"], parent_id, stored[0], stored[1], metadata_json)
         )
+        if self.prune_superseded and parent_id and parent_id != checkpoint["id"]:
+            superseded = (thread_id, ns, parent_id, thread_id, ns, parent_id)
+            self._enqueue(_PRUNE_CHECKPOINT, superseded)
+            self._enqueue(_PRUNE_WRITES, superseded)
         key = (thread_id, ns)
         previous = self._latest.get(key)
         # the same checkpoint saved again keeps its pending writes, as the writes table does
@@ -191,6 +261,33 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
             for key in [k for k in self._changes if k[0] == str(thread_id)]:
                 self._changes[key] += 1
 
+    def mark(self) -> int:
+        """The position of the last row queued so far (see ``wait_durable``)."""
+        return self._queued_rows
+
+    async def wait_durable(self, mark: int) -> None:
+        """Return once every row queued up to ``mark`` is committed; :class:`CheckpointWriteError` if the writer is
+        failing (the rows stay queued and are retried, but nothing may be claimed saved until they are)."""
+        if self._committed_rows >= mark:
+            return
+        self._raise_if_failed()
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((mark, waiter))
+        self._kick()
+        await waiter
+
+    async def execute_durably(self, sql: str, params: tuple) -> None:
+        """Run one write statement through the checkpoint writer (the only writer of the file) and wait for its
+        commit; :class:`CheckpointWriteError` if it cannot be committed."""
+        self._raise_if_failed()
+        self._enqueue(sql, params, key=_OTHER)
+        await self.wait_durable(self.mark())
+
+    @property
+    def error(self) -> BaseException | None:
+        """Why the last commit failed, while the writer is failing; None when healthy."""
+        return self._error
+
     async def flush(self) -> None:
         """Wait until every queued row is committed; :class:`CheckpointWriteError` if the disk refuses them."""
         try:
@@ -211,9 +308,10 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
 
     # -- internals -------------------------------------------------------------------------------------------
 
-    def _enqueue(self, sql: str, params: tuple) -> None:
-        key = (params[0], params[1])  # both statements start with thread_id, checkpoint_ns
-        self._queue.append((sql, params))
+    def _enqueue(self, sql: str, params: tuple, key: tuple[str, str] | None = None) -> None:
+        key = key or (params[0], params[1])  # the checkpoint statements start with thread_id, checkpoint_ns
+        self._queue.append((sql, params, key))
+        self._queued_rows += 1
         self._unsaved[key] += 1
         if self._reads_in_flight:
             self._changes[key] += 1
@@ -246,6 +344,8 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
             while self._queue:
                 batch, self._queue = self._queue, []
                 try:
+                    if self.guard is not None:
+                        self.guard()
                     await self.setup()
                     async with self.lock:
                         try:
@@ -253,7 +353,7 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
                             for end in range(1, len(batch) + 1):  # one executemany per run of one statement
                                 if end == len(batch) or batch[end][0] != batch[start][0]:
                                     await self.conn.executemany(
-                                        batch[start][0], [params for _, params in batch[start:end]]
+                                        batch[start][0], [params for _, params, _ in batch[start:end]]
                                     )
                                     start = end
                             await self.conn.commit()
@@ -264,11 +364,32 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
                     self._queue[:0] = batch  # nothing is lost: the rows go first next time
                     if isinstance(exc, Exception):
                         self._error = exc
+                        self._fail_waiters(exc)
                         self._kick()  # the background writer retries, with backoff, until the disk takes them
                     raise
                 self._error = None
-                self._unsaved.subtract((params[0], params[1]) for _, params in batch)
+                self._committed_rows += len(batch)
+                self._wake_waiters()
+                self._unsaved.subtract(key for _, _, key in batch)
                 self._unsaved = +self._unsaved  # drop the threads with nothing left to write
+
+    def _wake_waiters(self) -> None:
+        done = self._committed_rows
+        still: list[tuple[int, asyncio.Future[None]]] = []
+        for mark, waiter in self._waiters:
+            if mark <= done:
+                if not waiter.done():
+                    waiter.set_result(None)
+            else:
+                still.append((mark, waiter))
+        self._waiters = still
+
+    def _fail_waiters(self, exc: Exception) -> None:
+        """Whoever waits for rows that did not make it is told now (the rows stay queued and are retried)."""
+        waiters, self._waiters = self._waiters, []
+        for _, waiter in waiters:
+            if not waiter.done():
+                waiter.set_exception(CheckpointWriteError(f"saving to SQLite failed: {exc}"))
 
     def _raise_if_failed(self) -> None:
         if self._error is not None:
@@ -300,7 +421,7 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
         return _Latest(
             found.config["configurable"]["checkpoint_id"],
             parent_id,
-            self.serde.dumps_typed(found.checkpoint),
+            self._codec.plain_dumps_typed(found.checkpoint),
             json.dumps(found.metadata).encode(),
         )
 

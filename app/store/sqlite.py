@@ -1,22 +1,35 @@
 """Storage on SQLite: the LangGraph checkpointer (graph state, one thread per session) and the session table
 (who may open which session). Both live in the file named by ``BARRAISER_DATABASE_URL``.
+
+One writer: the checkpointer's connection writes everything (session rows go through its queue,
+``execute_durably``), so creating a session never waits for SQLite's write lock behind the checkpoint writer; the
+second connection only reads. ``DatabaseFile`` watches the file itself: deleted or replaced while the server runs,
+writes stop with a clear error (they would go to a file nobody will ever open again) and ``health()`` says so.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import os
 import secrets
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import aiosqlite
 
+from app.core.durability import StorageError
 from app.store.checkpoints import WriteBehindSqliteSaver
+
+log = logging.getLogger(__name__)
+
+DatabaseState = Literal["ok", "read_only", "failing", "missing"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -49,10 +62,12 @@ def _digest(token: str) -> str:
 
 
 class SessionStore:
-    """Session rows: id, hashed access token, round, level, brain and question plan."""
+    """Session rows: id, hashed access token, round, level, brain and question plan. Reads go to ``conn``; writes
+    go through ``writer`` (the checkpointer's queue) when there is one."""
 
-    def __init__(self, conn: aiosqlite.Connection):
+    def __init__(self, conn: aiosqlite.Connection, writer: WriteBehindSqliteSaver | None = None):
         self._conn = conn
+        self._writer = writer
 
     async def setup(self) -> None:
         await self._conn.execute(_SCHEMA)
@@ -84,12 +99,16 @@ class SessionStore:
             id=secrets.token_hex(16), round_id=round_id, level=level, brain=brain, plan=plan, created_at=time.time()
         )
         token = secrets.token_urlsafe(24)
-        await self._conn.execute(
+        sql = (
             "INSERT INTO sessions (id, token_sha256, round_id, level, brain, plan, created_at, client_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (record.id, _digest(token), round_id, level, brain, "\n".join(plan), record.created_at, client_id),
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
         )
-        await self._conn.commit()
+        params = (record.id, _digest(token), round_id, level, brain, "\n".join(plan), record.created_at, client_id)
+        if self._writer is not None:
+            await self._writer.execute_durably(sql, params)
+        else:
+            await self._conn.execute(sql, params)
+            await self._conn.commit()
         return record, token
 
     _COLUMNS = "id, round_id, level, brain, plan, created_at"
@@ -123,38 +142,115 @@ class SessionStore:
         return self._record(row)
 
 
+class DatabaseMissing(StorageError):
+    """The database file was deleted or replaced while the server runs."""
+
+
+class DatabaseFile:
+    """The database file as opened: ``check()`` raises :class:`DatabaseMissing` once it is deleted or replaced
+    (SQLite would go on writing to the unlinked file, and every session would be lost at the next start)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.identity = self._identity()
+
+    def _identity(self) -> tuple[int, int] | None:
+        if self.path == ":memory:":
+            return None
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def check(self) -> None:
+        if self.path != ":memory:" and (self.identity is None or self._identity() != self.identity):
+            raise DatabaseMissing(
+                f"the database file {self.path} was deleted or replaced while the server was running; nothing more "
+                "can be saved to it. Stop the server, restore the file from a backup if you have one, and restart."
+            )
+
+    def writable(self) -> bool:
+        if self.path == ":memory:":
+            return True
+        folder = os.path.dirname(os.path.abspath(self.path))
+        return os.access(self.path, os.W_OK) and os.access(folder, os.W_OK)
+
+
 @dataclass
 class Storage:
     checkpointer: WriteBehindSqliteSaver
     sessions: SessionStore
+    file: DatabaseFile
+
+    def health(self) -> tuple[DatabaseState, str | None]:
+        """The database's state, and why when it is not ok: ``missing`` (the file went away), ``read_only``,
+        ``failing`` (the last commit failed: a full disk, an I/O error), else ``ok``."""
+        try:
+            self.file.check()
+        except DatabaseMissing as exc:
+            return "missing", str(exc)
+        error = self.checkpointer.error
+        if error is not None:
+            text = str(error)
+            return ("read_only" if "readonly" in text.replace("-", "") else "failing"), text
+        if not self.file.writable():
+            return "read_only", f"{self.file.path} (or its folder) is not writable"
+        return "ok", None
 
 
-async def _connect(path: str) -> aiosqlite.Connection:
+async def _connect(path: str, *, read_only: bool = False) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(path)
-    if path != ":memory:":
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: survives a crash of the app
-    await conn.execute("PRAGMA busy_timeout=5000")
+    try:
+        if path != ":memory:" and not read_only:
+            # incremental auto-vacuum lets pruned pages go back to the file system; it only takes on a new file
+            await conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: survives a crash of the app
+        await conn.execute("PRAGMA busy_timeout=5000")
+    except BaseException:
+        await conn.close()  # a connection left open keeps its thread, and the process, alive
+        raise
     return conn
 
 
 @asynccontextmanager
-async def open_storage(sqlite_path: str) -> AsyncIterator[Storage]:
-    """Open the checkpointer and the session store on one SQLite file (created if missing)."""
-    if sqlite_path != ":memory:":
-        Path(sqlite_path).parent.mkdir(parents=True, exist_ok=True)
-    graph_conn = await _connect(sqlite_path)
-    session_conn = graph_conn if sqlite_path == ":memory:" else await _connect(sqlite_path)
-    saver = WriteBehindSqliteSaver(graph_conn)
+async def open_storage(sqlite_path: str, *, prune: bool = True) -> AsyncIterator[Storage]:
+    """Open the checkpointer and the session store on one SQLite file (created if missing). A database that cannot
+    be opened or set up (read-only, missing folder, not a database) raises :class:`StorageError` with the reason,
+    and nothing is left open."""
+    conns: list[aiosqlite.Connection] = []
     try:
+        if sqlite_path != ":memory:":
+            Path(sqlite_path).parent.mkdir(parents=True, exist_ok=True)
+        conns.append(await _connect(sqlite_path))
+        graph_conn = conns[0]
+        if sqlite_path == ":memory:":
+            session_conn = graph_conn
+        else:
+            conns.append(await _connect(sqlite_path, read_only=True))
+            session_conn = conns[1]
+        file = DatabaseFile(sqlite_path)
+        saver = WriteBehindSqliteSaver(graph_conn, guard=file.check, prune=prune)
         await saver.setup()
-        sessions = SessionStore(session_conn)
+        sessions = SessionStore(session_conn, writer=saver if session_conn is not graph_conn else None)
         await sessions.setup()
-        yield Storage(checkpointer=saver, sessions=sessions)
+    except (sqlite3.Error, OSError) as exc:
+        for conn in reversed(conns):
+            await conn.close()
+        raise StorageError(f"cannot open the database {sqlite_path}: {exc}") from exc
+    except BaseException:
+        for conn in reversed(conns):
+            await conn.close()
+        raise
+    try:
+        yield Storage(checkpointer=saver, sessions=sessions, file=file)
     finally:
         try:
             await saver.aclose()  # the queued checkpoint rows reach the disk before the connection closes
+        except StorageError as exc:
+            log.error("checkpoints still queued at shutdown could not be saved: %s", exc)
+            raise
         finally:
-            if session_conn is not graph_conn:
-                await session_conn.close()
-            await graph_conn.close()
+            for conn in reversed(conns):
+                await conn.close()

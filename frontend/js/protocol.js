@@ -1,4 +1,6 @@
 // Error codes the server sends in `error` frames (docs/protocol.md). Checked against the server by tests/unit/test_protocol_codes.py.
+// "rejected": the answer just sent was not taken (it goes back in the box); "retryable": a server fault after which
+// a reconnect retries the interviewer's turn (an answer not yet confirmed by `answer_received` is sent again then).
 export const ERROR_CODES = /* error-codes:begin */ {
   "answer_too_long": "rejected",
   "interviewer_speaking": "rejected",
@@ -12,8 +14,14 @@ export const ERROR_CODES = /* error-codes:begin */ {
   "voice_not_started": "rejected",
   "audio_invalid": "rejected",
   "voice_unavailable": "rejected",
+  "stale_turn": "rejected",
+  "not_owner": "rejected",
+  "invalid_text": "rejected",
   "model_unavailable": "retryable",
   "model_output_invalid": "retryable",
-  "internal_error": "retryable"
+  "internal_error": "retryable",
+  "storage_unavailable": "retryable"
 } /* error-codes:end */;
 export const IDLE_CLOSE_REASON = "idle timeout";
+// The server closes a socket with this code when another tab takes the session over (no automatic reconnect then).
+export const TAKEN_OVER_CLOSE_CODE = 4001;

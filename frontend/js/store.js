@@ -3,6 +3,7 @@
 const CURRENT = "barraiser.session"; // {session_id, token, round, level, status}
 const TOKENS = "barraiser.tokens"; // {session_id: token} so any session link opened on this device resumes
 const SHOW_GRADES = "barraiser.showGrades";
+const OUTBOX = "barraiser.outbox"; // {session_id: {id, turn, text}}: answers sent and not yet confirmed saved
 const HISTORY = "barraiser.history"; // {session_id: {round, round_title, level, question, created_at, status, vote, vote_level, ended_at}}
 const MAX_SESSIONS = 20;
 
@@ -234,4 +235,26 @@ export function getShowGrades() {
 
 export function setShowGrades(show) {
   write(SHOW_GRADES, Boolean(show));
+}
+
+// ------------------------------------------------------------------ answers not yet confirmed
+// An answer stays here from the moment it is sent until the server confirms it is on its disk (`answer_received`),
+// so a reload, a crash of the tab or of the server never loses it: the room sends it again after reconnecting.
+
+/** The session's unconfirmed answer ({id, turn, text}), or null. */
+export function getOutbox(sessionId) {
+  const all = read(OUTBOX);
+  const box = all && typeof all === "object" ? all[sessionId] : null;
+  return box && typeof box === "object" ? box : null;
+}
+
+/** Keep (or, with null, drop) the session's unconfirmed answer. */
+export function setOutbox(sessionId, box) {
+  const all = read(OUTBOX);
+  const next = all && typeof all === "object" && !Array.isArray(all) ? all : {};
+  if (box) next[sessionId] = { id: box.id, turn: box.turn, text: box.text };
+  else delete next[sessionId];
+  const ids = Object.keys(next);
+  if (ids.length > MAX_SESSIONS) for (const id of ids.slice(0, ids.length - MAX_SESSIONS)) delete next[id];
+  write(OUTBOX, Object.keys(next).length ? next : null);
 }

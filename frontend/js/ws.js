@@ -7,8 +7,9 @@
 //   "paused"        the server closed the socket after BARRAISER_IDLE_TIMEOUT_S without a client frame (close
 //                   1000 with IDLE_CLOSE_REASON); no retries until reconnectNow() (typing, tab shown, back online)
 //   "unauthorized"  the server refused the token (close code 1008); no further retries
+//   "taken_over"    another tab took the session (close code TAKEN_OVER_CLOSE_CODE); no retries until takeOver()
 //   "closed"        closed by us (close())
-import { IDLE_CLOSE_REASON } from "./protocol.js";
+import { IDLE_CLOSE_REASON, TAKEN_OVER_CLOSE_CODE } from "./protocol.js";
 
 const POLICY_VIOLATION = 1008;
 const NORMAL_CLOSURE = 1000;
@@ -91,6 +92,13 @@ export class SessionSocket {
         this._setStatus("unauthorized", { code: ev.code, reason: ev.reason });
         return;
       }
+      if (ev.code === TAKEN_OVER_CLOSE_CODE) {
+        // Reconnecting would take the session back from the other tab, which would take it back again: wait
+        // for the candidate to choose this tab (takeOver()).
+        this.attempt = 0;
+        this._setStatus("taken_over", { code: ev.code, reason: ev.reason });
+        return;
+      }
       if (ev.code === NORMAL_CLOSURE && ev.reason === IDLE_CLOSE_REASON) {
         // Reconnecting at once would only keep an unattended tab holding a socket: wait for the candidate.
         this.attempt = 0;
@@ -138,6 +146,11 @@ export class SessionSocket {
     this.attempt = 0;
     this._setStatus("reconnecting");
     this.connect();
+  }
+
+  /** This tab takes the session back from the tab that took it over (a new socket owns the session). */
+  takeOver() {
+    this.restart();
   }
 
   /** Force a fresh connection even if the current one looks healthy (e.g. after internal_error). */

@@ -60,7 +60,7 @@ async def test_memory_answers_what_the_disk_holds(tmp_path, catalog):
     async with open_storage(db) as storage:
         saver = storage.checkpointer
         graph = build_graph(saver)
-        await _play(graph, catalog, answers=1)
+        await _play(graph, catalog, answers=3)  # superseded checkpoints are pruned: one per interviewer turn is kept
         cached = await saver.aget_tuple(CONFIG)
         await saver.flush()
         from_disk = await super(WriteBehindSqliteSaver, saver).aget_tuple(CONFIG)  # the stock saver's read

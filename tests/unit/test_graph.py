@@ -132,13 +132,13 @@ async def test_the_session_runner_reads_state_only_when_it_does_not_know_the_ses
         frames.append(frame.wire())
 
     def counting(runner: Interviews) -> list[str]:
-        reads, read = [], runner.snapshot
+        reads, read = [], runner.point
 
-        async def snapshot(session_id: str):
+        async def point(session_id: str):
             reads.append(session_id)
             return await read(session_id)
 
-        runner.snapshot = snapshot  # type: ignore[method-assign]
+        runner.point = point  # type: ignore[method-assign]
         return reads
 
     runner = Interviews(driver)

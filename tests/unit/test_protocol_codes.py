@@ -8,12 +8,15 @@ import json
 import re
 
 from app.config import PROJECT_ROOT
+from app.core.durability import StorageError
 from app.core.ports import ModelOutputError, ModelUnavailable
 from app.core.vocabulary import ErrorCode
+from app.server.protocol import TAKEN_OVER_CLOSE_CODE
 from app.server.ws import IDLE_CLOSE_REASON
 
-# After these the answer is kept on the server and a reconnect retries the interviewer's turn.
-KEPT = {ErrorCode.internal_error, ModelUnavailable.code, ModelOutputError.code}
+# Server faults after which a reconnect retries the interviewer's turn (an answer the server confirmed with
+# answer_received is kept there; one it did not is kept by the page and sent again).
+KEPT = {ErrorCode.internal_error, ModelUnavailable.code, ModelOutputError.code, StorageError.code}
 
 
 def _page_codes() -> tuple[dict[str, str], str]:
@@ -44,3 +47,9 @@ def test_the_page_knows_exactly_the_servers_codes_and_treats_each_as_the_server_
 def test_the_page_knows_the_idle_close_reason():
     _, idle = _page_codes()
     assert idle == IDLE_CLOSE_REASON
+
+
+def test_the_page_knows_the_taken_over_close_code():
+    source = (PROJECT_ROOT / "frontend/js/protocol.js").read_text()
+    code = re.search(r"TAKEN_OVER_CLOSE_CODE\s*=\s*(\d+)", source)
+    assert code and int(code.group(1)) == TAKEN_OVER_CLOSE_CODE

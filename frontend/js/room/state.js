@@ -21,13 +21,16 @@ function codesIn(category) {
  * epoch       how many times `turns` was replaced wholesale (each `state` frame is a full reset)
  * turns       what the server has taken: [{index, role, text, move?, principle?, question_id?, grade?}]
  * pending     {text, prevStatus}: an answer sent but not yet seen taken
+ * outbox      {id, turn, text}: the last answer sent and not yet confirmed on the server's disk (`answer_received`);
+ *             kept in localStorage (the `save_outbox` effect) and sent again after a reconnect until confirmed
+ * takenOver   another tab took the session: this one is read-only until the candidate takes it back
  * live        {text}: the interviewer turn streaming now
  * typing      the "interviewer is typing" indicator is shown
  * ending      "End interview" was sent and the round has not closed yet
  * failedChecks  reconnect attempts since the socket was last open
  * effects     what the page must do after this step, in order: [{type: "toast" | "restore_answer" | ...}]
  */
-export function initialState({ showGrades = true } = {}) {
+export function initialState({ showGrades = true, outbox = null } = {}) {
   return {
     round: null,
     level: null,
@@ -38,6 +41,8 @@ export function initialState({ showGrades = true } = {}) {
     turns: [],
     limits: { max_answer_chars: null },
     pending: null,
+    outbox: cleanOutbox(outbox),
+    takenOver: false,
     live: null,
     typing: false,
     debrief: null,
@@ -64,6 +69,10 @@ export function applyFrame(state, frame) {
       return onDebrief(step(state), frame);
     case "error":
       return onError(step(state), frame);
+    case "answer_received":
+      return state.outbox && frame.answer_id === state.outbox.id ? onReceived(step(state), frame) : state;
+    case "session_taken_over":
+      return onTakenOver(step(state), frame.message);
     default:
       return state;
   }
@@ -71,7 +80,7 @@ export function applyFrame(state, frame) {
 
 /**
  * A local event:
- *   {type: "send", text}         the answer frame went out (check canSend first)
+ *   {type: "send", text, id}     the answer frame went out (check canSend first; build it with answerFrame)
  *   {type: "end"}                the "end the round" control frame went out (check canEnd first)
  *   {type: "socket", status}     the socket's status changed (frontend/js/ws.js)
  *   {type: "toggle_grades"}      show or hide the grade panel
@@ -82,7 +91,7 @@ export function applyEvent(state, event) {
   if (!event || typeof event !== "object") return state;
   switch (event.type) {
     case "send":
-      return canSend(state, event.text) ? onSend(step(state), event.text.trim()) : state;
+      return canSend(state, event.text) ? onSend(step(state), event.text.trim(), event.id) : state;
     case "end":
       return canEnd(state) ? { ...step(state), ending: true } : state;
     case "socket":
@@ -106,6 +115,7 @@ export function applyEvent(state, event) {
 export function canSend(state, draft) {
   return (
     state.conn === "connected" &&
+    !state.takenOver &&
     state.gotState &&
     state.status === "awaiting_answer" &&
     !state.pending &&
@@ -113,6 +123,28 @@ export function canSend(state, draft) {
     typeof draft === "string" &&
     draft.trim().length > 0
   );
+}
+
+/** The index of the interviewer turn waiting for an answer, or null. */
+export function pendingTurn(state) {
+  if (state.status !== "awaiting_answer") return null;
+  const last = state.turns[state.turns.length - 1];
+  return last && last.role === "interviewer" && Number.isInteger(last.index) ? last.index : null;
+}
+
+/** The answer frame for `text`: with the client's id for it and the turn it answers (docs/protocol.md). */
+export function answerFrame(state, text, id) {
+  const frame = { type: "answer", text: text.trim(), answer_id: id };
+  const turn = pendingTurn(state);
+  if (turn !== null) frame.turn = turn;
+  return frame;
+}
+
+/** A fresh client id for an answer (letters, digits and `-`, as the protocol allows). */
+export function newAnswerId(random = Math.random) {
+  let id = "a";
+  for (let i = 0; i < 20; i += 1) id += Math.floor(random() * 36).toString(36);
+  return id;
 }
 
 /** Whether "End interview" may be asked for now (the page still confirms and needs an open socket). */
@@ -186,6 +218,30 @@ function onState(s, f) {
   const turns = Array.isArray(f.turns) ? f.turns.map((t) => ({ ...t })) : [];
   turns.sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
 
+  // An answer not yet confirmed on the server's disk: is it in the transcript, or must it go again?
+  const box = s.outbox;
+  if (box) {
+    const last = turns[turns.length - 1];
+    const awaitingIt = f.status === "awaiting_answer" && last && last.role === "interviewer";
+    if (turns.some((t) => t.role === "candidate" && t.answer_id === box.id)) {
+      s.outbox = null; // the server has it
+      s.effects.push({ type: "save_outbox", outbox: null });
+    } else if (awaitingIt && last.index === box.turn) {
+      // the server never got it (or lost it before it was saved): it goes again, as the same answer, when the
+      // server says the turn again (the interviewer_done right after this frame)
+    } else if (awaitingIt) {
+      // the interview moved on without it (another tab answered): it was for an earlier question
+      s.outbox = null;
+      s.effects.push({ type: "save_outbox", outbox: null });
+      s.effects.push({ type: "restore_answer", text: box.text });
+      s.effects.push({
+        type: "toast",
+        kind: "info",
+        message: "Your last answer was for an earlier question and was not sent. It's back in the box.",
+      });
+    }
+    s.pending = null; // still speaking: kept in the outbox, decided on the next state or turn
+  }
   // An answer we sent but never saw taken: did it reach the server before the connection dropped?
   if (s.pending) {
     const lastCandidate = [...turns].reverse().find((t) => t.role === "candidate");
@@ -227,6 +283,19 @@ function onDelta(s, f) {
 }
 
 function onDone(s, f) {
+  if (s.outbox && f.move !== "end" && Number.isInteger(f.index) && f.index === s.outbox.turn) {
+    // the turn our unconfirmed answer answers is waiting (again): the server does not have the answer, so it
+    // goes again, as the same answer (same id: never filed twice)
+    const box = s.outbox;
+    s.turns = upsertTurn(s.turns, { index: f.index, role: "interviewer", text: typeof f.text === "string" ? f.text : "",
+      move: f.move || null, principle: f.principle || null, question_id: f.question_id || null });
+    s.effects.push({ type: "resend", frame: { type: "answer", text: box.text, answer_id: box.id, turn: box.turn } });
+    s.pending = { text: box.text, prevStatus: "awaiting_answer" };
+    s.live = null;
+    s.status = "speaking";
+    s.typing = true;
+    return s;
+  }
   resolvePending(s, Number.isInteger(f.index) ? f.index - 1 : undefined);
   const turn = {
     index: Number.isInteger(f.index) ? f.index : nextIndex(s.turns),
@@ -273,6 +342,10 @@ function onError(s, f) {
     // The server did not take the answer: put it back in the box.
     const { text, prevStatus } = s.pending;
     s.pending = null;
+    if (s.outbox) {
+      s.outbox = null;
+      s.effects.push({ type: "save_outbox", outbox: null });
+    }
     s.effects.push({ type: "restore_answer", text });
     if (s.status === "speaking" && !s.live) s.status = prevStatus;
     s.typing = false;
@@ -295,14 +368,50 @@ function onError(s, f) {
 
 // ------------------------------------------------------------------ local events
 
-function onSend(s, text) {
+function onSend(s, text, id) {
+  const turn = pendingTurn(s);
+  if (typeof id === "string" && id) {
+    s.outbox = { id, turn, text };
+    s.effects.push({ type: "save_outbox", outbox: s.outbox });
+  }
   s.pending = { text, prevStatus: s.status };
   s.status = "speaking"; // the interviewer's turn comes next
   s.typing = true;
   return s;
 }
 
+function onReceived(s, f) {
+  if (!s.outbox || f.answer_id !== s.outbox.id) return s;
+  if (s.pending) resolvePending(s, Number.isInteger(f.index) ? f.index : undefined);
+  const idx = Number.isInteger(f.index) ? f.index : null;
+  s.turns = s.turns.map((t) => (t.role === "candidate" && (t.index === idx || t.answer_id === f.answer_id)
+    ? { ...t, answer_id: f.answer_id, saved: true } : t));
+  s.outbox = null;
+  s.effects.push({ type: "save_outbox", outbox: null });
+  return s;
+}
+
+function onTakenOver(s, message) {
+  s.takenOver = true;
+  s.live = null;
+  s.typing = false;
+  s.effects.push({
+    type: "toast",
+    kind: "info",
+    message: typeof message === "string" && message ? message : "This interview was opened in another tab.",
+    action: { label: "Use this tab", command: "take_over" },
+  });
+  return s;
+}
+
 function onSocket(s, status) {
+  if (status === "taken_over") {
+    const already = s.takenOver;
+    s.conn = status;
+    if (!already) return onTakenOver(s);
+    return s;
+  }
+  if (status === "connected") s.takenOver = false;
   s.conn = status;
   if (status === "reconnecting") {
     // A live bubble cannot be finished once the connection drops; the next `state` frame resends the turn.
@@ -334,8 +443,18 @@ function onTranscript(state, t) {
 function resolvePending(s, index) {
   if (!s.pending) return;
   const idx = Number.isInteger(index) && index >= 0 ? index : nextIndex(s.turns);
-  s.turns = upsertTurn(s.turns, { index: idx, role: "candidate", text: s.pending.text });
+  const turn = { index: idx, role: "candidate", text: s.pending.text };
+  if (s.outbox && s.outbox.text === s.pending.text) turn.answer_id = s.outbox.id;
+  s.turns = upsertTurn(s.turns, turn);
   s.pending = null;
+}
+
+/** An outbox read back from storage: only the known fields, with sane types. */
+function cleanOutbox(box) {
+  if (!box || typeof box !== "object") return null;
+  const { id, turn, text } = box;
+  if (typeof id !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(id) || typeof text !== "string" || !text) return null;
+  return { id, turn: Number.isInteger(turn) ? turn : null, text };
 }
 
 function nextIndex(turns) {

@@ -29,6 +29,7 @@ const CONN_TEXT = {
   reconnecting: "Reconnecting\u2026",
   paused: "Paused while idle \u2014 type to resume",
   unauthorized: "Access denied",
+  taken_over: "Open in another tab \u2014 read-only here",
   closed: "Offline",
 };
 
@@ -39,6 +40,7 @@ const STATUS_TEXT = {
   ended: "Round over",
   ending: "Wrapping up\u2026",
   unavailable: "Interviewer unavailable \u2014 your answer is saved",
+  unavailable_unsaved: "Server problem \u2014 your answer is kept on this page",
 };
 
 const PLACEHOLDER = "Type your answer. Think out loud \u2014 structure beats speed.";
@@ -183,7 +185,9 @@ export function createRoomView({ onSend, onEnd, onToggleGrades, onActivity }) {
       subEl.textContent = bits.join(" \u00B7 ");
     }
     const status = displayStatus(state);
-    statusPill.textContent = STATUS_TEXT[status] || status;
+    // "saved" only once the server confirmed it (answer_received); until then the page holds the answer
+    const shown = status === "unavailable" && state.outbox ? "unavailable_unsaved" : status;
+    statusPill.textContent = STATUS_TEXT[shown] || status;
     statusPill.setAttribute("data-status", status);
     endBtn.disabled = !state.gotState || state.status === "ended" || state.ending || state.conn !== "connected";
     endBtn.textContent = state.ending ? "Ending\u2026" : "End interview";

@@ -13,9 +13,11 @@ import {
   forgetCurrent,
   recordSessionSeen,
   recordSessionEnd,
+  getOutbox,
+  setOutbox,
 } from "../store.js";
 import { showToast, clearToasts } from "../toast.js";
-import { initialState, applyFrame, applyEvent, canSend, canEnd } from "../room/state.js";
+import { initialState, applyFrame, applyEvent, canSend, canEnd, answerFrame, newAnswerId } from "../room/state.js";
 import { createRoomView, problemCard } from "../room/view.js";
 import { mountDebrief } from "./debrief.js";
 import { createVoice } from "../voice/voice.js";
@@ -28,11 +30,12 @@ export function mountRoom(root, ctx, sessionId) {
     return () => {};
   }
 
-  let state = initialState({ showGrades: getShowGrades() });
+  let state = initialState({ showGrades: getShowGrades(), outbox: getOutbox(sessionId) });
   let destroyed = false;
   let debriefCleanup = null;
   let pollTimer = null;
-  const commands = { restart: () => sock.restart() }; // what a toast's button may ask for
+  // what a toast's button may ask for
+  const commands = { restart: () => sock.restart(), take_over: () => sock.takeOver() };
 
   const view = createRoomView({
     onSend: send,
@@ -115,6 +118,10 @@ export function mountRoom(root, ctx, sessionId) {
           "The link may be old or the server was reset. Start a new interview.", sessionId));
       case "save_show_grades":
         return setShowGrades(effect.show);
+      case "save_outbox":
+        return setOutbox(sessionId, effect.outbox);
+      case "resend":
+        return sock.send(effect.frame);
       default:
         return undefined;
     }
@@ -125,12 +132,13 @@ export function mountRoom(root, ctx, sessionId) {
     const draft = view.draft();
     if (!canSend(state, draft)) return;
     const text = draft.trim();
-    if (!sock.send({ type: "answer", text })) {
+    const id = newAnswerId(() => crypto.getRandomValues(new Uint32Array(1))[0] / 2 ** 32);
+    if (!sock.send(answerFrame(state, text, id))) {
       showToast({ kind: "error", message: "Not connected right now. Your answer is still in the box." });
       return;
     }
     view.clearDraft();
-    dispatch(applyEvent(state, { type: "send", text }));
+    dispatch(applyEvent(state, { type: "send", text, id }));
   }
 
   function endInterview() {
