@@ -40,6 +40,17 @@ def _run_args(args: argparse.Namespace, settings: Any = None) -> int:
             return 1
         print(json.dumps(report, indent=2) if args.json else voice_human(report), flush=True)
         return 0
+    if args.grading:
+        from app.config import PROJECT_ROOT, Settings
+        from app.content.catalog import load_catalog
+        from devtools.bench.grading import human as grading_human
+        from devtools.bench.grading import run_grading_bench
+
+        cfg = settings or Settings()
+        catalog = load_catalog(cfg.rubrics_dir, cfg.prompts_dir)
+        report = run_grading_bench(catalog, PROJECT_ROOT / "evals" / "scenarios", repeats=args.grading_repeats)
+        print(json.dumps(report, indent=2) if args.json else grading_human(report), flush=True)
+        return 0
     if args.floor:
         from devtools.bench.floor import human, run_floor
 
@@ -136,6 +147,12 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--voice-no-wer", action="store_true", help="--voice: skip the trimmed-vs-30 s word error rate comparison"
     )
+    parser.add_argument(
+        "--grading",
+        action="store_true",
+        help="instead, the offline grader's CPU per grade over the eval suite's answers (devtools/bench/grading.py)",
+    )
+    parser.add_argument("--grading-repeats", type=int, default=5, help="--grading: grades per answer (default 5)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(handler=_run_args)
 
