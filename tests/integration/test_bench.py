@@ -90,3 +90,15 @@ def test_floor_reports_what_langgraph_and_the_openai_client_alone_cost(capsys) -
         report["langgraph_ms_per_turn"] + report["openai_client_ms_per_turn"], abs=0.002
     )
     assert len(report["runs"]["langgraph"]) == len(report["runs"]["openai_client"]) == 5
+
+
+def test_grading_bench_times_real_grades_cold(catalog) -> None:
+    from app.config import PROJECT_ROOT
+    from devtools.bench.grading import human, run_grading_bench
+
+    report = run_grading_bench(catalog, PROJECT_ROOT / "tests" / "fixtures" / "evals" / "pass", repeats=2)
+    assert report["answers"] >= 3 and report["repeats"] == 2
+    cpu = report["cpu_ms_per_grade"]
+    assert 0 < cpu["p50"] <= cpu["p90"] <= cpu["p99"]
+    assert report["goal_ms"] == 2.0 and isinstance(report["meets_goal"], bool)
+    assert "CPU per grade" in human(report)
