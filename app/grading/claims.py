@@ -15,13 +15,14 @@ Offsets are into the normalised text of :class:`app.grading.cues.Text` and map b
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 
 from app.content.models import Claim, KeyPoint
-from app.grading.cues import Text, cue_pattern
+from app.grading.cues import Text, cue_pattern, fold_cue
 
 # where a clause ends: sentence ends, semicolons, contrast words, ", and", a spaced dash (line breaks are folded into
 # spaces: a query typed over several lines is one statement until its ";")
@@ -116,13 +117,27 @@ def _group_pattern(group: tuple[str, ...]) -> re.Pattern[str]:
 
 def clear_answer_cache() -> None:
     """Forget what was read of earlier answers (a benchmark times each grade cold)."""
-    _present.cache_clear()
+    _starts.cache_clear()
+
+
+@lru_cache(maxsize=16384)
+def _group_literals(group: tuple[str, ...]) -> tuple[str, ...]:
+    """The group's phrases as they appear in folded text (each pattern needs its literal to match)."""
+    return tuple(fold_cue(c) for c in group)
 
 
 @lru_cache(maxsize=32768)
-def _present(folded: str, group: tuple[str, ...]) -> bool:
-    """Whether any phrase of the group occurs anywhere in the answer (most claims fail here, in one search)."""
-    return _group_pattern(group).search(folded) is not None
+def _starts(folded: str, group: tuple[str, ...]) -> tuple[int, ...]:
+    """Where the group's phrases occur in the answer (most claims fail here): a substring test first, the
+    word-boundary pattern only when some phrase's letters are there."""
+    if not any(lit in folded for lit in _group_literals(group)):
+        return ()
+    return tuple(m.start() for m in _group_pattern(group).finditer(folded))
+
+
+def _in_clause(starts: tuple[int, ...], clause: Clause) -> bool:
+    i = bisect_left(starts, clause.start)
+    return i < len(starts) and starts[i] < clause.end
 
 
 def _spans_in(
@@ -130,8 +145,8 @@ def _spans_in(
 ) -> tuple[tuple[int, int], ...] | None:
     """One matched span per group inside the clause (in order when the claim says so), or None. With
     ``max_gap_words``, the phrases must also sit within that many words of one another."""
-    if not all(_present(folded, tuple(group)) for group in claim.all):
-        return None
+    if not all(_in_clause(_starts(folded, tuple(group)), clause) for group in claim.all):
+        return None  # a group with no phrase in this clause: no need to search it
     spans: list[tuple[int, int]] = []
     cursor = clause.start
     for group in claim.all:

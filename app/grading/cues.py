@@ -164,11 +164,16 @@ class Text:
         return len(self.folded.split())
 
 
+def fold_cue(cue: str) -> str:
+    """A cue as it appears in folded text (the literal its pattern matches)."""
+    return " ".join(cue.translate(_FOLD).lower().split())
+
+
 @lru_cache(maxsize=8192)
 def cue_pattern(cue: str) -> re.Pattern[str]:
     """A cue matches at a word start and as a prefix ("overfit" matches "overfitting"); a cue ending in a word of one
     or two characters ("answer is c", "option b") must end there too, or "answer is c" would match "answer is clear"."""
-    folded = " ".join(cue.translate(_FOLD).lower().split())
+    folded = fold_cue(cue)
     prefix = r"(?<![a-z0-9_])" if folded[:1].isalnum() else ""
     last = re.split(r"[^a-z0-9]", folded)[-1]
     suffix = r"(?![a-z0-9])" if last and len(last) <= 2 and folded[-1:].isalnum() else ""
