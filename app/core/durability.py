@@ -17,7 +17,10 @@ class StorageError(RuntimeError):
 
 class DurableWrites(Protocol):
     """Positions in a write-behind log: ``mark()`` is where the last queued write is, ``wait_durable(mark)``
-    returns once everything up to it is committed (or raises :class:`StorageError`)."""
+    returns once everything up to it is committed (or raises :class:`StorageError`); ``ready()`` raises
+    :class:`StorageError` while writes cannot be made durable (no new run may start then)."""
+
+    async def ready(self) -> None: ...
 
     def mark(self) -> int: ...
 

@@ -12,6 +12,10 @@ of its latest checkpoint has no writes and no interrupt, has writes not yet appl
 answered (the reply is a pending write); running the graph on with no input (:meth:`RoundDriver.carry_on`) then
 finishes it. It *awaits an answer* only when its one task is interrupted and nothing answered it.
 
+**Storage faults.** A run does not start while the durable log refuses writes (``DurableWrites.ready``); a run
+already under way when the disk fails goes on to its end in memory (its words are out), so a reconnect is served
+what the candidate was told, and its receipt fails: nothing is claimed saved.
+
 **Receipts.** A reply run knows when the reply is on disk: once the graph has taken it (the ``await_answer``
 update), the position of the last queued write is marked and ``RoundRun.received`` completes when the durable log
 (``DurableWrites``, the SQLite checkpointer) has committed up to it. The reply is a pending write of the interrupt's
@@ -79,6 +83,8 @@ class RoundRun:
     async def __aiter__(self) -> AsyncIterator[Frame]:
         d = self.driver
         try:
+            if d.durable is not None:
+                await d.durable.ready()  # no run starts while nothing it does could be saved
             async for mode, chunk in d.graph.astream(
                 self.graph_input,
                 d.config(self.thread_id),
@@ -185,6 +191,8 @@ class RoundDriver:
         interviewer had begun becomes one turn this way (app/server/voice.py)."""
         # a checkpoint's own pending writes would replay the old answer, so branch off it as if ``respond`` had
         # just finished there, then run up to the answer interrupt again
+        if self.durable is not None:
+            await self.durable.ready()
         await self.graph.aupdate_state(checkpoint, {"turns": []}, as_node="respond")
         async for _ in self.graph.astream(
             None, self.config(thread_id), context=self.services, stream_mode=["updates"], durability=self.durability

@@ -15,8 +15,11 @@ thread that was about 3.5 ms of CPU per turn, mostly thread hops and commits (``
 - ``flush()`` drains the queue; ``open_storage`` calls it on shutdown, so a stopped server loses nothing. A crash
   loses what is queued or in flight: the last few milliseconds, as with ``durability="async"``.
 - A failed commit is rolled back and its rows go back to the head of the queue; the writer retries with backoff.
-  Until a commit succeeds, ``aput`` / ``aput_writes`` raise :class:`CheckpointWriteError`: a run stops with a clear
-  error instead of going on without durability.
+  Until a commit succeeds, ``ready()`` raises :class:`CheckpointWriteError` (after trying the queue once more at
+  once: the disk may be back before the next retry), and the session driver calls it before every run: no new run
+  starts without durability. A run already under way when the disk fails is not cut short: its words are out, so
+  its checkpoints are still taken into memory (and queued), and a reconnect is served exactly what the candidate
+  was told (reads go on). Nothing is claimed saved until it is committed (``wait_durable``).
 - Durability on demand: every queued row has a position; ``mark()`` is the position of the last row queued so far and
   ``wait_durable(mark)`` returns once every row up to it is committed (or raises :class:`CheckpointWriteError` if the
   commit failed). The server confirms an answer (``answer_received``) only after that.
@@ -210,7 +213,6 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
-        self._raise_if_failed()
         thread_id, ns = _thread_key(config)
         serialized = self._codec.plain_dumps_typed(checkpoint)  # memory keeps it plain: read back without inflating
         stored = self._codec.compress(serialized)
@@ -234,7 +236,6 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
     async def aput_writes(
         self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
     ) -> None:
-        self._raise_if_failed()
         key = _thread_key(config)
         checkpoint_id = str(config["configurable"]["checkpoint_id"])
         replace = all(channel in WRITES_IDX_MAP for channel, _ in writes)
@@ -265,12 +266,21 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
         """The position of the last row queued so far (see ``wait_durable``)."""
         return self._queued_rows
 
+    async def ready(self) -> None:
+        """Return if new writes can be made durable; :class:`CheckpointWriteError` while the writer is failing.
+        A failing writer is tried once more at once (the background writer may be waiting out its backoff while
+        the disk is already back)."""
+        if self._error is not None:
+            await self.flush()
+
     async def wait_durable(self, mark: int) -> None:
         """Return once every row queued up to ``mark`` is committed; :class:`CheckpointWriteError` if the writer is
         failing (the rows stay queued and are retried, but nothing may be claimed saved until they are)."""
         if self._committed_rows >= mark:
             return
-        self._raise_if_failed()
+        await self.ready()
+        if self._committed_rows >= mark:
+            return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append((mark, waiter))
         self._kick()
@@ -279,7 +289,7 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
     async def execute_durably(self, sql: str, params: tuple) -> None:
         """Run one write statement through the checkpoint writer (the only writer of the file) and wait for its
         commit; :class:`CheckpointWriteError` if it cannot be committed."""
-        self._raise_if_failed()
+        await self.ready()
         self._enqueue(sql, params, key=_OTHER)
         await self.wait_durable(self.mark())
 
@@ -398,8 +408,17 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
     def _remember(self, key: tuple[str, str], latest: _Latest | None) -> None:
         self._latest[key] = latest
         self._latest.move_to_end(key)
-        while len(self._latest) > self.max_cached_threads:
-            self._latest.popitem(last=False)
+        if len(self._latest) > self.max_cached_threads:
+            # the least recently used threads go first, but never one whose rows are not all on disk yet: reading
+            # it back would wait for the disk (and fail while the disk refuses writes)
+            excess, victims = len(self._latest) - self.max_cached_threads, []
+            for old in self._latest:
+                if not self._unsaved[old]:
+                    victims.append(old)
+                    if len(victims) == excess:
+                        break
+            for old in victims:
+                del self._latest[old]
 
     def _tuple(self, key: tuple[str, str], latest: _Latest) -> CheckpointTuple:
         thread_id, ns = key

@@ -1,5 +1,6 @@
 """The write-behind checkpointer: the round graph runs on it, what it serves from memory is what SQLite holds,
-nothing is lost on close, and a failing disk stops the graph instead of being ignored."""
+nothing is lost on close, and a failing disk stops new runs instead of being ignored (a run under way finishes in
+memory, so what the candidate was told can still be read)."""
 
 from __future__ import annotations
 
@@ -24,12 +25,12 @@ ANSWER = "High variance means the model overfits; compare train and validation e
 CONFIG = {"configurable": {"thread_id": "s1"}}
 
 
-async def _play(graph, catalog, answers: int) -> list[Frame]:
-    driver = RoundDriver(graph, Services(brain=OfflineBrain(), catalog=catalog))
-    start = initial_state("s1", "ml_breadth", "L5", ["ml-bias-variance", "ml-l1-vs-l2"], time.time())
-    frames = await driver.start("s1", start).frames()
+async def _play(graph, catalog, answers: int, thread: str = "s1") -> list[Frame]:
+    driver = RoundDriver(graph, Services(brain=OfflineBrain(), catalog=catalog), durable=graph.checkpointer)
+    start = initial_state(thread, "ml_breadth", "L5", ["ml-bias-variance", "ml-l1-vs-l2"], time.time())
+    frames = await driver.start(thread, start).frames()
     for _ in range(answers):
-        frames += await driver.answer("s1", ANSWER).frames()
+        frames += await driver.answer(thread, ANSWER).frames()
     return frames
 
 
@@ -90,16 +91,22 @@ async def test_writes_for_a_checkpoint_not_in_memory_fall_back_to_the_disk(tmp_p
         assert ("late-task", "extra", "value") in (await saver.aget_tuple(older)).pending_writes
 
 
-async def test_a_failing_disk_stops_the_graph(tmp_path, catalog):
+async def test_a_failing_disk_stops_the_next_run(tmp_path, catalog):
     conn = await aiosqlite.connect(str(tmp_path / "db.sqlite"))
     saver = WriteBehindSqliteSaver(conn)
     await saver.setup()
     await conn.execute("DROP TABLE writes")  # every write from now on fails
     await conn.commit()
     graph = build_graph(saver)
+    await _play(graph, catalog, answers=0)  # under way before the disk is seen failing: it finishes in memory
     with pytest.raises(CheckpointWriteError, match="saving checkpoints to SQLite failed"):
-        await _play(graph, catalog, answers=3)
         await saver.flush()
+    opened = await graph.aget_state(CONFIG)
+    assert opened.interrupts and [t["role"] for t in opened.values["turns"]] == ["interviewer"]
+    driver = RoundDriver(graph, Services(brain=OfflineBrain(), catalog=catalog), durable=saver)
+    with pytest.raises(CheckpointWriteError, match="saving checkpoints to SQLite failed"):
+        await driver.answer("s1", ANSWER).frames()
+    assert (await graph.aget_state(CONFIG)).values == opened.values  # the answer was not taken
     with pytest.raises(CheckpointWriteError):
         await saver.aclose()
     await conn.close()
@@ -127,25 +134,32 @@ async def test_a_new_thread_is_read_from_disk_once(tmp_path, catalog, monkeypatc
 
 
 async def test_a_disk_that_fails_for_a_while_loses_nothing(tmp_path, catalog):
-    """A failed commit is rolled back and retried; meanwhile new checkpoints are refused; once the disk takes the
-    rows again, everything queued is on it and the round goes on."""
+    """A failed commit is rolled back and retried; meanwhile new runs are refused (reads go on, from memory); once
+    the disk takes the rows again, everything queued is on it and the round goes on at once, without waiting for
+    the writer's backoff."""
     db = str(tmp_path / "db.sqlite")
     async with open_storage(db) as storage:
         saver, conn = storage.checkpointer, storage.checkpointer.conn
         graph = build_graph(saver)
+        driver = RoundDriver(graph, Services(brain=OfflineBrain(), catalog=catalog), durable=saver)
         await _play(graph, catalog, answers=0)
         await saver.flush()
         await conn.execute("ALTER TABLE writes RENAME TO writes_away")  # the disk stops taking writes
         await conn.commit()
+        await _play(graph, catalog, answers=0, thread="s2")  # under way before the disk is seen failing: in memory
         with pytest.raises(CheckpointWriteError):
-            await _play(graph, catalog, answers=0)  # a second session's rows cannot be saved...
             await saver.flush()
-        with pytest.raises(CheckpointWriteError):  # ...so new checkpoints are refused, not kept only in memory
-            await saver.aput_writes((await saver.aget_tuple(CONFIG)).config, [("x", 1)], task_id="t")
+        before = await graph.aget_state(CONFIG)
+        with pytest.raises(CheckpointWriteError):  # no new run starts: nothing it did could be saved
+            await driver.answer("s1", ANSWER).frames()
+        after = await graph.aget_state(CONFIG)
+        assert after.values == before.values and after.interrupts  # nothing was taken; still waiting for the answer
+        second = await graph.aget_state({"configurable": {"thread_id": "s2"}})
+        assert second.interrupts and second.values["turns"]  # the run under way is served from memory
         await conn.execute("ALTER TABLE writes_away RENAME TO writes")  # the disk is back
         await conn.commit()
-        await saver.flush()
-        frames = await RoundDriver(graph, Services(brain=OfflineBrain(), catalog=catalog)).answer("s1", ANSWER).frames()
+        assert saver.error is not None  # the background writer has not retried yet: the next run tries at once
+        frames = await driver.answer("s1", ANSWER).frames()
         assert [f for f in frames if isinstance(f, InterviewerDone)]
         in_memory = await saver.aget_tuple(CONFIG)
     async with open_storage(db) as storage:  # what a new process sees is what the old one served
