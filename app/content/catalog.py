@@ -92,18 +92,19 @@ class Catalog:
         so the graph can skip a question without running dry.
 
         A practice round aims the plan at weak spots: ``due`` (questions missed before whose spaced-repetition
-        interval is over, most overdue first) go first in each slot, and then questions that score highest on
-        ``prefer`` (weights per topic id, principle name or key point id: a question scores the weights of its
-        topics, the principles its LP bridges lead to and its key points). A due question is planned even if
-        ``avoid`` names it."""
+        interval is over, most overdue first) go first in each slot, even if ``avoid`` names them; among the
+        others, fresh questions still come before avoided ones, and within each group those that score highest on
+        ``prefer`` come first (weights per topic id, principle name or key point id: a question scores the weights
+        of its topics, the principles its LP bridges lead to and its key points). So a missed question comes back
+        when it is due, and in between the plan picks other questions on the same weak spots."""
         rnd = self.rounds[round_id]
         pool = [q for q in self.questions_for(round_id, level) if q.id not in exclude]
         weights = prefer or {}
         due_rank = {q: i for i, q in enumerate(due)}
         score = {q.id: self._preference(q, weights) for q in pool} if weights else {}
 
-        def order(q: str) -> tuple[int, float, bool]:
-            return (due_rank.get(q, len(due_rank)), -score.get(q, 0.0), q in avoid and q not in due_rank)
+        def order(q: str) -> tuple[int, bool, float]:
+            return (due_rank.get(q, len(due_rank)), q in avoid and q not in due_rank, -score.get(q, 0.0))
 
         rng = random.Random(seed)
         chosen: list[str] = []
@@ -111,7 +112,7 @@ class Catalog:
         for slot in rnd.question_mix:
             fits = [q.id for q in pool if set(q.topics) & set(slot.topics) and q.id not in chosen]
             rng.shuffle(fits)
-            fits.sort(key=order)  # stable: due, then preferred, then fresh questions first, in shuffled order
+            fits.sort(key=order)  # stable: due, then fresh before avoided, preferred first, in shuffled order
             chosen += fits[: slot.count]
             spares += fits[slot.count :]
         if due_rank:
