@@ -56,9 +56,11 @@ def test_progress_after_three_sessions_and_practice_next(live_server):
 
             due = page.get_by_test_id("due-list")
             expect(due.locator(".is-due", has_text="Bias-variance trade-off")).to_have_count(1)
-            expect(page.get_by_test_id("practice")).to_contain_text(re.compile(r"Due for review: Bias-variance trade-off"))
+            expect(page.get_by_test_id("practice")).to_contain_text(
+                re.compile(r"Due for review: Bias-variance trade-off")
+            )
             expect(page.get_by_test_id("weakest")).to_be_visible()
-            expect(page.get_by_test_id("practice-round")).to_have_text("ML breadth \u00B7 L5")
+            expect(page.get_by_test_id("practice-round")).to_have_text("ML breadth \u00b7 L5")
             page.screenshot(path=str(ARTIFACTS / "browser-progress.png"), full_page=True)
 
             page.get_by_test_id("practice-next").click()

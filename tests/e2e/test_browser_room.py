@@ -103,6 +103,15 @@ def test_keyboard_flow_clock_and_drafts(live_server):
                 if info and not (info["ring"] and info["onScreen"]):
                     hidden.append(info)
             assert not hidden, hidden
+
+            # ending with the keyboard: the debrief takes the focus, then its first control is one Tab away
+            page.once("dialog", lambda d: d.accept())
+            page.get_by_test_id("end").focus()
+            page.keyboard.press("Enter")
+            expect(page.get_by_test_id("debrief")).to_be_visible(timeout=10_000)
+            assert page.evaluate("document.activeElement.id") == "app"
+            page.keyboard.press("Tab")
+            assert focused_testid(page) == "open-replay"
         finally:
             browser.close()
 

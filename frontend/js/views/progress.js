@@ -56,6 +56,8 @@ export function mountProgress(root, ctx) {
       el("div", { class: "progress__grid" }, weakestPanel(p), duePanel(p)),
       CHARTS.map((c) => chartPanel(c, p.series.filter((s) => s.kind === c.kind))));
     replaceChildren(root, page);
+    const active = document.activeElement;
+    if (!active || active === document.body || active === root) page.querySelector("h1").focus({ preventScroll: true });
   }
 
   function practicePanel(s) {

@@ -258,6 +258,8 @@ function drawReplay(root, ctx, replay, { raw = null, token = null, imported = fa
     head, nav, el("section", { class: "replay-body", "aria-labelledby": "replay-title" }, timeline), plan);
   replaceChildren(root, page);
   applyFilter();
+  const active = document.activeElement;
+  if (!active || active === document.body || active === root) head.querySelector("h1").focus({ preventScroll: true });
 
   function interviewerItem(t) {
     const tag = moveTag(t.move, t.principle);

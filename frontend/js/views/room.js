@@ -230,6 +230,8 @@ export function mountRoom(root, ctx, sessionId) {
       turns: state.turns,
     });
     window.scrollTo({ top: 0 });
+    // the room's controls are gone: the keyboard focus goes to the page, not to <body>
+    if (!root.contains(document.activeElement)) root.focus({ preventScroll: true });
   }
 
   return () => {
