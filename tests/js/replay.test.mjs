@@ -12,6 +12,7 @@ import {
   filterOptions,
   turnMatches,
   formatDuration,
+  timingParts,
   clockAt,
   aimOf,
   retriesByTurn,
@@ -165,7 +166,7 @@ test("the Markdown report escapes what the candidate wrote", () => {
   assert.match(md, /\*\*Vote:\*\* Inclined/);
   assert.match(md, /Your answer 1 — Inclined \(tentative\)/);
   assert.match(md, /\*\*Missed:\*\* Error splits into bias squared, variance and noise\./);
-  assert.match(md, /answered after 1 min 12 s, 13 words/);
+  assert.match(md, /answered 1 min 12 s after the question ended, 13 words/);
   assert.match(md, /Aimed at\*\* \(principle\): Dive Deep/);
   assert.ok(!md.includes("<img"), "no raw HTML from an answer");
   assert.ok(md.includes("&lt;img src=x onerror=alert(1)&gt;"));
@@ -221,4 +222,25 @@ test("drafts are kept per session", async () => {
   store.set("barraiser.drafts", "not json");
   assert.equal(loadDraft("s1"), "");
   delete globalThis.localStorage;
+});
+
+test("a spoken answer keeps its recording and speech figures, checked", () => {
+  const data = sample();
+  Object.assign(data.turns[1], {
+    source: "voice",
+    audio: { id: "0123456789abcdef0123456789abcdef", duration_s: 41.5, bytes: 10 },
+    speech: { speech_s: 38.2, wpm: 131, fillers: 2, long_pauses: 1, first_word_after_s: 1.24, filler_words: { um: 2 } },
+  });
+  Object.assign(data.turns[3], { source: "voice", audio: { id: "../../etc/passwd" }, speech: { wpm: "fast" }, low_confidence: true });
+  const r = validateReplay(data).replay;
+  assert.deepEqual(r.turns[1].audio, { id: "0123456789abcdef0123456789abcdef", duration_s: 41.5 });
+  assert.deepEqual(timingParts(r.turns[1]), [
+    "answered 1 min 12 s after the question ended", "spoke 38 s", "first word after 1.2 s", "131 words/min", "2 fillers",
+    "1 long pause", "13 words", `${ANSWER.length} characters`,
+  ]);
+  assert.equal(r.turns[3].audio, null); // not a recording id: never put in a URL
+  assert.equal(r.turns[3].speech.wpm, null);
+  assert.equal(r.turns[3].low_confidence, true);
+  assert.equal(validateReplay(sample()).replay.turns[1].source, "text");
+  assert.match(replayMarkdown(r), /spoke 38 s, first word after 1\.2 s, 131 words\/min/);
 });

@@ -84,6 +84,23 @@ function cleanTiming(t, text) {
   };
 }
 
+/** A spoken answer's recording and speech figures (app/voice): {audio: {id, duration_s} | null, speech | null}. */
+function cleanVoice(o) {
+  const a = obj(o.audio);
+  const audio = a && typeof a.id === "string" && /^[0-9a-f]{32}$/.test(a.id) ? { id: a.id, duration_s: num(a.duration_s) } : null;
+  const sp = obj(o.speech);
+  const speech = sp
+    ? {
+        speech_s: num(sp.speech_s),
+        wpm: num(sp.wpm),
+        fillers: int(sp.fillers),
+        long_pauses: int(sp.long_pauses),
+        first_word_after_s: num(sp.first_word_after_s),
+      }
+    : null;
+  return { audio, speech, low_confidence: o.low_confidence === true };
+}
+
 function cleanTurn(t, i) {
   const o = obj(t);
   if (!o || !ROLES.has(o.role)) return null;
@@ -106,6 +123,8 @@ function cleanTurn(t, i) {
   if (o.role === "candidate") {
     turn.grade = cleanGrade(o.grade, text);
     turn.timing = cleanTiming(o.timing, text);
+    turn.source = o.source === "voice" ? "voice" : "text";
+    if (turn.source === "voice") Object.assign(turn, cleanVoice(o));
   }
   return turn;
 }
@@ -284,6 +303,23 @@ export function turnMatches(turn, filter) {
   if (filter.startsWith("q:")) return turn.question_id === filter.slice(2);
   if (filter.startsWith("p:")) return turn.principle === filter.slice(2);
   return true;
+}
+
+/** How an answer was given, in words: ["answered 1 min 12 s after the question ended", "spoke 40 s", ...]. */
+export function timingParts(turn) {
+  const parts = [];
+  const t = turn.timing;
+  if (t && formatDuration(t.think_s)) parts.push(`answered ${formatDuration(t.think_s)} after the question ended`);
+  const sp = turn.speech;
+  if (turn.source === "voice") {
+    if (sp && formatDuration(sp.speech_s)) parts.push(`spoke ${formatDuration(sp.speech_s)}`);
+    if (sp && sp.first_word_after_s !== null) parts.push(`first word after ${sp.first_word_after_s.toFixed(1)} s`);
+    if (sp && sp.wpm !== null) parts.push(`${sp.wpm} words/min`);
+    if (sp && sp.fillers !== null) parts.push(`${sp.fillers} filler${sp.fillers === 1 ? "" : "s"}`);
+    if (sp && sp.long_pauses) parts.push(`${sp.long_pauses} long pause${sp.long_pauses === 1 ? "" : "s"}`);
+  }
+  if (t) parts.push(`${t.words} word${t.words === 1 ? "" : "s"}`, `${t.chars} characters`);
+  return parts;
 }
 
 /** "45 s", "1 min 12 s", "12 min". */

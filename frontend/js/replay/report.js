@@ -1,7 +1,7 @@
 // The readable report of a replay, as Markdown (pure). Candidate and model words are escaped, so nothing in
 // an answer becomes a link, a heading or HTML in a Markdown viewer.
 import { VOTES, moveTag } from "../labels.js";
-import { aimOf, clockAt, formatDuration, keyPointText } from "./model.js";
+import { aimOf, clockAt, keyPointText, timingParts } from "./model.js";
 
 /** Text safe inside a Markdown paragraph: HTML and Markdown syntax characters are escaped. */
 export function mdEscape(text) {
@@ -73,9 +73,7 @@ export function replayMarkdown(replay) {
     out.push("");
     out.push(quoteBlock(t.text));
     const lines = [];
-    const timing = [];
-    if (t.timing && formatDuration(t.timing.think_s)) timing.push(`answered after ${formatDuration(t.timing.think_s)}`);
-    if (t.timing) timing.push(`${t.timing.words} words`, `${t.timing.chars} characters`);
+    const timing = timingParts(t);
     if (timing.length) lines.push(`- **Timing:** ${timing.join(", ")}`);
     if (g) {
       if (g.answers) lines.push(`- **Judged against:** ${mdEscape(keyPointText(replay, t.question_id, g.answers))}`);

@@ -21,7 +21,7 @@ import {
   stripItems,
   filterOptions,
   turnMatches,
-  formatDuration,
+  timingParts,
   clockAt,
   aimOf,
   keyPointText,
@@ -302,9 +302,12 @@ function drawReplay(root, ctx, replay, { raw = null, token = null, imported = fa
           text: seg.text,
         });
       }));
-    const timing = [];
-    if (t.timing && formatDuration(t.timing.think_s)) timing.push(`answered ${formatDuration(t.timing.think_s)} after the question ended`);
-    if (t.timing) timing.push(`${t.timing.words} word${t.timing.words === 1 ? "" : "s"}`, `${t.timing.chars} characters`);
+    const timing = timingParts(t);
+    // a spoken answer's recording, from the server (an imported file has no recordings)
+    const recording = t.source === "voice" && t.audio && live
+      ? el("audio", { class: "rturn__audio", controls: true, preload: "none", "data-testid": "turn-audio",
+          src: `/api/sessions/${encodeURIComponent(replay.session_id)}/audio/${t.audio.id}?${new URLSearchParams({ token })}` })
+      : null;
     const clock = clockAt(t, replay);
     const question = t.question_id ? replay.questions[t.question_id] : null;
     const node = el("li", {
@@ -321,6 +324,8 @@ function drawReplay(root, ctx, replay, { raw = null, token = null, imported = fa
       gradeChip(g, "turn-grade")),
     text,
     timing.length ? el("p", { class: "rturn__timing muted small", "data-testid": "turn-timing", text: timing.join(" \u00B7 ") }) : null,
+    recording,
+    t.low_confidence ? el("p", { class: "muted small", text: "Spoken; the transcription was unsure, so this answer was not graded." }) : null,
     g ? gradeDetail(t, g) : el("p", { class: "muted small", text: "This answer has not been graded." }),
     compareSlot(t),
     live
