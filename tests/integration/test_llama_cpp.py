@@ -37,7 +37,8 @@ ANSWER = (
     "High variance means the model overfits the training data; I would compare training and validation "
     "error on a learning curve, then add regularisation or more data."
 )
-VOTES = {"strong_no_hire", "not_inclined", "inclined", "strong_hire"}
+# a short round may give too little to vote on: insufficient_evidence (app/core/grades.py)
+VOTES = {"strong_no_hire", "not_inclined", "inclined", "strong_hire", "insufficient_evidence"}
 
 
 @pytest.fixture(scope="module")
