@@ -7,7 +7,7 @@ so one run of ``barraiser bank lint`` shows everything that needs fixing.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,28 +83,55 @@ class Catalog:
         seed: str,
         exclude: AbstractSet[str] = frozenset(),
         avoid: AbstractSet[str] = frozenset(),
+        prefer: Mapping[str, float] | None = None,
+        due: Sequence[str] = (),
     ) -> list[str]:
         """The round's question plan: for each slot of its question mix, questions with a matching topic,
         shuffled by ``seed`` (one session = one order). ``exclude`` is never planned; ``avoid`` (e.g. asked in the
         candidate's recent sessions) only comes after everything else. Spare questions follow the budgeted ones
-        so the graph can skip a question without running dry."""
+        so the graph can skip a question without running dry.
+
+        A practice round aims the plan at weak spots: ``due`` (questions missed before whose spaced-repetition
+        interval is over, most overdue first) go first in each slot, even if ``avoid`` names them; among the
+        others, fresh questions still come before avoided ones, and within each group those that score highest on
+        ``prefer`` come first (weights per topic id, principle name or key point id: a question scores the weights
+        of its topics, the principles its LP bridges lead to and its key points). So a missed question comes back
+        when it is due, and in between the plan picks other questions on the same weak spots."""
         rnd = self.rounds[round_id]
         pool = [q for q in self.questions_for(round_id, level) if q.id not in exclude]
+        weights = prefer or {}
+        due_rank = {q: i for i, q in enumerate(due)}
+        score = {q.id: self._preference(q, weights) for q in pool} if weights else {}
+
+        def order(q: str) -> tuple[int, bool, float]:
+            return (due_rank.get(q, len(due_rank)), q in avoid and q not in due_rank, -score.get(q, 0.0))
+
         rng = random.Random(seed)
         chosen: list[str] = []
         spares: list[str] = []
         for slot in rnd.question_mix:
             fits = [q.id for q in pool if set(q.topics) & set(slot.topics) and q.id not in chosen]
             rng.shuffle(fits)
-            fits.sort(key=lambda q: q in avoid)  # stable: fresh questions first, in shuffled order
+            fits.sort(key=order)  # stable: due, then fresh before avoided, preferred first, in shuffled order
             chosen += fits[: slot.count]
             spares += fits[slot.count :]
+        if due_rank:
+            chosen.sort(key=lambda q: due_rank.get(q, len(due_rank)))  # the round opens with what is due
         rest = [q.id for q in pool]
         rng.shuffle(rest)
-        rest.sort(key=lambda q: q in avoid)
+        rest.sort(key=order)
         tail = [q for q in dict.fromkeys(spares + rest) if q not in chosen]
-        tail.sort(key=lambda q: q in avoid)
+        tail.sort(key=order)
         return chosen + tail
+
+    @staticmethod
+    def _preference(question: Question, weights: Mapping[str, float]) -> float:
+        names = {
+            *question.topics,
+            *(b.principle for b in question.lp_bridges),
+            *(k.id for k in question.rubric.key_points),
+        }
+        return sum(weights.get(n, 0.0) for n in names)
 
 
 # --------------------------------------------------------------------------- loading

@@ -18,6 +18,7 @@ from app.core.vocabulary import LEVELS
 from app.interview.transcript import TranscriptTurn, transcript_turns
 from app.server.deps import Bar
 from app.server.voice import audio_path
+from app.store.links import SessionLink
 
 router = APIRouter(prefix="/api")
 
@@ -32,6 +33,7 @@ class NewSession(BaseModel):
         description="A random id the browser keeps, so recent questions are not repeated.",
     )
     question: str | None = Field(None, description="Start with this question (practise a specific one).")
+    drill: bool = Field(False, description="A short round on `question` alone (plan = [question]: one question).")
 
 
 class DatabaseHealth(BaseModel):
@@ -167,6 +169,8 @@ async def create_session(body: NewSession, request: Request, bar: Bar) -> Sessio
             f"question {body.question!r} is not in the {body.round} round at {body.level}; "
             "see `barraiser bank stats` or rubrics/questions/",
         )
+    if body.drill and body.question is None:
+        raise HTTPException(422, "a drill needs the question to drill")
     # the peer's address: behind a trusted proxy uvicorn has already put the X-Forwarded-For client here
     # (BARRAISER_TRUSTED_PROXIES); from anyone else that header is ignored
     client = request.client.host if request.client else "unknown"
@@ -182,11 +186,16 @@ async def create_session(body: NewSession, request: Request, bar: Bar) -> Sessio
         for sid in await bar.storage.sessions.recent(body.client_id, bar.settings.recent_sessions_window):
             recent |= set((await bar.interviews.snapshot(sid)).values.get("asked_questions", []))
     first = [body.question] if body.question else []
-    plan = first + catalog.plan_questions(
-        body.round, body.level, seed=secrets.token_hex(8), exclude=set(first), avoid=recent
-    )
+    if body.drill:
+        plan = first
+    else:
+        plan = first + catalog.plan_questions(
+            body.round, body.level, seed=secrets.token_hex(8), exclude=set(first), avoid=recent
+        )
     try:
         record, token = await bar.storage.sessions.create(body.round, body.level, bar.brain.name, plan, body.client_id)
+        if body.drill:
+            await bar.storage.links.add(SessionLink(record.id, "drill"))
     except (StorageError, sqlite3.Error) as exc:
         raise HTTPException(503, f"new sessions cannot be saved right now: {exc}") from exc
     return SessionCreated(

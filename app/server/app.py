@@ -22,7 +22,7 @@ from app.content.catalog import load_catalog
 from app.interview.graph import build_graph
 from app.interview.nodes import Services
 from app.interview.session import RoundDriver
-from app.server import api, ws
+from app.server import api, history, ws
 from app.server.deps import BarRaiser
 from app.server.interviews import Interviews, RateLimiter
 from app.server.owners import LocalOwners
@@ -198,6 +198,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     app.include_router(api.router)
+    app.include_router(history.router)
     app.include_router(ws.router)
     index = settings.frontend_dir / "index.html"
     app.mount("/static", StaticFiles(directory=settings.frontend_dir), name="static")

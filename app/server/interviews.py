@@ -202,6 +202,7 @@ class Interviews:
             turns=transcript_turns(point.values),
             debrief=point.values.get("debrief"),
             limits={"max_answer_chars": max_answer_chars},
+            started_at=values.get("started_at"),
         )
 
 

@@ -65,6 +65,7 @@ class StateFrame(Frame):
     turns: list[TranscriptTurn]
     debrief: dict[str, Any] | None = None
     limits: dict[str, int]
+    started_at: float | None = None  # when the round started: the page's round clock counts from it
 
 
 class SessionTakenOver(Frame):

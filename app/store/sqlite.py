@@ -26,6 +26,7 @@ import aiosqlite
 
 from app.core.durability import StorageError
 from app.store.checkpoints import WriteBehindSqliteSaver
+from app.store.links import SessionLinks
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +183,7 @@ class Storage:
     checkpointer: WriteBehindSqliteSaver
     sessions: SessionStore
     file: DatabaseFile
+    links: SessionLinks  # forks, drills and practice rounds (app/store/links.py)
 
     def health(self) -> tuple[DatabaseState, str | None]:
         """The database's state, and why when it is not ok: ``missing`` (the file went away), ``read_only``,
@@ -235,6 +237,8 @@ async def open_storage(sqlite_path: str, *, prune: bool = True) -> AsyncIterator
         await saver.setup()
         sessions = SessionStore(session_conn, writer=saver if session_conn is not graph_conn else None)
         await sessions.setup()
+        links = SessionLinks(session_conn, writer=saver if session_conn is not graph_conn else None)
+        await links.setup()
     except (sqlite3.Error, OSError) as exc:
         for conn in reversed(conns):
             await conn.close()
@@ -244,7 +248,7 @@ async def open_storage(sqlite_path: str, *, prune: bool = True) -> AsyncIterator
             await conn.close()
         raise
     try:
-        yield Storage(checkpointer=saver, sessions=sessions, file=file)
+        yield Storage(checkpointer=saver, sessions=sessions, file=file, links=links)
     finally:
         try:
             await saver.aclose()  # the queued checkpoint rows reach the disk before the connection closes

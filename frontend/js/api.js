@@ -88,9 +88,10 @@ export function getQuestions(roundId, level) {
  * POST /api/sessions → {session_id, token, round, level, brain} (422 / 429 raise ApiError with detail).
  * `question` (a question id) is sent only when the candidate chose one.
  */
-export function createSession(round, level, question) {
+export function createSession(round, level, question, { drill = false } = {}) {
   const body = { round, level, client_id: clientId() };
   if (typeof question === "string" && question) body.question = question;
+  if (drill) body.drill = true;
   return request("/api/sessions", { method: "POST", body });
 }
 
@@ -115,4 +116,48 @@ export async function downloadTranscript(sessionId, token) {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10000);
   return data;
+}
+
+// ------------------------------------------------------------------ looking back (app/server/history.py)
+
+/** GET /api/sessions/{id}/replay → the graded replay (format "barraiser-replay"). */
+export function getReplay(sessionId, token) {
+  return request(`/api/sessions/${encodeURIComponent(sessionId)}/replay`, { token });
+}
+
+/** POST /api/sessions/lookup with this browser's keys → {sessions: [summary]} (wrong keys are left out). */
+export function lookupSessions(keys) {
+  return request("/api/sessions/lookup", { method: "POST", body: { sessions: keys } });
+}
+
+/** POST /api/progress with this browser's keys → series, weakest areas, due questions, the suggestion. */
+export function getProgress(keys) {
+  return request("/api/progress", { method: "POST", body: { sessions: keys } });
+}
+
+/** POST /api/practice → a new session aimed at the weak spots: {session_id, token, round, level, focus, due}. */
+export function startPractice(keys) {
+  return request("/api/practice", { method: "POST", body: { sessions: keys, client_id: clientId() } });
+}
+
+/** POST /api/sessions/{id}/fork {turn} → a new session waiting for that answer again. */
+export function forkSession(sessionId, token, turn) {
+  return request(`/api/sessions/${encodeURIComponent(sessionId)}/fork`, {
+    method: "POST",
+    token,
+    body: { turn, client_id: clientId() },
+  });
+}
+
+/** Save text as a file in the browser. */
+export function saveFile(name, text, type) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  a.hidden = true;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
 }

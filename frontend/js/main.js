@@ -2,11 +2,16 @@
 //   #/                 lobby
 //   #/session/<id>     interview room (and its debrief once the round ends)
 //   #/session/<id>?token=<token>   same, storing the token on this device first
+//   #/replay/<id>      the graded replay of a session (views/replay.js)
+//   #/import           a replay file, shown read-only
+//   #/progress         progress across this browser's sessions, and "Practice next" (views/progress.js)
 import { getHealth } from "./api.js";
 import { saveSession } from "./store.js";
 import { clearToasts } from "./toast.js";
 import { mountLobby } from "./views/lobby.js";
 import { mountRoom } from "./views/room.js";
+import { mountReplay, mountImport } from "./views/replay.js";
+import { mountProgress } from "./views/progress.js";
 
 const root = document.getElementById("app");
 const badge = document.querySelector('[data-testid="brain-badge"]');
@@ -39,6 +44,10 @@ function parseHash() {
     const token = new URLSearchParams(query || "").get("token");
     return { name: "room", id, token };
   }
+  const replay = path.match(/^\/replay\/([^/]+)\/?$/);
+  if (replay) return { name: "replay", id: decodeURIComponent(replay[1]) };
+  if (path === "/import") return { name: "import" };
+  if (path === "/progress") return { name: "progress" };
   return { name: "lobby" };
 }
 
@@ -59,10 +68,19 @@ function route() {
   }
   clearToasts();
   document.body.setAttribute("data-view", r.name);
-  cleanup = r.name === "room" ? mountRoom(root, ctx, r.id) : mountLobby(root, ctx);
+  const views = {
+    room: () => mountRoom(root, ctx, r.id),
+    replay: () => mountReplay(root, ctx, r.id),
+    import: () => mountImport(root, ctx),
+    progress: () => mountProgress(root, ctx),
+    lobby: () => mountLobby(root, ctx),
+  };
+  cleanup = views[r.name]();
   if (!firstRoute) {
     window.scrollTo({ top: 0 });
-    root.focus({ preventScroll: true });
+    // a view that already put the focus somewhere useful (the room's answer box) keeps it
+    const active = document.activeElement;
+    if (!active || active === document.body || !root.contains(active)) root.focus({ preventScroll: true });
   }
   firstRoute = false;
 }

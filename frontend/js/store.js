@@ -67,7 +67,7 @@ export function markEnded(sessionId) {
 // ------------------------------------------------------------------ past interviews
 // Small, untrusted-on-read metadata per session, so the lobby can list past interviews. The token stays in TOKENS.
 
-const VOTE_KEYS = new Set(["strong_no_hire", "not_inclined", "inclined", "strong_hire"]);
+const VOTE_KEYS = new Set(["strong_no_hire", "not_inclined", "inclined", "strong_hire", "insufficient_evidence"]);
 
 function str(v, max) {
   return typeof v === "string" && v.trim() ? v.trim().slice(0, max) : null;
@@ -92,7 +92,19 @@ function cleanEntry(e) {
     status: e.status === "ended" ? "ended" : "active",
     vote: typeof e.vote === "string" && VOTE_KEYS.has(e.vote) ? e.vote : null,
     vote_level: level,
+    kind: KINDS.has(e.kind) ? e.kind : "interview",
+    retry_of: cleanRetryOf(e.retry_of),
   };
+}
+
+const KINDS = new Set(["interview", "fork", "drill", "practice"]);
+
+/** A retry's origin: {session_id, turn, overall} (the original answer's grade, for the room's banner). */
+function cleanRetryOf(r) {
+  if (!r || typeof r !== "object" || typeof r.session_id !== "string" || r.session_id.length > 128) return null;
+  if (!Number.isInteger(r.turn) || r.turn < 1) return null;
+  const overall = Number.isInteger(r.overall) && r.overall >= 1 && r.overall <= 4 ? r.overall : null;
+  return { session_id: r.session_id, turn: r.turn, overall };
 }
 
 function readHistory() {
@@ -125,7 +137,7 @@ function updateEntry(sessionId, patch) {
   writeHistory(h);
 }
 
-/** A session was just created here: {session_id, round, round_title, level, question?}. */
+/** A session was just created here: {session_id, round, round_title, level, question?, kind?, retry_of?}. */
 export function recordSessionStart(s) {
   if (!s || !s.session_id) return;
   updateEntry(s.session_id, {
@@ -135,7 +147,24 @@ export function recordSessionStart(s) {
     question: s.question || null,
     created_at: new Date().toISOString(),
     status: "active",
+    kind: s.kind || "interview",
+    retry_of: s.retry_of || null,
   });
+}
+
+/** What this browser knows about one session (see listHistory), or null. */
+export function historyEntry(sessionId) {
+  return listHistory().find((e) => e.session_id === sessionId) || null;
+}
+
+/** Every session this browser holds a key for: [{session_id, token}] (what the server's lookups are sent). */
+export function sessionKeys() {
+  const tokens = read(TOKENS) || {};
+  const cur = currentSession();
+  if (cur && !tokens[cur.session_id]) tokens[cur.session_id] = cur.token;
+  return Object.keys(tokens)
+    .filter((id) => typeof tokens[id] === "string" && tokens[id])
+    .map((id) => ({ session_id: id, token: tokens[id] }));
 }
 
 /** What the room learned about a session (it may have come from a shared link): {round, round_title, level}. */

@@ -37,6 +37,7 @@ ANSWER = (
     "High variance means the model overfits the training data; I would compare training and validation "
     "error on a learning curve, then add regularisation or more data."
 )
+# a short round may give too little to vote on: insufficient_evidence (app/core/grades.py)
 VOTES = {"strong_no_hire", "not_inclined", "inclined", "strong_hire", "insufficient_evidence"}
 
 

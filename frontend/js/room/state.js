@@ -27,6 +27,7 @@ function codesIn(category) {
  * live        {text}: the interviewer turn streaming now
  * typing      the "interviewer is typing" indicator is shown
  * ending      "End interview" was sent and the round has not closed yet
+ * startedAt   when the round started (seconds since the epoch, from the `state` frame): the round clock's zero
  * failedChecks  reconnect attempts since the socket was last open
  * effects     what the page must do after this step, in order: [{type: "toast" | "restore_answer" | ...}]
  */
@@ -48,6 +49,7 @@ export function initialState({ showGrades = true, outbox = null } = {}) {
     debrief: null,
     ending: false,
     showGrades: Boolean(showGrades),
+    startedAt: null,
     failedChecks: 0,
     effects: [],
   };
@@ -207,6 +209,7 @@ function onState(s, f) {
   s.gotState = true;
   s.round = f.round || s.round;
   s.level = f.level || s.level;
+  if (typeof f.started_at === "number" && Number.isFinite(f.started_at)) s.startedAt = f.started_at;
   s.effects.push({
     type: "session_seen",
     info: { round: s.round && s.round.id, round_title: s.round && s.round.title, level: s.level },
@@ -306,6 +309,8 @@ function onDone(s, f) {
     question_id: f.question_id || null,
   };
   s.turns = upsertTurn(s.turns, turn);
+  // a new session's `state` frame comes before its round starts: its clock starts with the first question
+  if (s.startedAt === null && typeof f.at === "number" && Number.isFinite(f.at)) s.startedAt = f.at;
   s.live = null;
   s.typing = false;
   s.status = turn.move === "end" ? "ended" : "awaiting_answer";

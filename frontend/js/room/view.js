@@ -20,6 +20,7 @@ import {
   pendingOutcome,
   restoredDraft,
 } from "./state.js";
+import { roundClock } from "./clock.js";
 
 const IS_MAC = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent || "");
 
@@ -51,10 +52,11 @@ const PLACEHOLDER = "Type your answer. Think out loud \u2014 structure beats spe
  *   onEnd()           End interview
  *   onToggleGrades()  Show / Hide grades
  *   onActivity()      the answer box was focused or typed in (a paused socket resumes then)
- * Returns {element, render(state), update(prev, next), draft(), clearDraft(), restoreAnswer(text),
- * focusAnswerIfIdle()}.
+ *   onDraft(text)     the answer box changed (typed in, or an answer put back): the draft to keep
+ * Returns {element, render(state), update(prev, next), draft(), clearDraft(), setDraft(text), restoreAnswer(text),
+ * focusAnswer(), focusAnswerIfIdle(), tick(now)}.
  */
-export function createRoomView({ onSend, onEnd, onToggleGrades, onActivity }) {
+export function createRoomView({ onSend, onEnd, onToggleGrades, onActivity, onDraft = () => {} }) {
   let current = null; // the state last drawn
   let userScrolledUp = false;
   let pendingNode = null; // the bubble of the answer waiting to be taken
@@ -68,6 +70,8 @@ export function createRoomView({ onSend, onEnd, onToggleGrades, onActivity }) {
   const connText = el("span", { class: "conn__text", text: "Connecting\u2026" });
   const connPill = el("span", { class: "conn", "data-testid": "connection", "data-state": "connecting", role: "status" },
     el("span", { class: "conn__dot", "aria-hidden": "true" }), connText);
+  // the round clock: time left of the round's budget (role timer: read on request, never announced every second)
+  const clockEl = el("span", { class: "round-clock", "data-testid": "round-clock", role: "timer", "aria-live": "off", hidden: true });
 
   const toggleBtn = el("button", {
     type: "button",
@@ -117,6 +121,7 @@ export function createRoomView({ onSend, onEnd, onToggleGrades, onActivity }) {
   answer.addEventListener("focus", () => onActivity());
   answer.addEventListener("keydown", () => onActivity());
   answer.addEventListener("input", () => onActivity());
+  answer.addEventListener("input", () => onDraft(answer.value));
   answer.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
       ev.preventDefault();
@@ -137,19 +142,28 @@ export function createRoomView({ onSend, onEnd, onToggleGrades, onActivity }) {
     gradeList,
   );
 
+  const grid = el("div", { class: "room__grid" },
+    el("section", { class: "room__main", "aria-label": "Conversation" }, transcript, composer),
+    gradePanel);
   const element = el(
     "div",
     { class: "room" },
     el(
       "div",
       { class: "room__bar" },
-      el("div", { class: "room__heading" }, titleEl, subEl),
+      el("div", { class: "room__heading" }, titleEl, el("div", { class: "room__meta" }, subEl, clockEl)),
       el("div", { class: "room__actions" }, statusPill, connPill, toggleBtn, endBtn),
     ),
-    el("div", { class: "room__grid" },
-      el("section", { class: "room__main", "aria-label": "Conversation" }, transcript, composer),
-      gradePanel),
+    grid,
   );
+  // On a phone the conversation takes the screen below what sits above it (the header, the room's bar, a
+  // banner), so the answer box and Send stay in view: the CSS reads that height from --room-above.
+  if (typeof ResizeObserver === "function") {
+    new ResizeObserver(() => {
+      const above = grid.getBoundingClientRect().top - element.getBoundingClientRect().top;
+      element.style.setProperty("--room-above", `${Math.max(0, Math.round(above))}px`);
+    }).observe(element);
+  }
 
   // ------------------------------------------------------------------ drawing
 
@@ -163,6 +177,7 @@ export function createRoomView({ onSend, onEnd, onToggleGrades, onActivity }) {
 
   function update(prev, next) {
     current = next;
+    if (next.startedAt !== prev.startedAt || next.status !== prev.status || next.round !== prev.round) tick(Date.now());
     const reset = next.epoch !== prev.epoch;
     // A rebuilt transcript scrolls to its end at once; a patched one once the composer below it is redrawn.
     const scroll = reset ? renderTranscript(next) : patchTranscript(prev, next);
@@ -338,14 +353,39 @@ export function createRoomView({ onSend, onEnd, onToggleGrades, onActivity }) {
   function restoreAnswer(text) {
     answer.value = restoredDraft(answer.value, text);
     renderComposer(current);
+    onDraft(answer.value);
     answer.focus({ preventScroll: true });
+  }
+
+  /** A draft saved before a reload goes back in the box (unless the candidate has typed something since). */
+  function setDraft(text) {
+    if (!text || answer.value.trim()) return;
+    answer.value = text;
+    renderComposer(current);
+  }
+
+  function focusAnswer() {
+    if (!answer.disabled) answer.focus({ preventScroll: true });
   }
 
   /** The interviewer finished: bring the cursor to the answer box unless the candidate is elsewhere. */
   function focusAnswerIfIdle() {
-    if (document.activeElement === document.body || document.activeElement === answer) {
-      answer.focus({ preventScroll: true });
+    const active = document.activeElement;
+    if (!active || active === document.body || active === answer || active.id === "app" || !active.isConnected) {
+      focusAnswer();
     }
+  }
+
+  /** Redraw the round clock for `now` (ms since the epoch); hidden when unknown or once the round is over. */
+  function tick(now) {
+    const state = current;
+    const clock = state && state.status !== "ended" && state.round ? roundClock(state.startedAt, state.round.duration_min, now) : null;
+    clockEl.hidden = !clock;
+    if (!clock) return;
+    if (clockEl.textContent !== clock.text) clockEl.textContent = clock.text;
+    clockEl.setAttribute("data-state", clock.state);
+    clockEl.setAttribute("aria-label", clock.label);
+    clockEl.title = clock.label;
   }
 
   return {
@@ -356,8 +396,11 @@ export function createRoomView({ onSend, onEnd, onToggleGrades, onActivity }) {
     clearDraft: () => {
       answer.value = "";
     },
+    setDraft,
     restoreAnswer,
+    focusAnswer,
     focusAnswerIfIdle,
+    tick,
   };
 }
 

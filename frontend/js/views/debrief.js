@@ -20,7 +20,7 @@ export function mountDebrief(root, ctx, { sessionId, token, debrief, round, leve
 
   const downloadBtn = el("button", { type: "button", class: "btn btn--secondary", "data-testid": "download", onclick: download },
     "Download transcript (JSON)");
-  const newBtn = el("button", { type: "button", class: "btn btn--primary", "data-testid": "new-interview",
+  const newBtn = el("button", { type: "button", class: "btn btn--secondary", "data-testid": "new-interview",
     onclick: () => {
       // Opened from "Past interviews" while another round is in progress: keep that one resumable.
       const cur = currentSession();
@@ -51,7 +51,10 @@ export function mountDebrief(root, ctx, { sessionId, token, debrief, round, leve
           el("span", { class: `vote vote--${v.key}`, "data-testid": "vote", "data-vote": v.key, text: v.text })),
         voteScale(v.key),
         stats.length ? el("p", { class: "muted small", text: stats.join(" \u00B7 ") }) : null),
-      el("div", { class: "verdict__actions" }, downloadBtn, newBtn),
+      el("div", { class: "verdict__actions" },
+        el("a", { class: "btn btn--primary", "data-testid": "open-replay", href: `#/replay/${encodeURIComponent(sessionId)}`,
+          text: "Open the graded replay" }),
+        downloadBtn, newBtn),
     ),
     d.summary
       ? el("section", { class: "panel" },

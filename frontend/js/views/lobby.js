@@ -133,7 +133,10 @@ export function mountLobby(root, ctx) {
       { class: "panel history", "aria-labelledby": "history-heading", "data-testid": "history" },
       el("div", { class: "panel__head history__head" },
         el("h2", { id: "history-heading", class: "section-title", text: "Past interviews" }),
-        historyCount),
+        historyCount,
+        el("span", { class: "history__links" },
+          el("a", { class: "btn btn--secondary btn--small", href: "#/progress", "data-testid": "progress-link", text: "Your progress" }),
+          el("a", { class: "btn btn--ghost btn--small", href: "#/import", "data-testid": "import-link", text: "Import a replay" }))),
       el("p", { class: "muted small history__note",
         text: "Kept in this browser only. Open one to review its debrief and the whole conversation, or resume it." }),
       historyBody,
@@ -166,10 +169,17 @@ export function mountLobby(root, ctx) {
     });
 
   function render() {
+    // redrawing replaces the round and level buttons: keep the keyboard focus on the one the candidate was on
+    const active = document.activeElement;
+    const focused = active && page.contains(active) ? active.getAttribute("data-testid") : null;
     renderRounds();
     renderLevels();
     syncQuestions();
     renderSummary();
+    if (focused && !page.contains(document.activeElement)) {
+      const again = page.querySelector(`[data-testid="${CSS.escape(focused)}"]`);
+      if (again) again.focus();
+    }
   }
 
   function renderSummary() {
@@ -392,6 +402,13 @@ export function mountLobby(root, ctx) {
       text: "Download JSON",
       onclick: download,
     });
+    const replayLink = el("a", {
+      class: "btn btn--secondary btn--small",
+      href: `#/replay/${encodeURIComponent(e.session_id)}`,
+      "data-testid": "history-replay",
+      text: "Replay",
+      "aria-label": `Graded replay of ${roundTitle(e)} from ${formatDate(e.created_at)}`,
+    });
     const forgetBtn = el("button", {
       type: "button",
       class: "btn btn--link btn--small",
@@ -402,7 +419,9 @@ export function mountLobby(root, ctx) {
     });
 
     const meta = [formatDate(e.created_at)];
-    if (e.question) meta.push(`opened with \u201C${e.question}\u201D`);
+    const kind = { fork: "retry of an answer", drill: "drill", practice: "practice round" }[e.kind];
+    if (e.question) meta.push(`${kind ? `${kind}: ` : "opened with "}\u201C${e.question}\u201D`);
+    else if (kind) meta.push(kind);
     const row = el(
       "li",
       { class: "history-entry", "data-testid": "history-entry", "data-status": ended ? "ended" : "active" },
@@ -421,7 +440,7 @@ export function mountLobby(root, ctx) {
           : e.known
             ? el("span", { class: "chip chip--live", "data-testid": "history-status", text: "In progress" })
             : el("span", { class: "chip chip--none", "data-testid": "history-status", text: "Not opened yet" })),
-      el("div", { class: "history-entry__actions" }, openLink, downloadBtn, forgetBtn),
+      el("div", { class: "history-entry__actions" }, openLink, replayLink, downloadBtn, forgetBtn),
       problem,
     );
 

@@ -15,7 +15,10 @@ import {
   recordSessionEnd,
   getOutbox,
   setOutbox,
+  historyEntry,
 } from "../store.js";
+import { loadDraft, saveDraft, clearDraft } from "../drafts.js";
+import { retryBanner } from "./retry.js";
 import { showToast, clearToasts } from "../toast.js";
 import { initialState, applyFrame, applyEvent, canSend, canEnd, answerFrame, newAnswerId } from "../room/state.js";
 import { createRoomView, problemCard } from "../room/view.js";
@@ -34,6 +37,7 @@ export function mountRoom(root, ctx, sessionId) {
   let destroyed = false;
   let debriefCleanup = null;
   let pollTimer = null;
+  let draftTimer = null;
   // what a toast's button may ask for
   const commands = { restart: () => sock.restart(), take_over: () => sock.takeOver() };
 
@@ -44,9 +48,19 @@ export function mountRoom(root, ctx, sessionId) {
     onActivity: () => {
       if (state.conn === "paused") sock.reconnectNow();
     },
+    onDraft: (text) => {
+      // what is typed is kept per session, so a reload does not lose it
+      clearTimeout(draftTimer);
+      draftTimer = setTimeout(() => saveDraft(sessionId, text), 250);
+    },
   });
+  const entry = historyEntry(sessionId);
+  if (entry && entry.retry_of) view.element.prepend(retryBanner(sessionId, entry.retry_of));
   replaceChildren(root, view.element);
   view.render(state);
+  view.setDraft(loadDraft(sessionId));
+  view.focusAnswer(); // Start (or a link) brought the candidate here to answer
+  const clockTimer = setInterval(() => view.tick(Date.now()), 1000);
 
   let voice = null; // voice mode (../voice/voice.js): it sees every frame first and keeps its own
   let takenBack = null; // a spoken answer the server took back because the candidate went on
@@ -138,6 +152,8 @@ export function mountRoom(root, ctx, sessionId) {
       return;
     }
     view.clearDraft();
+    clearTimeout(draftTimer);
+    clearDraft(sessionId);
     dispatch(applyEvent(state, { type: "send", text, id }));
   }
 
@@ -200,6 +216,9 @@ export function mountRoom(root, ctx, sessionId) {
     recordSessionEnd(sessionId, state.debrief);
     clearTimeout(pollTimer);
     voice.destroy();
+    clearInterval(clockTimer);
+    clearTimeout(draftTimer);
+    clearDraft(sessionId);
     sock.close();
     clearToasts();
     debriefCleanup = mountDebrief(root, ctx, {
@@ -211,12 +230,19 @@ export function mountRoom(root, ctx, sessionId) {
       turns: state.turns,
     });
     window.scrollTo({ top: 0 });
+    // the room's controls are gone: the keyboard focus goes to the page, not to <body>
+    if (!root.contains(document.activeElement)) root.focus({ preventScroll: true });
   }
 
   return () => {
     destroyed = true;
     clearTimeout(pollTimer);
     voice.destroy();
+    clearInterval(clockTimer);
+    if (draftTimer) {
+      clearTimeout(draftTimer);
+      if (!debriefCleanup) saveDraft(sessionId, view.draft()); // leaving within the debounce: keep the last keys
+    }
     sock.close();
     if (debriefCleanup) debriefCleanup();
   };
