@@ -12,6 +12,7 @@ from __future__ import annotations
 import operator
 from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
+from app.core.runs import RunDump
 from app.core.vocabulary import LEVELS, Level, Phase, ThreadKind
 
 # A grade as the state keeps it: a ``TurnGrade`` dump (``app.core.grades``); read it through ``RoundView.grades``.
@@ -34,6 +35,8 @@ class Turn(TypedDict):
     thread: NotRequired[ThreadKind]
     at: NotRequired[float]
     usage: NotRequired[list[CallUsage]]  # token usage of the LLM calls behind an interviewer turn
+    code: NotRequired[str]  # candidate: the code the page's editor attached to the answer (also quoted in ``text``)
+    language: NotRequired[str]  # candidate: the language of ``code`` (sql, python)
 
 
 class Thread(TypedDict):
@@ -55,6 +58,7 @@ class InterviewState(TypedDict):
     plan: list[str]  # the question order for this session
     turns: Annotated[list[Turn], operator.add]
     grades: Annotated[list[GradeRecord], operator.add]  # keyed by their `turn`
+    runs: Annotated[list[RunDump], operator.add]  # the candidate's code as it ran, keyed by their `turn`
     stack: list[Thread]
     asked_questions: Annotated[list[str], operator.add]
     principles_probed: Annotated[list[str], operator.add]
@@ -90,6 +94,7 @@ def initial_state(session_id: str, round_id: str, level: str, plan: list[str], s
         plan=plan,
         turns=[],
         grades=[],
+        runs=[],
         stack=[],
         asked_questions=[],
         principles_probed=[],
