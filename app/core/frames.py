@@ -6,11 +6,12 @@ Every frame is a frozen pydantic model with a ``type``; ``wire()`` is the JSON o
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal, TypedDict
+from typing import Annotated, Any, ClassVar, Literal, NotRequired, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from app.core.grades import Debrief, TurnGrade
+from app.core.runs import RunRecord
 from app.core.state import CallUsage, Turn
 from app.core.vocabulary import Move
 
@@ -75,7 +76,19 @@ class DebriefFrame(Debrief, Frame):
         return cls.model_validate(debrief.model_dump())
 
 
-RoundFrame = Annotated[InterviewerDelta | InterviewerDone | TurnGradeFrame | DebriefFrame, Field(discriminator="type")]
+class RunResultFrame(Frame):
+    """What the candidate's code did: a run of an answer's code (in the round) or of the pad (the Run button)."""
+
+    type: Literal["run_result"] = "run_result"
+    run: RunRecord
+
+    def wire(self) -> dict[str, Any]:
+        return {"type": self.type, "run": self.run.model_dump(mode="json")}
+
+
+RoundFrame = Annotated[
+    InterviewerDelta | InterviewerDone | TurnGradeFrame | DebriefFrame | RunResultFrame, Field(discriminator="type")
+]
 round_frame: TypeAdapter[RoundFrame] = TypeAdapter(RoundFrame)
 
 
@@ -86,6 +99,8 @@ round_frame: TypeAdapter[RoundFrame] = TypeAdapter(RoundFrame)
 class AnswerReply(TypedDict):
     type: Literal["answer"]
     text: str
+    code: NotRequired[str]  # what the page's editor attached to the answer
+    language: NotRequired[str]
 
 
 class EndReply(TypedDict):
@@ -96,8 +111,12 @@ class EndReply(TypedDict):
 Reply = AnswerReply | EndReply
 
 
-def answer_reply(text: str) -> AnswerReply:
-    return AnswerReply(type="answer", text=text)
+def answer_reply(text: str, code: str | None = None, language: str | None = None) -> AnswerReply:
+    reply = AnswerReply(type="answer", text=text)
+    if code is not None and code.strip():
+        reply["code"] = code
+        reply["language"] = language or ""
+    return reply
 
 
 def end_reply() -> EndReply:

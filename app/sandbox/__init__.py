@@ -12,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from app.config import Settings
+from app.core.ports import CodeRunner
 from app.core.runs import PythonRun, SqlRun
 from app.sandbox.python import Limits, PythonSandbox
 from app.sandbox.sql import SqlSandbox
@@ -41,7 +42,7 @@ class SandboxRunner:
             ),
             backend=settings.code_sandbox,
         )
-        self.name = self.python.backend
+        self.name: str = self.python.backend
         if self.name == "rlimits":
             log.warning(
                 "Python runs are isolated by resource limits only (no bwrap or unshare here): do not expose this "
@@ -77,5 +78,5 @@ class DisabledRunner:
         return self.sql.tables(question)
 
 
-def make_runner(settings: Settings) -> SandboxRunner | DisabledRunner:
+def make_runner(settings: Settings) -> CodeRunner:
     return SandboxRunner(settings) if settings.code_execution == "on" else DisabledRunner()

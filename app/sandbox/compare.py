@@ -133,24 +133,33 @@ def _n(count: int, word: str) -> str:
 
 
 def describe(diff: SqlDiff) -> str:
-    """The diff in one sentence, e.g. 'It returns 3 rows where 4 are expected; 1 expected row is missing.'"""
+    """The diff in one sentence, e.g. 'Your query returns 3 rows where 4 are expected.' (counts and names only)."""
     parts = []
     if "columns" in diff.kinds:
         got = ", ".join(diff.actual_columns) or "no columns"
-        parts.append(f"the columns are {got} where the question asks for {', '.join(diff.expected_columns)}")
+        parts.append(f"its columns are {got} where the question asks for {', '.join(diff.expected_columns)}")
     if diff.actual_rows != diff.expected_rows:
-        parts.append(
-            f"it returns {_n(diff.actual_rows, 'row')} where {diff.expected_rows} "
-            f"{'is' if diff.expected_rows == 1 else 'are'} expected"
-        )
+        verb = "is" if diff.expected_rows == 1 else "are"
+        parts.append(f"it returns {_n(diff.actual_rows, 'row')} where {diff.expected_rows} {verb} expected")
         if diff.missing and diff.extra:
             parts.append(f"{_n(diff.missing, 'expected row')} {'is' if diff.missing == 1 else 'are'} missing")
     elif diff.missing or diff.extra:
-        of = "it" if diff.actual_rows == 1 else f"{diff.extra} of them"
-        parts.append(
-            f"it returns the right number of rows ({diff.actual_rows}), but {of} {'differs' if diff.extra == 1 else 'differ'} from the expected result"
-        )
+        if diff.actual_rows == 1:
+            parts.append("it returns one row, as expected, but not the expected one")
+        else:
+            which = "one of them differs" if diff.extra == 1 else f"{diff.extra} of them differ"
+            parts.append(
+                f"it returns the right number of rows ({diff.actual_rows}), but {which} from the expected result"
+            )
     if "order" in diff.kinds and diff.first_misplaced is not None:
-        parts.append(f"the rows are right but out of order from row {diff.first_misplaced + 1}")
-    text = "; ".join(parts)
-    return text[0].upper() + text[1:] + "." if text else "The result differs from the expected one."
+        parts.append(f"the rows are right but out of order from row {diff.first_misplaced + 1} on")
+    if not parts:
+        return "Your query's result differs from the expected one."
+    first = parts[0]
+    for plain, own in (
+        ("it returns", "your query returns"),
+        ("its columns", "your query's columns"),
+        ("the rows", "your query's rows"),
+    ):
+        first = first.replace(plain, own, 1)
+    return "; ".join([first[0].upper() + first[1:], *parts[1:]]) + "."

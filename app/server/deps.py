@@ -11,7 +11,7 @@ from starlette.requests import HTTPConnection
 
 from app.config import Settings
 from app.content.catalog import Catalog
-from app.core.ports import Brain
+from app.core.ports import Brain, CodeRunner
 from app.server.interviews import Interviews, RateLimiter
 from app.store.sqlite import Storage
 
@@ -23,6 +23,7 @@ class BarRaiser:
     settings: Settings
     catalog: Catalog
     brain: Brain
+    runner: CodeRunner
     storage: Storage
     interviews: Interviews
     session_limiter: RateLimiter
