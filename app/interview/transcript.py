@@ -29,6 +29,8 @@ _TURN_FIELDS = (
     "rationale",
     "at",
     "usage",
+    "code",
+    "language",
 )
 _GRADE_FIELDS = ("overall", "overall_label", "criteria", "evidence", "notes", "kind", "principle", "usage")
 
@@ -59,6 +61,8 @@ class TranscriptTurn(TypedDict):
     rationale: NotRequired[str]
     at: NotRequired[float]  # when the turn was complete (seconds since the epoch)
     usage: NotRequired[list[CallUsage]]
+    code: NotRequired[str]  # candidate: the code the editor attached (also quoted in ``text``)
+    language: NotRequired[str]
     grade: NotRequired[GradeSummary]  # candidate turns, once graded
 
 
@@ -73,3 +77,10 @@ def transcript_turns(values: dict[str, Any]) -> list[TranscriptTurn]:
             turn["grade"] = {k: g.get(k) for k in _GRADE_FIELDS}
         turns.append(cast(TranscriptTurn, turn))  # built key by key from the stored turn
     return turns
+
+
+def transcript_runs(values: dict[str, Any], pad_runs: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Every run of the candidate's code in the session, oldest first: the answers' runs (graph state) and the
+    pad's (app/store/pads.py), as ``RunRecord`` dumps."""
+    runs = [*values.get("runs", []), *(pad_runs or [])]
+    return sorted(runs, key=lambda r: r.get("at") or 0)

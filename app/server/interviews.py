@@ -11,6 +11,7 @@ import logging
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from langgraph.types import StateSnapshot
 
@@ -18,7 +19,7 @@ from app.content.catalog import Catalog
 from app.core.frames import Frame, Reply
 from app.core.state import initial_state
 from app.interview.session import RoundDriver, RoundRun
-from app.interview.transcript import transcript_turns
+from app.interview.transcript import transcript_runs, transcript_turns
 from app.server.protocol import RoundRef, SessionStatus, StateFrame
 from app.store.sqlite import SessionRecord
 
@@ -77,7 +78,14 @@ class Interviews:
                     raise NotAwaitingAnswer(ended=not snap.next and snap.values.get("phase") == "ended")
             await self._stream(record.id, self.driver.reply(record.id, reply), send)
 
-    async def state_frame(self, record: SessionRecord, brain_label: str, max_answer_chars: int) -> StateFrame:
+    async def state_frame(
+        self,
+        record: SessionRecord,
+        brain_label: str,
+        max_answer_chars: int,
+        pad_runs: list[dict[str, Any]] | None = None,
+        execution: dict[str, Any] | None = None,
+    ) -> StateFrame:
         snap = await self.snapshot(record.id)
         values = snap.values or {}
         rnd = self.catalog.rounds[record.round_id]
@@ -98,6 +106,8 @@ class Interviews:
             turns=transcript_turns(values),
             debrief=values.get("debrief"),
             limits={"max_answer_chars": max_answer_chars},
+            runs=transcript_runs(values, pad_runs),
+            execution=execution or {},
         )
 
 

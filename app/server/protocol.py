@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from app.core.frames import DebriefFrame, Frame, InterviewerDelta, InterviewerDone, TurnGradeFrame
+from app.core.frames import DebriefFrame, Frame, InterviewerDelta, InterviewerDone, RunResultFrame, TurnGradeFrame
 from app.core.vocabulary import ErrorCode
 from app.interview.transcript import TranscriptTurn
 
@@ -22,6 +22,26 @@ class AnswerFrame(BaseModel):
     model_config = ConfigDict(extra="ignore")
     type: Literal["answer"]
     text: str
+    code: str | None = None  # what the page's editor attached (the page also quotes it in ``text``)
+    language: Literal["sql", "python"] | None = None
+
+
+class RunFrame(BaseModel):
+    """Run the pad's code now (the Run button), outside the round: answered with a ``run_result`` frame."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["run"]
+    code: str
+    language: Literal["sql", "python"]
+
+
+class PadFrame(BaseModel):
+    """The pad's content, saved with the session for the question under discussion (no reply)."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["pad"]
+    code: str
+    language: Literal["sql", "python"]
 
 
 class ControlFrame(BaseModel):
@@ -30,9 +50,9 @@ class ControlFrame(BaseModel):
     action: Literal["end"]
 
 
-ClientFrame = Annotated[AnswerFrame | ControlFrame, Field(discriminator="type")]
+ClientFrame = Annotated[AnswerFrame | ControlFrame | RunFrame | PadFrame, Field(discriminator="type")]
 client_frame: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
-CLIENT_FRAME_TYPES = ("answer", "control")
+CLIENT_FRAME_TYPES = ("answer", "control", "run", "pad")
 
 
 # ---------------------------------------------------------------------------------------------- server -> client
@@ -57,6 +77,25 @@ class StateFrame(Frame):
     turns: list[TranscriptTurn]
     debrief: dict[str, Any] | None = None
     limits: dict[str, int]
+    runs: list[dict[str, Any]] = Field(default_factory=list, description="Every run of the candidate's code.")
+    execution: dict[str, Any] = Field(default_factory=dict, description="enabled, sandbox: how code runs here.")
+
+
+class PadStateFrame(Frame):
+    """The pad for the question under discussion: its language, the schema of its tables, the saved content."""
+
+    type: Literal["pad"] = "pad"
+    question_id: str | None
+    title: str | None = None
+    language: Literal["sql", "python"]
+    fixed: bool = Field(description="The question's exercise fixes the language (else a scratch pad).")
+    checked: bool = Field(description="Runs are compared with the question's reference / hidden tests.")
+    tables: list[dict[str, Any]] = Field(default_factory=list)
+    entry_point: str | None = None
+    tests: list[str] = Field(default_factory=list, description="The hidden tests' names (never their code).")
+    code: str = ""
+    execution: bool
+    message: str | None = None
 
 
 class ErrorFrame(Frame):
@@ -67,9 +106,25 @@ class ErrorFrame(Frame):
     message: str
 
 
-_SERVER_FRAMES = (StateFrame, InterviewerDelta, InterviewerDone, TurnGradeFrame, DebriefFrame, ErrorFrame)
+_SERVER_FRAMES = (
+    StateFrame,
+    InterviewerDelta,
+    InterviewerDone,
+    TurnGradeFrame,
+    DebriefFrame,
+    ErrorFrame,
+    PadStateFrame,
+    RunResultFrame,
+)
 ServerFrame = Annotated[
-    StateFrame | InterviewerDelta | InterviewerDone | TurnGradeFrame | DebriefFrame | ErrorFrame,
+    StateFrame
+    | InterviewerDelta
+    | InterviewerDone
+    | TurnGradeFrame
+    | DebriefFrame
+    | ErrorFrame
+    | PadStateFrame
+    | RunResultFrame,
     Field(discriminator="type"),
 ]
 server_frame: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame)

@@ -21,7 +21,16 @@ from app.core.ports import BrainError
 from app.core.vocabulary import ErrorCode
 from app.server.deps import Bar, BarRaiser
 from app.server.interviews import NotAwaitingAnswer, RateLimiter
-from app.server.protocol import CLIENT_FRAME_TYPES, AnswerFrame, StateFrame, client_frame, error_frame
+from app.server.pads import PadChannel
+from app.server.protocol import (
+    CLIENT_FRAME_TYPES,
+    AnswerFrame,
+    PadFrame,
+    RunFrame,
+    StateFrame,
+    client_frame,
+    error_frame,
+)
 from app.store.sqlite import SessionRecord
 
 log = logging.getLogger(__name__)
@@ -56,6 +65,17 @@ class Connection:
         self.awaiting_answer = False
         self.ended = False
         self.closed = False
+        self.pad = PadChannel(  # the candidate's pad: its question, its content, the Run button (app/server/pads.py)
+            record.id,
+            record.round_id,
+            bar.catalog.questions,
+            bar.runner,
+            bar.storage.pads,
+            self.send,
+            self.settings.code_runs_per_minute,
+            self.settings.code_max_chars,
+        )
+        self.pad_run: asyncio.Task[None] | None = None
 
     async def send(self, frame: Frame) -> None:
         if isinstance(frame, InterviewerDone):
@@ -68,6 +88,8 @@ class Connection:
             await self.ws.send_json(frame.wire())
         except Exception:  # the client went away mid-run; the run goes on and its state is checkpointed
             log.debug("session %s: frame dropped, socket closed", self.record.id)
+        if isinstance(frame, InterviewerDone) and frame.question_id:
+            await self.pad.show(frame.question_id)  # a new question: its pad
 
     def _start(self, coro: Coroutine[Any, Any, None]) -> None:
         async def guarded() -> None:
@@ -97,7 +119,11 @@ class Connection:
         self.run = asyncio.create_task(guarded())
 
     async def _state(self) -> StateFrame:
-        return await self.bar.interviews.state_frame(self.record, self.bar.brain.label, self.settings.max_answer_chars)
+        pad_runs = [r.model_dump(mode="json") for r in await self.bar.storage.pads.runs(self.record.id)]
+        execution = {"enabled": self.bar.runner.enabled, "sandbox": self.bar.runner.name}
+        return await self.bar.interviews.state_frame(
+            self.record, self.bar.brain.label, self.settings.max_answer_chars, pad_runs, execution
+        )
 
     async def serve(self) -> None:
         state = await self._state()
@@ -119,6 +145,8 @@ class Connection:
             return
         finally:
             self.closed = True
+            if self.pad_run and not self.pad_run.done():
+                await asyncio.shield(self.pad_run)  # a pad run is bounded by its time limit; it is kept for the replay
             if self.run and not self.run.done():
                 # let the run finish so its state is checkpointed; frames to a closed socket are dropped
                 await asyncio.shield(self.run)
@@ -127,6 +155,9 @@ class Connection:
         """Send the session state, and the pending interviewer turn again if the candidate owes an answer."""
         await self.send(state)
         self.ended = state.status == "ended"
+        asked = next((t.get("question_id") for t in reversed(state.turns) if t["role"] == "interviewer"), None)
+        if not self.ended:
+            await self.pad.show(asked, force=True)
         if state.status == "awaiting_answer":
             await self.send(InterviewerDone.model_validate(state.turns[-1]))
 
@@ -170,9 +201,19 @@ class Connection:
             problems = "; ".join(f"{'.'.join(map(str, e['loc'][1:])) or 'frame'}: {e['msg']}" for e in exc.errors())
             return await self.send(error_frame(ErrorCode.invalid_frame, problems))
         if isinstance(frame, AnswerFrame):
-            await self.answer(frame.text)
+            await self.answer(frame.text, frame.code, frame.language)
+        elif isinstance(frame, RunFrame):
+            await self.run_pad(frame)
+        elif isinstance(frame, PadFrame):
+            await self.pad.save(frame)
         else:
             await self.end()
+
+    async def run_pad(self, frame: RunFrame) -> None:
+        """The Run button: outside the round, one at a time per connection, answered with a ``run_result``."""
+        if self.pad_run and not self.pad_run.done():
+            await self.pad_run  # runs are short (bounded by their time limits): the next waits for the last
+        self.pad_run = asyncio.create_task(self.pad.run(frame))
 
     async def _refuse_if_ended(self) -> bool:
         if self.ended:
@@ -181,10 +222,17 @@ class Connection:
             )
         return self.ended
 
-    async def answer(self, text: str) -> None:
+    async def answer(self, text: str, code: str | None = None, language: str | None = None) -> None:
         if await self._refuse_if_ended():
             return
         limit = self.settings.max_answer_chars
+        if code is not None and len(code) > self.settings.code_max_chars:
+            return await self.send(
+                error_frame(
+                    ErrorCode.answer_too_long,
+                    f"Attached code is limited to {self.settings.code_max_chars} characters; this has {len(code)}.",
+                )
+            )
         if len(text) > limit:
             return await self.send(
                 error_frame(
@@ -202,7 +250,7 @@ class Connection:
             )
         self.awaiting_answer = False
         await self._after_current_run()
-        self._start(self.bar.interviews.resume(self.record, answer_reply(text), self.send))
+        self._start(self.bar.interviews.resume(self.record, answer_reply(text, code, language), self.send))
 
     async def end(self) -> None:
         if await self._refuse_if_ended():

@@ -17,6 +17,7 @@ from typing import Any
 import aiosqlite
 
 from app.store.checkpoints import WriteBehindSqliteSaver
+from app.store.pads import PadStore
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -127,6 +128,7 @@ class SessionStore:
 class Storage:
     checkpointer: WriteBehindSqliteSaver
     sessions: SessionStore
+    pads: PadStore  # the candidate's pad and its runs (app/store/pads.py)
 
 
 async def _connect(path: str) -> aiosqlite.Connection:
@@ -150,7 +152,9 @@ async def open_storage(sqlite_path: str) -> AsyncIterator[Storage]:
         await saver.setup()
         sessions = SessionStore(session_conn)
         await sessions.setup()
-        yield Storage(checkpointer=saver, sessions=sessions)
+        pads = PadStore(session_conn)
+        await pads.setup()
+        yield Storage(checkpointer=saver, sessions=sessions, pads=pads)
     finally:
         try:
             await saver.aclose()  # the queued checkpoint rows reach the disk before the connection closes

@@ -49,10 +49,11 @@ const PLACEHOLDER = "Type your answer. Think out loud \u2014 structure beats spe
  *   onEnd()           End interview
  *   onToggleGrades()  Show / Hide grades
  *   onActivity()      the answer box was focused or typed in (a paused socket resumes then)
+ * `pad` is the code pad's element (../pad/view.js), placed beside the conversation, or null.
  * Returns {element, render(state), update(prev, next), draft(), clearDraft(), restoreAnswer(text),
  * focusAnswerIfIdle()}.
  */
-export function createRoomView({ onSend, onEnd, onToggleGrades, onActivity }) {
+export function createRoomView({ onSend, onEnd, onToggleGrades, onActivity, pad = null }) {
   let current = null; // the state last drawn
   let userScrolledUp = false;
   let pendingNode = null; // the bubble of the answer waiting to be taken
@@ -146,6 +147,7 @@ export function createRoomView({ onSend, onEnd, onToggleGrades, onActivity }) {
     ),
     el("div", { class: "room__grid" },
       el("section", { class: "room__main", "aria-label": "Conversation" }, transcript, composer),
+      pad,
       gradePanel),
   );
 

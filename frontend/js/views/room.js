@@ -15,9 +15,13 @@ import {
   recordSessionEnd,
 } from "../store.js";
 import { showToast, clearToasts } from "../toast.js";
-import { initialState, applyFrame, applyEvent, canSend, canEnd } from "../room/state.js";
+import { initialState, applyFrame, applyEvent, canSend, canEnd, canRun, latestRun, withCode } from "../room/state.js";
 import { createRoomView, problemCard } from "../room/view.js";
+import { createPadView } from "../pad/view.js";
+import { loadDraft, saveDraft } from "../pad/draft.js";
 import { mountDebrief } from "./debrief.js";
+
+const PAD_SAVE_MS = 1200; // the pad's content goes to the server this long after the last keystroke
 
 export function mountRoom(root, ctx, sessionId) {
   const token = tokenFor(sessionId);
@@ -31,9 +35,12 @@ export function mountRoom(root, ctx, sessionId) {
   let destroyed = false;
   let debriefCleanup = null;
   let pollTimer = null;
+  let padTimer = null;
   const commands = { restart: () => sock.restart() }; // what a toast's button may ask for
 
+  const padView = createPadView({ onRun: runPad, onChange: padChanged });
   const view = createRoomView({
+    pad: padView.element,
     onSend: send,
     onEnd: endInterview,
     onToggleGrades: () => dispatch(applyEvent(state, { type: "toggle_grades" })),
@@ -60,6 +67,7 @@ export function mountRoom(root, ctx, sessionId) {
     const prev = state;
     state = next;
     view.update(prev, next);
+    padView.setBusy(next.running, canRun(next));
     for (const effect of next.effects) run(effect);
   }
 
@@ -90,6 +98,10 @@ export function mountRoom(root, ctx, sessionId) {
           "The link may be old or the server was reset. Start a new interview.", sessionId));
       case "save_show_grades":
         return setShowGrades(effect.show);
+      case "show_pad":
+        return showPad();
+      case "run_result":
+        return effect.run.question_id === state.pad?.question_id ? padView.showRun(effect.run) : undefined;
       default:
         return undefined;
     }
@@ -97,15 +109,52 @@ export function mountRoom(root, ctx, sessionId) {
 
   // ------------------------------------------------------------------ the candidate's actions
   function send() {
-    const draft = view.draft();
-    if (!canSend(state, draft)) return;
-    const text = draft.trim();
-    if (!sock.send({ type: "answer", text })) {
+    const code = padView.attaching(); // the pad's code goes with the answer when its box is ticked
+    const language = padView.language();
+    const text = withCode(view.draft(), code, language);
+    if (!canSend(state, text)) return;
+    const frame = code ? { type: "answer", text, code, language } : { type: "answer", text };
+    if (!sock.send(frame)) {
       showToast({ kind: "error", message: "Not connected right now. Your answer is still in the box." });
       return;
     }
+    if (code) padView.attached(code);
     view.clearDraft();
     dispatch(applyEvent(state, { type: "send", text }));
+  }
+
+  // ------------------------------------------------------------------ the code pad
+  function showPad() {
+    const pad = state.pad;
+    const draft = loadDraft(sessionId, pad.question_id);
+    const local = draft && draft.language === pad.language ? draft.code : "";
+    padView.show(pad, pad.code || local);
+    padView.showRun(latestRun(state));
+    padView.setBusy(state.running, canRun(state));
+    view.element.classList.add("room--pad");
+    if (!pad.code && local) padChanged(local, pad.language); // the server gets what this browser kept
+  }
+
+  function padChanged(code, language) {
+    const pad = state.pad;
+    if (!pad) return;
+    saveDraft(sessionId, pad.question_id, code, language);
+    clearTimeout(padTimer);
+    padTimer = setTimeout(() => sock.send({ type: "pad", code, language }), PAD_SAVE_MS);
+  }
+
+  function runPad() {
+    if (!canRun(state)) return;
+    const code = padView.value();
+    if (!code.trim()) {
+      showToast({ kind: "info", message: "Write some code in the pad first." });
+      return;
+    }
+    if (!sock.send({ type: "run", code, language: padView.language() })) {
+      showToast({ kind: "error", message: "Not connected right now. Run again when the connection is back." });
+      return;
+    }
+    dispatch(applyEvent(state, { type: "run" }));
   }
 
   function endInterview() {
@@ -175,6 +224,7 @@ export function mountRoom(root, ctx, sessionId) {
       round: state.round,
       level: state.level,
       turns: state.turns,
+      runs: state.runs,
     });
     window.scrollTo({ top: 0 });
   }
@@ -182,6 +232,8 @@ export function mountRoom(root, ctx, sessionId) {
   return () => {
     destroyed = true;
     clearTimeout(pollTimer);
+    clearTimeout(padTimer);
+    padView.destroy();
     sock.close();
     if (debriefCleanup) debriefCleanup();
   };
