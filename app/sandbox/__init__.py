@@ -50,10 +50,10 @@ class SandboxRunner:
             )
 
     async def run_sql(self, question: Question | None, query: str) -> SqlRun:
-        return await self.sql.run(question, query)
+        return await self.sql.run(question, _plain(query))
 
     async def run_python(self, question: Question | None, code: str) -> PythonRun:
-        return await self.python.run(question, code)
+        return await self.python.run(question, _plain(code))
 
     def tables(self, question: Question) -> list[dict[str, object]]:
         return self.sql.tables(question)
@@ -76,6 +76,11 @@ class DisabledRunner:
 
     def tables(self, question: Question) -> list[dict[str, object]]:
         return self.sql.tables(question)
+
+
+def _plain(code: str) -> str:
+    """No-break spaces (pasted from a web page, or typed by some input methods) are plain spaces in code."""
+    return code.replace("\u00a0", " ")
 
 
 def make_runner(settings: Settings) -> CodeRunner:

@@ -1,5 +1,8 @@
 // The pad's code editor: CodeMirror 6 (bundled once into ../../vendor/codemirror.js, see devtools/editor), with SQL
 // and Python highlighting, indentation, and the usual keyboard shortcuts (Tab indents; Ctrl/Cmd+Enter runs).
+// It lives in a shadow root: there CodeMirror's generated styles are constructed style sheets, which the page's
+// Content-Security-Policy (style-src 'self') allows, where a <style> element in the document would be blocked.
+// The shadow root links ../../css/editor.css for the editor's own look.
 import {
   EditorView,
   EditorState,
@@ -24,12 +27,23 @@ function languageSupport(language, tables) {
  * Returns {value(), setValue(text), setLanguage(language, tables), focus(), destroy()}.
  */
 export function createEditor(parent, { doc = "", language = "sql", tables = [], onChange, onRun, label = "Code" } = {}) {
+  const host = document.createElement("div");
+  host.className = "pad__editor-host";
+  parent.appendChild(host);
+  const shadow = host.attachShadow({ mode: "open" });
+  const sheet = document.createElement("link");
+  sheet.rel = "stylesheet";
+  sheet.href = new URL("../../css/editor.css", import.meta.url).href;
+  const mount = document.createElement("div");
+  mount.className = "editor";
+  shadow.append(sheet, mount);
   const lang = new Compartment();
   const runKeys = keymap.of([
     { key: "Mod-Enter", preventDefault: true, run: () => { onRun?.(); return true; } },
   ]);
   const view = new EditorView({
-    parent,
+    parent: mount,
+    root: shadow,
     state: EditorState.create({
       doc,
       extensions: [
@@ -37,15 +51,17 @@ export function createEditor(parent, { doc = "", language = "sql", tables = [], 
         basicSetup,
         keymap.of([indentWithTab]),
         lang.of(languageSupport(language, tables)),
+        EditorView.lineWrapping,
         EditorView.contentAttributes.of({ "aria-label": label, "data-testid": "pad-input" }),
         EditorView.updateListener.of((u) => {
-          if (u.docChanged) onChange?.(u.state.doc.toString());
+          if (u.docChanged) onChange?.(u.state.doc.toString().replace(/\u00a0/g, " "));
         }),
       ],
     }),
   });
   return {
-    value: () => view.state.doc.toString(),
+    value: () => view.state.doc.toString().replace(/\u00a0/g, " "), // no-break spaces (pasted, or typed into
+    // the editor by some input methods) are plain spaces in code
     setValue(text) {
       view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: String(text ?? "") } });
     },
@@ -53,6 +69,9 @@ export function createEditor(parent, { doc = "", language = "sql", tables = [], 
       view.dispatch({ effects: lang.reconfigure(languageSupport(language2, tables2)) });
     },
     focus: () => view.focus(),
-    destroy: () => view.destroy(),
+    destroy: () => {
+      view.destroy();
+      host.remove();
+    },
   };
 }
