@@ -280,23 +280,24 @@ def run_follow_up(view: RoundView, run: RunRecord) -> Decision | None:
     )
 
 
-def _probe_text(view: RoundView, question: Question, run: RunRecord) -> str:
+def _probe_text(view: RoundView, question: Question, run: RunRecord) -> tuple[str, str | None]:
+    """The question to ask after the facts, and the condition it answers (a ``test:<name>``, a diff kind...)."""
     said = _said(view)
     conditions = _conditions(run)
     probes = _probes(question)
     for cond in conditions:
         for p in probes:
             if p.when == cond and not any(p.text in s for s in said) and _safe(view, question, p.text):
-                return p.text
+                return p.text, cond
     generic_key = next((c for c in conditions if c in _GENERIC), "failed_test" if conditions else "error")
-    return _GENERIC.get(generic_key, _GENERIC["error"])
+    return _GENERIC.get(generic_key, _GENERIC["error"]), None
 
 
-def _facts(run: RunRecord) -> str:
+def _facts(run: RunRecord, aimed: str | None = None) -> str:
     r = run.result
     if isinstance(r, PythonRun) and r.status == "wrong":
-        failing = r.failing
-        first = failing[0].name if failing else "one"
+        failing = [t.name for t in r.failing]
+        first = aimed[5:] if aimed and aimed.startswith("test:") else (failing[0] if failing else "one")
         more = f" (and {len(failing) - 1} more)" if len(failing) > 1 else ""
         return f"Your function passes {r.passed} of {r.total} hidden tests; it fails '{first}'{more}."
     if isinstance(r, PythonRun) and r.status in ("error", "timeout"):
@@ -313,8 +314,8 @@ def run_line(view: RoundView, decision: Decision) -> str:
         follow = _fresh_follow_up(view, question, decision.key_point or "") if decision.key_point else None
         fact = _OK_FACT[run.result.language]
         return f"{fact} {follow}" if follow else f"{fact} What is its time complexity?"
-    probe = _probe_text(view, question, run)
-    line = f"{_facts(run)} {probe}"
+    probe, aimed = _probe_text(view, question, run)
+    line = f"{_facts(run, aimed)} {probe}"
     if not _safe(view, question, line):
         line = f"{_facts(run)} {_GENERIC['error' if run.result.status != 'wrong' else 'missing_rows']}"
     return line

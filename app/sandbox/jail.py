@@ -81,7 +81,7 @@ def drop_root() -> None:
 def set_limits(job: dict) -> None:
     mb = 1024 * 1024
     limits = {
-        resource.RLIMIT_CPU: (job["cpu_s"], job["cpu_s"]),
+        resource.RLIMIT_CPU: (job["cpu_s"], job["cpu_s"] + 1),  # SIGXCPU at the soft limit, SIGKILL a second later
         resource.RLIMIT_AS: (job["memory_mb"] * mb, job["memory_mb"] * mb),
         resource.RLIMIT_FSIZE: (job["file_kb"] * 1024, job["file_kb"] * 1024),
         resource.RLIMIT_NPROC: (job["processes"], job["processes"]),

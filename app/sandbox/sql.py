@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from app.content.models import Question, SqlExercise
 
 GRID_ROWS = 200  # rows of a result sent to the page
+CELL_CHARS = 200  # characters of a value the grid shows
 _PROGRESS_OPS = 2000  # VM instructions between two checks of the clock
 
 _READ_PRAGMAS = {"table_info", "table_xinfo", "table_list", "index_list", "index_info", "foreign_key_list"}
@@ -136,7 +137,7 @@ class SqlSandbox:
         columns, rows = result
         base = {
             "columns": columns,
-            "rows": [list(r) for r in rows[:GRID_ROWS]],
+            "rows": [[_cell(v) for v in r] for r in rows[:GRID_ROWS]],
             "row_count": len(rows),
             "truncated": len(rows) > GRID_ROWS,
             "elapsed_ms": elapsed,
@@ -194,7 +195,9 @@ class SqlSandbox:
     def _failure(self, exc: sqlite3.DatabaseError, refusals: list[str], deadline: float) -> SqlRun:
         message = str(exc).rstrip(".")
         if refusals:
-            what = next((r for r in refusals if "sqlite_master" not in r), refusals[0])
+            what = refusals[0]
+            if "sqlite_master" in what or "sqlite_temp_master" in what:
+                what = "a change to the schema (CREATE, DROP, ALTER)"
             return SqlRun(
                 status="refused", summary=f"Refused: {what}. Queries here may only read the data.", error=what
             )
@@ -227,6 +230,15 @@ def _authorizer(refusals: list[str]):  # type: ignore[no-untyped-def]  # sqlite3
         return sqlite3.SQLITE_DENY
 
     return check
+
+
+def _cell(v: Any) -> Any:
+    """A value as the grid shows it: long text and blobs are cut (the comparison saw them whole)."""
+    if isinstance(v, bytes):
+        v = f"<{len(v):,} bytes>" if len(v) > 64 else v.hex()
+    if isinstance(v, str) and len(v) > CELL_CHARS:
+        return v[:CELL_CHARS] + f"… ({len(v):,} characters)"
+    return v
 
 
 def _rows(n: int) -> str:
