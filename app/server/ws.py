@@ -156,7 +156,7 @@ class Connection:
         await self.send(state)
         self.ended = state.status == "ended"
         asked = next((t.get("question_id") for t in reversed(state.turns) if t["role"] == "interviewer"), None)
-        if not self.ended:
+        if not self.ended and asked is not None:
             await self.pad.show(asked, force=True)
         if state.status == "awaiting_answer":
             await self.send(InterviewerDone.model_validate(state.turns[-1]))
