@@ -4,5 +4,6 @@ export { EditorView, basicSetup } from "codemirror";
 export { EditorState, Compartment } from "@codemirror/state";
 export { keymap } from "@codemirror/view";
 export { indentWithTab } from "@codemirror/commands";
+export { indentUnit } from "@codemirror/language";
 export { sql, SQLite } from "@codemirror/lang-sql";
 export { python } from "@codemirror/lang-python";

@@ -111,3 +111,60 @@ def test_sql_round_with_the_pad(live_server):
             page.screenshot(path=str(ARTIFACTS / "browser-pad-debrief.png"), full_page=True)
         finally:
             browser.close()
+
+
+def test_python_question_with_the_pad(live_server):
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.goto(live_server.url)
+            page.get_by_test_id("round-coding").click()
+            page.get_by_test_id("level-L5").click()
+            select = page.get_by_test_id("question-select")
+            option = select.locator("option", has_text="Merge").first
+            expect(option).to_be_attached(timeout=10_000)
+            select.select_option(value=option.get_attribute("value"))
+            page.get_by_test_id("start").click()
+            expect(page.get_by_test_id("status")).to_have_attribute("data-status", "awaiting_answer", timeout=10_000)
+            expect(page.get_by_test_id("pad-language")).to_have_value("python")
+
+            # a first try that ignores the order: typed line by line, the editor indents the body
+            editor = page.get_by_test_id("pad-input")
+            editor.click()
+            page.keyboard.type("def merge_sorted_lists(a, b):", delay=2)
+            page.keyboard.press("Escape")
+            page.keyboard.press("Enter")
+            page.keyboard.type("return a + b", delay=2)
+            page.keyboard.press("Escape")
+            page.get_by_test_id("run").click()
+            result = page.get_by_test_id("pad-results").get_by_test_id("run-result")
+            expect(result).to_have_attribute("data-status", "wrong", timeout=20_000)
+            tests = result.get_by_test_id("run-test")
+            expect(tests).to_have_count(8)
+            expect(result.locator("[data-passed=false]").first).to_contain_text("the example")
+            expect(result).not_to_contain_text("assert")  # the hidden tests' code is never shown
+
+            page.get_by_test_id("answer").fill("I concatenate the two lists.")
+            page.get_by_test_id("send").click()
+            expect(page.get_by_test_id("interviewer-turn")).to_have_count(2, timeout=20_000)
+            expect(page.get_by_test_id("interviewer-turn").nth(1)).to_contain_text("hidden tests")
+
+            # the fix passes every hidden test
+            editor.click()
+            page.keyboard.press("Control+A")
+            page.keyboard.press("Delete")
+            page.keyboard.type("import heapq", delay=2)
+            page.keyboard.press("Escape")
+            page.keyboard.press("Enter")
+            page.keyboard.type("def merge_sorted_lists(a, b):", delay=2)
+            page.keyboard.press("Escape")
+            page.keyboard.press("Enter")
+            page.keyboard.type("return list(heapq.merge(a, b))", delay=2)
+            page.keyboard.press("Escape")
+            page.get_by_test_id("run").click()
+            expect(result).to_have_attribute("data-status", "ok", timeout=20_000)
+            expect(result.locator("[data-passed=true]")).to_have_count(8)
+            page.screenshot(path=str(ARTIFACTS / "browser-pad-python.png"), full_page=True)
+        finally:
+            browser.close()

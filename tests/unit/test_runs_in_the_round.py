@@ -191,3 +191,21 @@ def test_every_run_probe_passes_the_leak_check(catalog: Catalog, qid: str) -> No
         ex = q.sql or q.python
         for probe in ex.run_probes if ex else []:
             assert not leaked_claims(probe.text, q, [k.id for k in q.rubric.key_points], names=False), (q.id, probe)
+
+
+async def test_the_llm_brain_gets_the_run_in_its_turn_prompt(catalog: Catalog) -> None:
+    from app.core.view import RoundView
+    from app.grading.runs import run_notes
+
+    r = _round(catalog, ["sql-top-three-salaries", "py-merge-sorted-lists"])
+    await r.open()
+    await r.answer(f"```sql\n{ROW_NUMBER}\n```")
+    values = await r.values()
+    # the view as the brain sees it right after that answer: the answer last, its run in the state
+    state = {**values, "turns": values["turns"][:2]}
+    notes = run_notes(RoundView(state, catalog))  # type: ignore[arg-type]
+    assert "ran on the question's data: wrong" in notes and "5 rows where 6 are expected" in notes
+    assert "Never give the fix" in notes
+    assert "switched off" in run_notes(RoundView(state, catalog), execution=False)  # type: ignore[arg-type]
+    other = {**state, "stack": [{**state["stack"][0], "question_id": "ml-bias-variance"}]}
+    assert run_notes(RoundView(other, catalog)) == ""  # type: ignore[arg-type]  # the prompt is unchanged elsewhere

@@ -10,16 +10,17 @@ import {
   basicSetup,
   keymap,
   indentWithTab,
+  indentUnit,
   sql,
   SQLite,
   python,
 } from "../../vendor/codemirror.js";
 
 function languageSupport(language, tables) {
-  if (language === "python") return python();
+  if (language === "python") return [python(), indentUnit.of("    ")];
   const schema = {};
   for (const t of tables || []) schema[t.name] = (t.columns || []).map((c) => c.name);
-  return sql({ dialect: SQLite, schema, upperCaseKeywords: true });
+  return [sql({ dialect: SQLite, schema, upperCaseKeywords: true }), indentUnit.of("  ")];
 }
 
 /**
