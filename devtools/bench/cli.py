@@ -115,7 +115,10 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--repeat", type=int, default=20, help="--code: runs of each measurement (default 20)")
     parser.add_argument(
-        "--sandbox", choices=["auto", "bwrap", "unshare", "rlimits"], default="auto", help="--code: the Python isolation"
+        "--sandbox",
+        choices=["auto", "bwrap", "unshare", "rlimits"],
+        default="auto",
+        help="--code: the Python isolation",
     )
     parser.add_argument("--no-bank", action="store_true", help="--code: skip the bank's Python reference solutions")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
