@@ -167,6 +167,8 @@ def main() -> int:
     mode = job["mode"]
     if mode == "unshare":
         build_root(job)
+    elif mode == "bwrap":  # bubblewrap built the root and is already in the work directory
+        os.chdir(job["jail_work"])
     else:
         os.chdir(job["work"])
     if job.get("drop_root"):

@@ -2,8 +2,9 @@
 
 The isolation is chosen at start-up (``BARRAISER_CODE_SANDBOX``, ``auto`` by default) from what the machine allows:
 
-- ``bwrap`` (bubblewrap, when installed and working): new user, PID, network, mount, IPC and UTS namespaces, a root
-  made of read-only binds of the system and Python, tmpfs /work and /tmp, and ``nobody`` as the user.
+- ``bwrap`` (bubblewrap, when installed and working): new PID, network, mount, IPC and UTS namespaces (and a user
+  namespace when the server is not root), a read-only root made of binds of the system and Python, a tmpfs work
+  directory and /tmp, and ``nobody`` as the user.
 - ``unshare`` (util-linux, as root, or with an unprivileged user namespace): new PID, network, mount, IPC and UTS
   namespaces; app/sandbox/jail.py builds the same read-only root itself, chroots into it and drops root.
 - ``rlimits`` (the fallback when neither works): resource limits and an audit hook only, in a fresh temporary
@@ -152,15 +153,30 @@ _UNSHARE = ["unshare", "--pid", "--fork", "--kill-child", "--mount", "--net", "-
 
 
 def _bwrap_prefix(paths: list[str], limits: Limits) -> list[str]:
-    cmd = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    """bubblewrap's arguments. As root, no user namespace: the jail then drops to ``nobody`` itself, so that the
+    process limit counts a real unprivileged user (in a user namespace it would count root, who is exempt)."""
+    cmd = ["bwrap", "--die-with-parent", "--new-session"]
+    if os.geteuid() == 0:
+        cmd += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+    else:
+        cmd += ["--unshare-all", "--cap-drop", "ALL", "--uid", "65534", "--gid", "65534"]
     size, work = str(limits.work_mb * 1024 * 1024), _jail_work(paths)
-    cmd += ["--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", work, "--dev", "/dev", "--proc", "/proc"]
+    cmd += ["--perms", "1777", "--size", size, "--tmpfs", "/tmp", "--perms", "1777", "--size", size, "--tmpfs", work]
+    cmd += ["--dev", "/dev", "--proc", "/proc"]
+    made: set[str] = set()
     for p in paths:
         if os.path.islink(p) and os.path.dirname(p) == "/":
             cmd += ["--symlink", os.readlink(p), p]
-        elif os.path.exists(p):
-            cmd += ["--ro-bind", p, p]
-    cmd += ["--ro-bind", str(JAIL), "/jail.py", "--chdir", work, "--uid", "65534", "--gid", "65534"]
+            continue
+        if not os.path.exists(p):
+            continue
+        # the directories above a bind: traversable by nobody (bwrap would copy /root's 0700)
+        parents = [str(a) for a in reversed(Path(p).parents) if str(a) != "/" and str(a) not in made]
+        for a in parents:
+            cmd += ["--perms", "0755", "--dir", a]
+            made.add(a)
+        cmd += ["--ro-bind", p, p]
+    cmd += ["--ro-bind", str(JAIL), "/jail.py", "--chdir", work, "--remount-ro", "/"]
     return cmd
 
 
@@ -207,9 +223,8 @@ class PythonSandbox:
             "jail_work": _jail_work(self._paths),
             "ro_paths": self._paths,
             "work_mb": lim.work_mb,
-            "drop_root": os.geteuid() == 0
-            and self.backend != "bwrap"
-            and (self.backend == "unshare" or _nobody_can_read()),
+            # as root, the jail becomes nobody (in rlimits mode only if nobody can still read the Python install)
+            "drop_root": os.geteuid() == 0 and (self.backend != "rlimits" or _nobody_can_read()),
             "cpu_s": lim.cpu_s,
             "memory_mb": lim.memory_mb,
             "file_kb": lim.file_kb,
@@ -309,6 +324,8 @@ class PythonSandbox:
         events = await results.close()
         if outcome == "exited" and proc.returncode and proc.returncode < 0:
             outcome = f"signal:{-proc.returncode}"
+        elif outcome == "exited" and self._prefix and proc.returncode and 128 < proc.returncode < 160:
+            outcome = f"signal:{proc.returncode - 128}"  # bwrap / unshare report the child's signal as 128 + n
         return events, stdout, stderr, outcome, proc.returncode
 
 

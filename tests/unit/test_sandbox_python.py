@@ -212,13 +212,12 @@ def test_namespaces_hide_the_network_the_files_and_the_processes(backend: str) -
         "print(sorted(p for p in os.listdir('/proc') if p.isdigit()))\n"
         "print(os.getuid())\n"
         f"print(os.path.exists({str(SECRET)!r}))\n"
-        "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
-        "try:\n    s.sendto(b'x', ('127.0.0.1', 9))\nexcept OSError as e:\n    print('net', e.errno)\n"
+        "print(sorted(line.split(':')[0].strip() for line in open('/proc/net/dev').readlines()[2:]))\n"
     )
     run = _run(sandbox, None, code)
     lines = run.stdout.splitlines()
     assert run.status == "ok", run.summary + run.stderr
-    assert lines[0] == "['1']"  # a PID namespace of its own: only itself
+    assert lines[0] in ("['1']", "['1', '2']")  # a PID namespace of its own: itself (and bwrap's init)
     assert lines[1] == "65534" or os.geteuid() != 0  # nobody, when the server runs as root
     assert lines[2] == "False"  # the project is not in its root
-    assert lines[3].startswith("net ")  # no network: only a loopback that is down
+    assert lines[3] == "['lo']"  # a network namespace of its own: a loopback, no way out
