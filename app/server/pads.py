@@ -68,6 +68,17 @@ class PadChannel:
         self.question_id = question_id
         question = self.question
         if not self._shown(question):
+            if self.sent:  # the pad of the last question goes away
+                await self.send(
+                    PadStateFrame(
+                        question_id=question_id,
+                        language="sql",
+                        fixed=False,
+                        checked=False,
+                        execution=self.runner.enabled,
+                        shown=False,
+                    )
+                )
             self.sent = False
             return
         language = exercise_language(question)

@@ -96,6 +96,7 @@ class PadStateFrame(Frame):
     code: str = ""
     execution: bool
     message: str | None = None
+    shown: bool = Field(True, description="False: the question under discussion has no pad (the page hides it).")
 
 
 class ErrorFrame(Frame):

@@ -43,6 +43,13 @@ test("a pad frame shows the pad and asks the page to draw it", () => {
   assert.equal(applyFrame(connected(), { ...PAD, language: "cobol" }).pad.language, "sql");
 });
 
+test("a pad frame with shown false hides the pad", () => {
+  const s = applyFrame(applyFrame(connected(), PAD), { type: "pad", question_id: "ml-bias-variance", shown: false });
+  assert.equal(s.pad, null);
+  assert.deepEqual(s.effects, [{ type: "hide_pad" }]);
+  assert.ok(!canRun(s));
+});
+
 test("Run is allowed once at a time, and the result clears it", () => {
   let s = applyFrame(connected(), PAD);
   assert.ok(canRun(s));

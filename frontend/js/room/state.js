@@ -368,6 +368,11 @@ function onSocket(s, status) {
 }
 
 function onPad(s, f) {
+  if (f.shown === false) {
+    s.pad = null;
+    s.effects.push({ type: "hide_pad" });
+    return s;
+  }
   const pad = withoutType(f);
   s.pad = {
     question_id: typeof pad.question_id === "string" ? pad.question_id : null,

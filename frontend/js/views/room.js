@@ -100,6 +100,9 @@ export function mountRoom(root, ctx, sessionId) {
         return setShowGrades(effect.show);
       case "show_pad":
         return showPad();
+      case "hide_pad":
+        padView.show(null);
+        return view.element.classList.remove("room--pad");
       case "run_result":
         return effect.run.question_id === state.pad?.question_id ? padView.showRun(effect.run) : undefined;
       default:
