@@ -130,17 +130,14 @@ class PadChannel:
             result = await self.runner.run_sql(question, frame.code)
         else:
             result = await self.runner.run_python(question, frame.code)
-        seq = await self.store.next_run_seq(self.session_id)
-        record = RunRecord(
-            id=f"pad-{seq}",
-            source="pad",
-            question_id=self.question_id,
-            code=frame.code,
-            at=time.time(),
-            result=result,
+        question_id, at = self.question_id, time.time()
+        record = await self.store.add_run(
+            self.session_id,
+            lambda seq: RunRecord(
+                id=f"pad-{seq}", source="pad", question_id=question_id, code=frame.code, at=at, result=result
+            ),
+            keep=self.runner.enabled,  # with execution off nothing ran: nothing to keep
         )
-        if refusal is None or self.runner.enabled:
-            await self.store.add_run(self.session_id, seq, record)
         await self.send(RunResultFrame(run=record))
 
 

@@ -5,8 +5,11 @@ sessions table.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiosqlite
@@ -47,6 +50,7 @@ class Pad:
 class PadStore:
     def __init__(self, conn: aiosqlite.Connection):
         self._conn = conn
+        self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def setup(self) -> None:
         for statement in _SCHEMA:
@@ -70,17 +74,21 @@ class PadStore:
             row = await cur.fetchone()
         return None if row is None else Pad(*row)
 
-    async def next_run_seq(self, session_id: str) -> int:
-        async with self._conn.execute("SELECT MAX(seq) FROM pad_runs WHERE session_id = ?", (session_id,)) as cur:
-            row = await cur.fetchone()
-        return 1 + (row[0] if row and row[0] is not None else 0)
-
-    async def add_run(self, session_id: str, seq: int, run: RunRecord) -> None:
-        await self._conn.execute(
-            "INSERT OR REPLACE INTO pad_runs (session_id, seq, at, run) VALUES (?, ?, ?, ?)",
-            (session_id, seq, run.at, run.model_dump_json()),
-        )
-        await self._conn.commit()
+    async def add_run(self, session_id: str, build: Callable[[int], RunRecord], keep: bool = True) -> RunRecord:
+        """Number the session's next pad run, build its record and (with ``keep``) store it: one at a time per
+        session, so two tabs running at once never share a number."""
+        async with self._locks[session_id]:
+            async with self._conn.execute("SELECT MAX(seq) FROM pad_runs WHERE session_id = ?", (session_id,)) as cur:
+                row = await cur.fetchone()
+            seq = 1 + (row[0] if row and row[0] is not None else 0)
+            run = build(seq)
+            if keep:
+                await self._conn.execute(
+                    "INSERT INTO pad_runs (session_id, seq, at, run) VALUES (?, ?, ?, ?)",
+                    (session_id, seq, run.at, run.model_dump_json()),
+                )
+                await self._conn.commit()
+        return run
 
     async def runs(self, session_id: str) -> list[RunRecord]:
         async with self._conn.execute(
