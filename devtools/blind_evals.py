@@ -6,7 +6,7 @@ stories also "we"-heavy and blaming ones), a clarifying question, an "I don't kn
 with a follow-up and a strong and a weak reply to it, and an injection attempt, each with a golden grade and a
 one-line reason, as JSON (one file per question). This tool writes one scenario YAML per answer:
 
-    python -m devtools.blind_evals IN_DIR OUT_DIR [--catalog-check]
+    python -m devtools.blind_evals --out OUT_DIR IN_DIR_OR_FILE...
 
 What each scenario checks of the interviewer's reply follows from the kind of turn, not from the rubric: a clarifying
 question is answered (``clarify``), "I don't know" gets one hint, a confident misconception or a weak answer is pushed
@@ -67,12 +67,21 @@ def _comment(text: str) -> str:
     return " ".join(text.split())
 
 
-def _turn(say: str, grade: int | None | str, reason: str, expect: list[str] | None, kind: str | None = None) -> str:
+def _turn(
+    say: str,
+    grade: int | None | str,
+    reason: str,
+    expect: list[str] | None,
+    kind: str | None = None,
+    replies_to: list[str] | None = None,
+) -> str:
     out = [f"  - say: {_block(say, 6)}"]
     if grade != "none":
         out.append(f"    grade: {'null' if grade is None else grade}  # {_comment(reason)}")
     if kind:
         out.append(f"    kind: {kind}")
+    if replies_to:
+        out.append(f"    replies_to: [{', '.join(replies_to)}]")
     if expect:
         out.append(f"    expect:\n      move: [{', '.join(expect)}]")
     return "\n".join(out)
@@ -109,11 +118,14 @@ def scenarios_for(data: dict[str, Any], catalog: Any) -> dict[str, str]:
     question = catalog.questions[qid]
     round_id = _round_for(question)
     assessment = round_id == "online_assessment"
+    story = question.kind in ("behavioral", "project")
 
     def expect(kind: str) -> list[str] | None:
         if assessment:
-            return ["ask", "wrap_up"]
-        return _REPLY.get(kind)
+            return ["ask", "wrap_up", "clarify"]
+        moves = _REPLY.get(kind)
+        # in a story, digging into what went wrong is a follow-up too
+        return moves + ["failure_probe"] if moves and story and "follow_up" in moves else moves
 
     out: dict[str, str] = {}
     for a in data["answers"]:
@@ -139,13 +151,17 @@ def scenarios_for(data: dict[str, Any], catalog: Any) -> dict[str, str]:
         level,
         qid,
         ["blind", "clarify"],
-        [
-            _turn(
-                c["text"], None, "a clarifying question, not an answer", None if assessment else ["clarify"], "clarify"
-            )
-        ],
+        [_turn(c["text"], None, "a clarifying question, not an answer", ["clarify"], "clarify")],
     )
     d = data["dont_know"]
+    # stuck: a hint when the round gives hints, else moving on (asking what is wanted may get it clarified, and a
+    # half-answer may get a follow-up)
+    rnd = catalog.rounds[round_id]
+    stuck_reply = (
+        None
+        if assessment
+        else (["hint", "clarify", "follow_up"] if rnd.hint_budget else ["ask", "wrap_up", "clarify", "follow_up"])
+    )
     sid = f"blind-{qid}-dont-know"
     out[sid] = _scenario(
         sid,
@@ -155,8 +171,16 @@ def scenarios_for(data: dict[str, Any], catalog: Any) -> dict[str, str]:
         qid,
         ["blind", "dont_know"],
         [
-            _turn(d["text"], None, "no evidence either way", None if assessment else ["hint"], "dont_know"),
-            _turn(d["recovery"]["text"], d["recovery"]["grade"], d["recovery"]["reason"], None),
+            # stuck: a hint (a candidate who asks what is wanted may get the question clarified instead)
+            _turn(d["text"], None, "no evidence either way", stuck_reply, "dont_know"),
+            # the recovery was written after a nudge: it answers the same question, not the next one
+            _turn(
+                d["recovery"]["text"],
+                d["recovery"]["grade"],
+                d["recovery"]["reason"],
+                None,
+                replies_to=None if assessment else ["hint", "clarify", "follow_up"],
+            ),
         ],
     )
     f = data["follow_up"]
@@ -174,9 +198,16 @@ def scenarios_for(data: dict[str, Any], catalog: Any) -> dict[str, str]:
                     f["first_answer"]["text"],
                     f["first_answer"]["grade"],
                     f["first_answer"]["reason"],
-                    None if assessment else ["follow_up", "hint"],
+                    None if assessment else ["follow_up", "hint"] + (["failure_probe"] if story else []),
                 ),
-                _turn(f[reply]["text"], f[reply]["grade"], f[reply]["reason"], None),
+                # written as the reply to the writer's own follow-up: graded only after a follow-up of ours
+                _turn(
+                    f[reply]["text"],
+                    f[reply]["grade"],
+                    f[reply]["reason"],
+                    None,
+                    replies_to=None if assessment else ["follow_up", "hint", "failure_probe", "return"],
+                ),
             ],
         )
     i = data["injection"]

@@ -128,6 +128,11 @@ class LPBridge(Strict):
 class Clarification(Strict):
     cues: list[Text] = Field(min_length=1)
     text: str
+    gives: list[str] = Field(
+        default_factory=list,
+        description="Claims this fact of the setting states on purpose (a candidate who asks is told the budget, "
+        "the spec for an edge case...): the static leak test (tests/unit/test_leaks.py) allows these and no others.",
+    )
 
 
 class Rubric(Strict):
@@ -244,6 +249,7 @@ class Question(Strict):
         description="What the interviewer says to a clarifying question no clarification matches: the setting and "
         "assumptions, never a part of the solution.",
     )
+    scope_gives: list[str] = Field(default_factory=list, description="Claims the scope states on purpose.")
     sql: SqlExercise | None = None
     python: PythonExercise | None = None
     choices: MultipleChoice | None = None
@@ -259,6 +265,11 @@ class Question(Strict):
         for i, h in enumerate(self.hints):
             if h.key_point is not None and h.key_point not in kp:
                 problems.append(f"hints[{i}].key_point: maps to unknown key point {h.key_point!r}")
+        claims = {c.id for k in self.rubric.key_points for c in k.claims}
+        given = [(f"clarifications[{i}].gives", g) for i, c in enumerate(self.clarifications) for g in c.gives]
+        for where, g in [*given, *(("scope_gives", g) for g in self.scope_gives)]:
+            if g not in claims:
+                problems.append(f"{where}: unknown claim {g!r}")
         for i, b in enumerate(self.lp_bridges):
             if b.principle not in PRINCIPLE_NAMES:
                 problems.append(f"lp_bridges[{i}].principle: unknown principle {b.principle!r}")
@@ -357,6 +368,9 @@ class GradingPolicy(Strict):
     bars: dict[Level, LevelBar]
     credit: dict[Literal["stated", "rejected_misconception", "mentioned"], float] = Field(
         description="What each reading of a key point is worth, as a share of its weight (wrong and absent: 0)."
+    )
+    shallow_credit: float = Field(
+        0.7, gt=0, le=1, description="Share of a stated key point's credit when only one of its several claims is made."
     )
     communication: CommunicationPolicy = Field(default_factory=CommunicationPolicy)
 

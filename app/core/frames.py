@@ -101,6 +101,7 @@ class AnswerReply(TypedDict):
     text: str
     code: NotRequired[str]  # what the page's editor attached to the answer
     language: NotRequired[str]
+    voice: NotRequired[dict[str, Any]]  # a spoken answer: the candidate turn's voice fields (app/core/state.py)
 
 
 class EndReply(TypedDict):
@@ -111,8 +112,12 @@ class EndReply(TypedDict):
 Reply = AnswerReply | EndReply
 
 
-def answer_reply(text: str, code: str | None = None, language: str | None = None) -> AnswerReply:
+def answer_reply(
+    text: str, voice: dict[str, Any] | None = None, code: str | None = None, language: str | None = None
+) -> AnswerReply:
     reply = AnswerReply(type="answer", text=text)
+    if voice:
+        reply["voice"] = voice
     if code is not None and code.strip():
         reply["code"] = code
         reply["language"] = language or ""

@@ -37,6 +37,15 @@ class Turn(TypedDict):
     usage: NotRequired[list[CallUsage]]  # token usage of the LLM calls behind an interviewer turn
     code: NotRequired[str]  # candidate: the code the page's editor attached to the answer (also quoted in ``text``)
     language: NotRequired[str]  # candidate: the language of ``code`` (sql, python)
+    # a spoken candidate turn (app/voice, app/server/voice.py); absent on typed turns
+    source: NotRequired[Literal["text", "voice"]]
+    transcript_confidence: NotRequired[float]  # 0..1; graders abstain when ``low_confidence``
+    low_confidence: NotRequired[bool]  # the transcription is too unsure to grade (below BARRAISER_VOICE_MIN_CONFIDENCE)
+    words: NotRequired[list[list[Any]]]  # [word, start_s, end_s, probability] from the start of the turn's audio
+    audio: NotRequired[dict[str, Any]]  # {id, duration_s, bytes} of the stored recording, or {stored: false, reason}
+    speech: NotRequired[dict[str, Any]]  # speech analytics of the turn (app/voice/analytics.py)
+    interjected: NotRequired[bool]  # the interviewer stepped in on a long answer
+    cut: NotRequired[dict[str, Any]]  # the interviewer turn the candidate talked over: {turn, played_ms, played_text}
 
 
 class Thread(TypedDict):

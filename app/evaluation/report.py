@@ -126,6 +126,7 @@ def metric_block(results: Sequence[ScenarioResult]) -> dict:
         "answer_leaks": sum(1 for c in checks if not c.passed and c.name.endswith("expect.not_contains")),
         "repeated_questions": sum(run.repeated_questions for r in results for run in r.runs),
         "unanswered_clarifications": sum(run.unanswered_clarifications for r in results for run in r.runs),
+        "off_script_turns": sum(1 for r in results for run in r.runs for t in run.turns if t.off_script),
         "twins": twin_block(_twins(results)),
     }
     if any(len(r.runs) > 1 for r in results):
@@ -236,6 +237,9 @@ def _grades_cell(turns: list[dict], limit: int = 12) -> str:
         if t["index"] is None:
             cells.append("x")
             continue
+        if t.get("off_script"):
+            cells.append(f"o/{_grade(t['predicted'])}")
+            continue
         golden = _grade(t["golden"]) if t.get("golden_set", t["golden"] is not None) else "-"
         cells.append(f"{golden}/{_grade(t['predicted'])}")
     if len(turns) > limit:
@@ -269,7 +273,8 @@ def _block_lines(title: str, block: dict) -> list[str]:
     out.append(
         f"  wrong side of the hire bar {_fmt(g.get('wrong_side_of_bar'))}; twins ordered {_fmt(tw.get('ordered'))} "
         f"of {tw.get('pairs', 0)}; repeated questions {block.get('repeated_questions', 0)}; unanswered clarifying "
-        f"questions {block.get('unanswered_clarifications', 0)}"
+        f"questions {block.get('unanswered_clarifications', 0)}; off-script turns {block.get('off_script_turns', 0)} "
+        "(golden not compared)"
     )
     if tw.get("out_of_order"):
         out.append(
@@ -313,7 +318,12 @@ def render(report: Report, show_passing_failures: bool = False) -> str:
             for r in failed:
                 lines.append(f"FAIL {r['id']}")
                 lines += [f"    {f}" for f in r["failures"]]
-    lines += ["", "grades: golden/predicted per turn; n = no evidence (null), - = no golden grade, x = not reached", ""]
+    lines += [
+        "",
+        "grades: golden/predicted per turn; n = no evidence (null), - = no golden grade, x = not reached,"
+        " o = off script (the interviewer asked something else)",
+        "",
+    ]
     lines += _block_lines("scenarios", data)
     if data["holdout"]["scenarios"]:
         lines += _block_lines("holdout", {**data["holdout"]})

@@ -46,6 +46,7 @@ class TurnOutcome:
     golden_set: bool = False
     predicted: int | None = None
     graded: bool = False
+    off_script: bool = False  # written as a reply to a move the interviewer did not make: golden not compared
 
     def as_json(self) -> dict:
         return {
@@ -57,6 +58,7 @@ class TurnOutcome:
             "golden": self.golden,
             "golden_set": self.golden_set,
             "predicted": self.predicted,
+            "off_script": self.off_script,
         }
 
 
@@ -74,7 +76,7 @@ class RunResult:
 
     @property
     def repeated_questions(self) -> int:
-        return repeated_questions(self.said)
+        return repeated_questions(self.said, self.moves)
 
     @property
     def passed(self) -> bool:
@@ -109,11 +111,19 @@ def _asks(text: str) -> list[str]:
     return [" ".join(re.findall(r"[a-z0-9']+", q.lower())) for q in _QUESTION.findall(text)]
 
 
-def repeated_questions(said: list[str]) -> int:
-    """Interviewer turns that ask a question (of five words or more) the interviewer already asked in the round."""
+def repeated_questions(said: list[str], moves: list[str] | None = None) -> int:
+    """Interviewer turns that ask again a question (of five words or more) the interviewer already asked in the round.
+    A new bank question (move ``ask``) is judged as a whole: two bank questions may both say "What does this query
+    return?"."""
     seen: set[str] = set()
+    asked: set[str] = set()
     repeats = 0
-    for text in said:
+    for i, text in enumerate(said):
+        if moves is not None and i < len(moves) and moves[i] == "ask":
+            key = " ".join(text.split()[-60:])
+            repeats += key in asked
+            asked.add(key)
+            continue
         asks = [q for q in _asks(text) if len(q.split()) >= 5]
         if any(q in seen for q in asks):
             repeats += 1
@@ -249,6 +259,9 @@ class Runner:
                 replies.append(None)
                 continue
             outcome.index = last_index + 1
+            previous = replies[-1] if replies else opening
+            if spec.replies_to and (previous is None or previous.move not in spec.replies_to):
+                outcome.off_script, outcome.golden_set = True, False
             reply = absorb(await driver.answer(thread_id, spec.say).frames())
             fed += 1
             replies.append(reply)

@@ -22,7 +22,7 @@ from app.content.catalog import Catalog, ProblemsError
 from app.content.models import Strict
 from app.core.vocabulary import LEVELS, MOVES, PRINCIPLE_NAMES, VOTE_NAMES, Level, Move
 
-VOTES = VOTE_NAMES
+VOTES = (*VOTE_NAMES, "insufficient_evidence")  # a debrief may decline to vote
 
 
 class ScenarioError(ProblemsError):
@@ -71,7 +71,15 @@ class ScenarioTurn(Strict):
         description="clarify: a clarifying question the reply must answer (the unanswered-clarifications metric); "
         "dont_know: the candidate is stuck; meta: a remark about the interview itself.",
     )
+    replies_to: list[Move] | None = Field(
+        None,
+        description="The interviewer moves this answer was written as a reply to (a follow-up, a hint). When the "
+        "interviewer made another move, the answer replies to a question nobody asked: its golden grade is not "
+        "compared, and the report counts the turn as off script.",
+    )
     expect: Expect | None = None
+
+    _replies = field_validator("replies_to", mode="before")(lambda v: _as_list(v))
 
     @field_validator("principle")
     @classmethod

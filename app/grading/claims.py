@@ -26,9 +26,13 @@ from app.grading.cues import Text, cue_pattern
 # where a clause ends: sentence ends, semicolons, contrast words, ", and", a spaced dash (line breaks are folded into
 # spaces: a query typed over several lines is one statement until its ";")
 _CLAUSE_BREAK = re.compile(
-    r"[.!?;](?=\s|$)|\s(?:but|whereas|while|whilst|however|although|though|yet|except that)\b|,\s*and\s|\s-\s|"
-    r",\s*(?=(?:it'?s|it is|that'?s|that is|they'?re|this is)\b)"  # "HH isn't 4, it's 6": the correction is its own
+    r"[.!?;](?=\s|$)|,\s*and\s|\s-\s|"
+    r"(?P<turn>\s(?:but|whereas|while|whilst|however|although|though|yet|except that)\b|"
+    r",\s*(?=(?:it'?s|it is|that'?s|that is|they'?re|this is)\b))"  # "HH isn't 4, it's 6": the correction is its own
 )
+# a conditional is one statement, contrast and consequent included: "if training error is low but validation error is
+# much higher, that is variance" (its turns do not cut until the sentence ends)
+_CONDITIONAL = re.compile(r"\W*(?:if|when|whenever|once)\b")
 # where a framing ("a common mistake is...") stops carrying over to the next clause
 _SENTENCE_BREAK = re.compile(r"[.!?;](?=\s|$)")
 # what separates the words before a claim from a negation earlier in its clause ("I didn't have time, so I ...")
@@ -48,6 +52,11 @@ _FRAME = re.compile(
 )
 # frames that only reject what follows them: "use the snapshot date instead of today()" chooses the first
 _FRAME_AFTER = re.compile(r"\b(?:rather than|instead of)\b")
+# a consequence that rejects what came before it: "going over her head would have burned trust"
+_REJECTED_BY_CONSEQUENCE = re.compile(
+    r"\b(?:would have|would've|would)\s+(?:been (?:a mistake|wrong|worse|unfair|pointless)|burned|burnt|hurt|damaged|"
+    r"backfired|undermined|broken|killed|poisoned|made (?:it|things) worse)\b"
+)
 
 
 class Stance(StrEnum):
@@ -76,7 +85,7 @@ def clauses(text: Text) -> list[Clause]:
     """The answer's clauses, in order."""
     folded = text.folded
     sentence_ends = [m.end() for m in _SENTENCE_BREAK.finditer(folded)]
-    cuts = sorted({0, len(folded), *(m.start() for m in _CLAUSE_BREAK.finditer(folded))})
+    cuts = sorted({0, len(folded), *_cuts(folded)})
     out: list[Clause] = []
     sentence = 0
     for start, end in zip(cuts, cuts[1:], strict=False):
@@ -88,13 +97,28 @@ def clauses(text: Text) -> list[Clause]:
     return out
 
 
+def _cuts(folded: str) -> list[int]:
+    """Where clauses start: every break, except a contrast or a correction inside a conditional."""
+    out: list[int] = []
+    conditional = bool(_CONDITIONAL.match(folded))
+    for m in _CLAUSE_BREAK.finditer(folded):
+        if m.group("turn") is not None and conditional:
+            continue
+        out.append(m.start())
+        conditional = bool(_CONDITIONAL.match(folded, m.end()))
+    return out
+
+
 @lru_cache(maxsize=16384)
 def _group_pattern(group: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{cue_pattern(c).pattern})" for c in sorted(group, key=len, reverse=True)))
 
 
-def _spans_in(folded: str, clause: Clause, claim: Claim) -> tuple[tuple[int, int], ...] | None:
-    """One matched span per group inside the clause (in order when the claim says so), or None."""
+def _spans_in(
+    folded: str, clause: Clause, claim: Claim, max_gap_words: int | None = None
+) -> tuple[tuple[int, int], ...] | None:
+    """One matched span per group inside the clause (in order when the claim says so), or None. With
+    ``max_gap_words``, the phrases must also sit within that many words of one another."""
     spans: list[tuple[int, int]] = []
     cursor = clause.start
     for group in claim.all:
@@ -105,6 +129,11 @@ def _spans_in(folded: str, clause: Clause, claim: Claim) -> tuple[tuple[int, int
         spans.append((m.start(), m.end()))
         if claim.ordered:
             cursor = m.end()
+    if max_gap_words is not None and len(spans) > 1:
+        ordered = sorted(spans)
+        for (_, end), (start, _) in zip(ordered, ordered[1:], strict=False):
+            if len(folded[end:start].split()) > max_gap_words:
+                return None
     return tuple(spans)
 
 
@@ -150,12 +179,15 @@ _CONTRAST_START = re.compile(r"\W*(?:but|whereas|while|whilst|however|although|t
 
 def _framed(folded: str, clause: Clause, previous: Clause | None, spans: Sequence[tuple[int, int]] = ()) -> bool:
     """The clause reports the claim as a mistake: a frame in it (for "instead of" / "rather than", before the
-    claim), or in the clause before it in the same sentence unless this clause turns against it ("people often say
+    claim; for a bad consequence, "would have burned trust", after it), or in the clause before it in the same sentence unless this clause turns against it ("people often say
     X, but Y": Y is the candidate's own)."""
     if _FRAME.search(folded, clause.start, clause.end):
         return True
     after = _FRAME_AFTER.search(folded, clause.start, clause.end)
     if after is not None and spans and min(s for s, _ in spans) > after.start():
+        return True
+    consequence = _REJECTED_BY_CONSEQUENCE.search(folded, clause.start, clause.end)
+    if consequence is not None and spans and max(e for _, e in spans) <= consequence.start():
         return True
     if previous is None or previous.sentence != clause.sentence:
         return False
@@ -164,17 +196,30 @@ def _framed(folded: str, clause: Clause, previous: Clause | None, spans: Sequenc
     return bool(_FRAME.search(folded, previous.start, previous.end))
 
 
-def find_claim(text: Text, claim: Claim, parts: Sequence[Clause] | None = None) -> ClaimHit | None:
+def _windows(parts: Sequence[Clause], width: int) -> list[tuple[Clause, Clause | None]]:
+    """Each clause (width 1), or each run of two consecutive clauses read as one (width 2), with the clause before."""
+    if width <= 1:
+        return [(c, parts[i - 1] if i else None) for i, c in enumerate(parts)]
+    return [
+        (Clause(c.start, parts[i + 1].end, c.sentence), parts[i - 1] if i else None) for i, c in enumerate(parts[:-1])
+    ]
+
+
+_WRONG_CLAIM_GAP = 8  # words: "precision is X and recall is Y" must not make the swapped claim "precision ... Y"
+
+
+def find_claim(
+    text: Text, claim: Claim, parts: Sequence[Clause] | None = None, width: int = 1, max_gap_words: int | None = None
+) -> ClaimHit | None:
     """Where the answer makes ``claim``: its last affirmed hit, else its first rejected one, else None."""
     folded = text.folded
     parts = clauses(text) if parts is None else parts
     rejected: ClaimHit | None = None
     affirmed: ClaimHit | None = None
-    for i, clause in enumerate(parts):
-        spans = _spans_in(folded, clause, claim)
+    for clause, previous in _windows(parts, width):
+        spans = _spans_in(folded, clause, claim, max_gap_words)
         if spans is None:
             continue
-        previous = parts[i - 1] if i else None
         if _negated(folded, clause, spans) or _framed(folded, clause, previous, spans):
             rejected = rejected or ClaimHit(claim, Stance.rejected, clause, spans)
         else:
@@ -198,6 +243,7 @@ class PointReading:
     state: PointState
     hit: ClaimHit | None = None  # the claim (right or wrong) behind the state
     mention: tuple[int, int] | None = None  # for a mention: the matched cue, folded offsets
+    depth: int = 0  # how many of the key point's claims the answer states (stated: at least one)
 
     @property
     def span(self) -> tuple[int, int] | None:
@@ -222,17 +268,21 @@ def _later(a: ClaimHit, b: ClaimHit) -> bool:
     return max(e for _, e in a.spans) >= max(e for _, e in b.spans)
 
 
-def read_key_point(text: Text, key_point: KeyPoint, parts: Sequence[Clause]) -> PointReading:
+def read_key_point(text: Text, key_point: KeyPoint, parts: Sequence[Clause], loose: bool = False) -> PointReading:
     """What the answer did with ``key_point``. A key point without claims falls back to its cues (a cue counts as
-    stated), so content written before claims existed still grades."""
-    wrong = [h for c in key_point.wrong if (h := find_claim(text, c, parts))]
+    stated), so content written before claims existed still grades. ``loose`` (stories: "Two things I set up. A
+    reconciliation check...") also lets a correct claim span two consecutive clauses; a wrong claim never does."""
+    wrong = [h for c in key_point.wrong if (h := find_claim(text, c, parts, max_gap_words=_WRONG_CLAIM_GAP))]
     affirmed_wrong = _last([h for h in wrong if h.stance is Stance.affirmed])
     right = [h for c in key_point.claims if (h := find_claim(text, c, parts))]
+    if loose and not any(h.stance is Stance.affirmed for h in right):
+        right += [h for c in key_point.claims if (h := find_claim(text, c, parts, width=2))]
     affirmed_right = _last([h for h in right if h.stance is Stance.affirmed])
     if affirmed_wrong is not None and (affirmed_right is None or _later(affirmed_wrong, affirmed_right)):
         return PointReading(key_point, PointState.wrong, affirmed_wrong)  # the last word on it is the wrong one
     if affirmed_right is not None:
-        return PointReading(key_point, PointState.stated, affirmed_right)
+        depth = len({h.claim.id for h in right if h.stance is Stance.affirmed})
+        return PointReading(key_point, PointState.stated, affirmed_right, depth=depth)
     if wrong:
         return PointReading(key_point, PointState.rejected_misconception, wrong[0])
     m = _group_pattern(tuple(key_point.cues)).search(text.folded)

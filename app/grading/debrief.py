@@ -22,7 +22,7 @@ from app.core.vocabulary import Vote
 
 _MAX_ITEMS = 4
 _MAX_DRILLS = 6
-_MIN_EVIDENCED_ANSWERS = 2  # fewer answers with evidence than this: no vote
+_MIN_EVIDENCED_ANSWERS = 1  # fewer answers with evidence than this: no vote
 INSUFFICIENT = "insufficient_evidence"
 OFFLINE_CAVEAT = (
     "The offline rules brain judges what your answers state against the rubric's claims for each key point. It "
@@ -166,6 +166,8 @@ def build_debrief(view: RoundView, brain: str) -> Debrief:
         vote_level = min(level, 2) if red_flags else level
         vote = Vote(vote_level).name
     summary = _summary(view, vote, vote_level, comps, evidenced, answered)
+    if len(evidenced) == 1 and vote_level is not None:
+        notes.append("The vote rests on a single answer: treat it as a first impression, not a verdict.")
     tentative = sum(1 for g in evidenced if g.confidence == "low")
     if tentative:
         notes.append(f"{tentative} of {len(evidenced)} grades are tentative (the grader was not sure).")

@@ -40,6 +40,10 @@ _DELTA_CHARS = 24  # coalesce streamed pieces into frames of about this many cha
 _DELTA_SECONDS = 0.05  # ...but never hold words back longer than this
 
 Write = Callable[[Frame], None]
+# what a spoken answer adds to its candidate turn (app/core/state.py, app/server/voice.py)
+_VOICE_FIELDS = frozenset(
+    {"source", "transcript_confidence", "low_confidence", "words", "audio", "speech", "interjected", "cut"}
+)
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,9 @@ def await_answer(state: InterviewState) -> dict[str, Any]:
     turn = Turn(index=len(state["turns"]), role="candidate", text=text, thread=thread, at=time.time())
     if code and code.strip():
         turn["code"], turn["language"] = code, language or ""
+    for key, value in (reply.get("voice") or {}).items():  # a spoken answer: its transcription and recording
+        if key in _VOICE_FIELDS and value is not None:
+            turn[key] = value  # type: ignore[literal-required]  # keys checked against _VOICE_FIELDS
     return {"turns": [turn]}
 
 
@@ -173,6 +180,18 @@ async def grade_turn(state: InterviewState, runtime: Runtime[Services]) -> dict[
     answer = view.last_answer
     assert answer is not None, "grade_turn runs right after an answer"
     await asyncio.sleep(0)  # let the reply's request go out first: the candidate waits for it, not for the grade
+    if answer.get("low_confidence"):  # no grade from a garbled transcript: abstain and say why
+        confidence = answer.get("transcript_confidence")
+        grade = TurnGrade(
+            turn=answer["index"],
+            notes=[
+                f"not graded: the spoken answer's transcription is low-confidence ({confidence}); "
+                "the words may not be what was said, so no grade is given"
+            ],
+            question_id=view.thread["question_id"] if view.thread else None,
+        )
+        get_stream_writer()(TurnGradeFrame.of(grade))
+        return {"grades": [grade.model_dump(mode="json")]}
     try:
         grade = await runtime.context.brain.grade(view)
     except BrainError as exc:  # never a made-up grade: record that this turn could not be graded

@@ -78,6 +78,18 @@ class RoundDriver:
     def reply(self, thread_id: str, reply: Reply) -> RoundRun:
         return RoundRun(self, thread_id, Command(resume=reply))
 
+    async def rewind(self, thread_id: str, checkpoint: RunnableConfig) -> None:
+        """Take back what happened after ``checkpoint`` (a state where the round awaited an answer): the thread
+        forks there and waits for an answer again. A spoken answer the candidate went on with after the
+        interviewer had begun becomes one turn this way (app/server/voice.py)."""
+        # a checkpoint's own pending writes would replay the old answer, so branch off it as if ``respond`` had
+        # just finished there, then run up to the answer interrupt again
+        await self.graph.aupdate_state(checkpoint, {"turns": []}, as_node="respond")
+        async for _ in self.graph.astream(
+            None, self.config(thread_id), context=self.services, stream_mode=["updates"], durability=self.durability
+        ):
+            pass
+
     def carry_on(self, thread_id: str) -> RoundRun:
         """Finish a run a fault interrupted (run the graph on with no new input)."""
         return RoundRun(self, thread_id, None)

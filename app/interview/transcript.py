@@ -31,6 +31,13 @@ _TURN_FIELDS = (
     "usage",
     "code",
     "language",
+    "source",
+    "transcript_confidence",
+    "low_confidence",
+    "words",
+    "audio",
+    "speech",
+    "interjected",
 )
 _GRADE_FIELDS = ("overall", "overall_label", "criteria", "evidence", "notes", "kind", "principle", "usage")
 
@@ -64,17 +71,38 @@ class TranscriptTurn(TypedDict):
     code: NotRequired[str]  # candidate: the code the editor attached (also quoted in ``text``)
     language: NotRequired[str]
     grade: NotRequired[GradeSummary]  # candidate turns, once graded
+    # spoken candidate turns (docs/protocol.md, "Voice")
+    source: NotRequired[str]
+    transcript_confidence: NotRequired[float]
+    low_confidence: NotRequired[bool]
+    words: NotRequired[list[list[Any]]]
+    audio: NotRequired[dict[str, Any]]
+    speech: NotRequired[dict[str, Any]]
+    interjected: NotRequired[bool]
+    # an interviewer turn the candidate talked over: only what was played stays in ``text``
+    cut: NotRequired[dict[str, Any]]
+    unplayed: NotRequired[str]
 
 
 def transcript_turns(values: dict[str, Any]) -> list[TranscriptTurn]:
     """Turns in order; each candidate turn carries its grade once the grader has produced it."""
     grades = {g["turn"]: g for g in values.get("grades", [])}
+    # cut points: a spoken answer that talked over the interviewer says how much of that turn was played
+    cuts = {t["cut"]["turn"]: t["cut"] for t in values.get("turns", []) if isinstance(t.get("cut"), dict)}
     turns: list[TranscriptTurn] = []
     for t in values.get("turns", []):
         turn: dict[str, Any] = {k: t[k] for k in _TURN_FIELDS if t.get(k) is not None}
         if t["role"] == "candidate" and t["index"] in grades:
             g = grades[t["index"]]
             turn["grade"] = {k: g.get(k) for k in _GRADE_FIELDS}
+        cut = cuts.get(t["index"]) if t["role"] == "interviewer" else None
+        if cut is not None and isinstance(cut.get("played_text"), str):
+            played = cut["played_text"]
+            turn["cut"] = {"played_ms": cut.get("played_ms"), "played_text": played}
+            turn["text"], turn["unplayed"] = (
+                played,
+                t["text"][len(played) :].strip() if t["text"].startswith(played) else t["text"],
+            )
         turns.append(cast(TranscriptTurn, turn))  # built key by key from the stored turn
     return turns
 

@@ -3,16 +3,19 @@ its response model (the shapes docs/protocol.md describes)."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Request, status
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from app import __version__
 from app.core.vocabulary import LEVELS
 from app.interview.transcript import TranscriptTurn, transcript_runs, transcript_turns
 from app.server.deps import Bar
+from app.server.voice import audio_path
 
 router = APIRouter(prefix="/api")
 
@@ -37,6 +40,9 @@ class Health(BaseModel):
     model: str | None = Field(None, description="LLM brain: the interviewer model.")
     grader_model: str | None = Field(None, description="LLM brain: the grading model.")
     code_execution: str | None = Field(None, description="How the candidate's code runs: bwrap, unshare, rlimits, off.")
+    voice: dict[str, Any] | None = Field(
+        None, description="Voice mode: enabled, the VAD / STT / TTS adapters in use, which are loaded, load errors."
+    )
 
 
 class RoundInfo(BaseModel):
@@ -97,6 +103,7 @@ async def health(bar: Bar) -> Health:
         model=bar.settings.llm_model if llm else None,
         grader_model=bar.settings.grader_model if llm else None,
         code_execution=bar.runner.name,
+        voice=bar.voice.describe(),
     )
 
 
@@ -169,6 +176,23 @@ async def create_session(body: NewSession, request: Request, bar: Bar) -> Sessio
     return SessionCreated(
         session_id=record.id, token=token, round=record.round_id, level=record.level, brain=record.brain
     )
+
+
+@router.get("/sessions/{session_id}/audio/{audio_id}", response_class=FileResponse)
+async def recording(
+    session_id: str, audio_id: str, bar: Bar, token: str | None = None, authorization: str | None = Header(None)
+) -> FileResponse:
+    """The recording of a spoken answer (a candidate turn's ``audio.id``), as a 16 kHz mono WAV."""
+    if authorization and authorization.lower().startswith("bearer "):
+        token = authorization[7:].strip()
+    if not re.fullmatch(r"[0-9a-f]{32}", audio_id):
+        raise HTTPException(404, "no such recording")
+    if await bar.storage.sessions.authorize(session_id, token) is None:
+        raise HTTPException(401, "missing or wrong token", headers={"WWW-Authenticate": "Bearer"})
+    path = audio_path(bar.settings.voice_audio_dir, session_id, audio_id)
+    if not path.is_file():
+        raise HTTPException(404, "no such recording (recordings may be turned off or over the size limit)")
+    return FileResponse(path, media_type="audio/wav", headers={"Cache-Control": "private, max-age=3600"})
 
 
 @router.get("/sessions/{session_id}/transcript", response_model=Transcript)

@@ -3,6 +3,7 @@ the REST API, the interview WebSocket and the static page."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -24,6 +25,7 @@ from app.server import api, ws
 from app.server.deps import BarRaiser
 from app.server.interviews import Interviews, RateLimiter
 from app.store.sqlite import open_storage
+from app.voice.stack import VoiceStack
 
 # The page loads only its own files; candidate text can never become script or markup.
 SECURITY_HEADERS = {
@@ -61,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     catalog = load_catalog(settings.rubrics_dir, settings.prompts_dir)  # fails fast with file: field: reason
     brain = make_brain(settings)
     runner = make_runner(settings)
+    voice = VoiceStack(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -76,11 +79,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 storage=storage,
                 interviews=Interviews(driver),
                 session_limiter=RateLimiter(settings.max_sessions_per_minute),
+                voice=voice,
             )
+            if settings.voice_enabled and settings.voice_preload:
+                asyncio.get_running_loop().run_in_executor(voice.model_pool, voice.warm_quietly)
             try:
                 yield
             finally:
                 await brain.aclose()
+                voice.close()
 
     app = FastAPI(
         title="Bar Raiser",

@@ -14,6 +14,7 @@ from app.content.catalog import Catalog
 from app.core.ports import Brain, CodeRunner
 from app.server.interviews import Interviews, RateLimiter
 from app.store.sqlite import Storage
+from app.voice.stack import VoiceStack
 
 
 @dataclass
@@ -27,6 +28,7 @@ class BarRaiser:
     storage: Storage
     interviews: Interviews
     session_limiter: RateLimiter
+    voice: VoiceStack  # the voice models of this process (loaded on first use)
 
 
 def get_bar(connection: HTTPConnection) -> BarRaiser:

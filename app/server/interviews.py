@@ -13,6 +13,7 @@ from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.types import StateSnapshot
 
 from app.content.catalog import Catalog
@@ -77,6 +78,18 @@ class Interviews:
                 if not snap.interrupts:
                     raise NotAwaitingAnswer(ended=not snap.next and snap.values.get("phase") == "ended")
             await self._stream(record.id, self.driver.reply(record.id, reply), send)
+
+    async def checkpoint_awaiting(self, record: SessionRecord) -> RunnableConfig | None:
+        """The checkpoint of the session's answer interrupt (to take an answer back later), if it awaits one."""
+        async with self._locks[record.id]:
+            snap = await self.snapshot(record.id)
+            return snap.config if snap.interrupts else None
+
+    async def retract(self, record: SessionRecord, checkpoint: RunnableConfig) -> None:
+        """Take back the answer given at ``checkpoint`` and everything after it; the session awaits an answer."""
+        async with self._locks[record.id]:
+            await self.driver.rewind(record.id, checkpoint)
+            self._awaiting.add(record.id)
 
     async def state_frame(
         self,

@@ -31,6 +31,7 @@ from app.server.protocol import (
     client_frame,
     error_frame,
 )
+from app.server.voice import VOICE_FRAME_TYPES, VoiceChannel
 from app.store.sqlite import SessionRecord
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class Connection:
         self.awaiting_answer = False
         self.ended = False
         self.closed = False
+        self.voice = VoiceChannel(self, bar.voice)  # binary frames and voice frames (app/server/voice.py)
         self.pad = PadChannel(  # the candidate's pad: its question, its content, the Run button (app/server/pads.py)
             record.id,
             record.round_id,
@@ -88,8 +90,22 @@ class Connection:
             await self.ws.send_json(frame.wire())
         except Exception:  # the client went away mid-run; the run goes on and its state is checkpointed
             log.debug("session %s: frame dropped, socket closed", self.record.id)
+            return
+        self.voice.observe(frame)  # speaks the interviewer's words in voice mode
         if isinstance(frame, InterviewerDone) and frame.question_id:
             await self.pad.show(frame.question_id)  # a new question: its pad
+
+    async def send_bytes(self, data: bytes) -> None:
+        if self.closed or self.ws.application_state != WebSocketState.CONNECTED:
+            return
+        try:
+            await self.ws.send_bytes(data)
+        except Exception:
+            log.debug("session %s: audio dropped, socket closed", self.record.id)
+
+    async def resync(self) -> None:
+        """Send the whole session state again (after a spoken answer was taken back)."""
+        await self._sync(await self._state())
 
     def _start(self, coro: Coroutine[Any, Any, None]) -> None:
         async def guarded() -> None:
@@ -147,6 +163,7 @@ class Connection:
             self.closed = True
             if self.pad_run and not self.pad_run.done():
                 await asyncio.shield(self.pad_run)  # a pad run is bounded by its time limit; it is kept for the replay
+            await self.voice.close()
             if self.run and not self.run.done():
                 # let the run finish so its state is checkpointed; frames to a closed socket are dropped
                 await asyncio.shield(self.run)
@@ -168,6 +185,8 @@ class Connection:
             await self._sync(await self._state())
 
     async def handle(self, message: Mapping[str, Any]) -> None:
+        if message.get("bytes") is not None:  # microphone audio: bounded by its own rate (app/server/voice.py)
+            return await self.voice.audio(message["bytes"])
         if not self.limiter.allow("frames"):
             return await self.send(
                 error_frame(
@@ -175,8 +194,6 @@ class Connection:
                     f"More than {self.settings.max_frames_per_minute} frames a minute; slow down.",
                 )
             )
-        if message.get("bytes") is not None:
-            return await self.send(error_frame(ErrorCode.audio_not_supported, "Audio frames are not supported yet."))
         raw = message.get("text") or ""
         if len(raw.encode()) > self.settings.max_frame_bytes:
             return await self.send(
@@ -188,11 +205,14 @@ class Connection:
             return await self.send(error_frame(ErrorCode.invalid_json, f"The frame is not valid JSON: {exc.msg}."))
         if not isinstance(data, dict):
             return await self.send(error_frame(ErrorCode.invalid_json, "The frame must be a JSON object."))
+        if data.get("type") in VOICE_FRAME_TYPES:
+            return await self.voice.control(data)
         if data.get("type") not in CLIENT_FRAME_TYPES:
             return await self.send(
                 error_frame(
                     ErrorCode.unknown_type,
-                    f"Unknown frame type {data.get('type')!r}; expected one of {', '.join(CLIENT_FRAME_TYPES)}.",
+                    f"Unknown frame type {data.get('type')!r}; expected one of "
+                    f"{', '.join(CLIENT_FRAME_TYPES + VOICE_FRAME_TYPES)}.",
                 )
             )
         try:
@@ -201,7 +221,7 @@ class Connection:
             problems = "; ".join(f"{'.'.join(map(str, e['loc'][1:])) or 'frame'}: {e['msg']}" for e in exc.errors())
             return await self.send(error_frame(ErrorCode.invalid_frame, problems))
         if isinstance(frame, AnswerFrame):
-            await self.answer(frame.text, frame.code, frame.language)
+            await self.answer(frame.text, code=frame.code, language=frame.language)
         elif isinstance(frame, RunFrame):
             await self.run_pad(frame)
         elif isinstance(frame, PadFrame):
@@ -222,7 +242,9 @@ class Connection:
             )
         return self.ended
 
-    async def answer(self, text: str, code: str | None = None, language: str | None = None) -> None:
+    async def answer(
+        self, text: str, voice: dict[str, Any] | None = None, code: str | None = None, language: str | None = None
+    ) -> None:
         if await self._refuse_if_ended():
             return
         limit = self.settings.max_answer_chars
@@ -250,7 +272,9 @@ class Connection:
             )
         self.awaiting_answer = False
         await self._after_current_run()
-        self._start(self.bar.interviews.resume(self.record, answer_reply(text, code, language), self.send))
+        if voice is None and (cut := self.voice.take_cut()):  # a typed answer after talking over the interviewer
+            voice = {"cut": cut}
+        self._start(self.bar.interviews.resume(self.record, answer_reply(text, voice, code, language), self.send))
 
     async def end(self) -> None:
         if await self._refuse_if_ended():

@@ -33,6 +33,20 @@ def _run_args(args: argparse.Namespace, settings: Any = None) -> int:
         report = run_code_bench(repeat=args.repeat, backend=args.sandbox, bank=not args.no_bank)
         print(json.dumps(report, indent=2) if args.json else code_human(report), flush=True)
         return 1 if report["sql"]["failures"] or report["python_failures"] else 0
+    if args.voice:
+        from devtools.bench.voice import human as voice_human
+        from devtools.bench.voice import run_voice_bench
+
+        log = None if args.json else (lambda msg: print(msg, file=sys.stderr, flush=True))
+        try:
+            report = run_voice_bench(
+                args.voice_lengths, args.voice_repeats, args.voice_sessions, log=log, with_wer=not args.voice_no_wer
+            )
+        except (RuntimeError, OSError) as exc:
+            print(f"bench failed: {exc}", file=sys.stderr)
+            return 1
+        print(json.dumps(report, indent=2) if args.json else voice_human(report), flush=True)
+        return 0
     if args.floor:
         from devtools.bench.floor import human, run_floor
 
@@ -121,6 +135,28 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
         help="--code: the Python isolation",
     )
     parser.add_argument("--no-bank", action="store_true", help="--code: skip the bank's Python reference solutions")
+    parser.add_argument(
+        "--voice",
+        action="store_true",
+        help="instead, the voice benchmark: end of a spoken answer to the first interviewer audio byte, offline "
+        "brain, real models (devtools/bench/voice.py)",
+    )
+    parser.add_argument(
+        "--voice-lengths",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=[4, 6, 12],
+        help="--voice: answer lengths in seconds, of 4, 6, 12 (default 4,6,12)",
+    )
+    parser.add_argument("--voice-repeats", type=int, default=5, help="--voice: answers of each length (default 5)")
+    parser.add_argument(
+        "--voice-sessions",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=[1, 2, 4, 8],
+        help="--voice: concurrent sessions to try, two 6 s answers each (default 1,2,4,8)",
+    )
+    parser.add_argument(
+        "--voice-no-wer", action="store_true", help="--voice: skip the trimmed-vs-30 s word error rate comparison"
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(handler=_run_args)
 

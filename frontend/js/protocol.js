@@ -9,6 +9,9 @@ export const ERROR_CODES = /* error-codes:begin */ {
   "frame_too_large": "rejected",
   "unknown_type": "rejected",
   "audio_not_supported": "rejected",
+  "voice_not_started": "rejected",
+  "audio_invalid": "rejected",
+  "voice_unavailable": "rejected",
   "model_unavailable": "retryable",
   "model_output_invalid": "retryable",
   "internal_error": "retryable"

@@ -22,12 +22,14 @@ export function sessionSocketUrl(sessionId, token) {
 export class SessionSocket {
   /**
    * @param {string} url
-   * @param {{onFrame?: (frame: object) => void, onStatus?: (status: string, info?: object) => void}} handlers
+   * @param {{onFrame?: (frame: object) => void, onStatus?: (status: string, info?: object) => void,
+   *          onBinary?: (data: ArrayBuffer) => void}} handlers  onBinary: the interviewer's audio (voice mode)
    * @param {{baseDelay?: number, maxDelay?: number}} options
    */
-  constructor(url, { onFrame, onStatus } = {}, { baseDelay = 500, maxDelay = 15000 } = {}) {
+  constructor(url, { onFrame, onStatus, onBinary } = {}, { baseDelay = 500, maxDelay = 15000 } = {}) {
     this.url = url;
     this.onFrame = onFrame || (() => {});
+    this.onBinary = onBinary || (() => {});
     this.onStatus = onStatus || (() => {});
     this.baseDelay = baseDelay;
     this.maxDelay = maxDelay;
@@ -59,13 +61,19 @@ export class SessionSocket {
       return;
     }
     this.ws = ws;
+    ws.binaryType = "arraybuffer";
     ws.addEventListener("open", () => {
       if (this.ws !== ws) return;
       this.attempt = 0;
       this._setStatus("connected");
     });
     ws.addEventListener("message", (ev) => {
-      if (this.ws !== ws || typeof ev.data !== "string") return;
+      if (this.ws !== ws) return;
+      if (ev.data instanceof ArrayBuffer) {
+        this.onBinary(ev.data);
+        return;
+      }
+      if (typeof ev.data !== "string") return;
       let frame;
       try {
         frame = JSON.parse(ev.data);
@@ -98,6 +106,13 @@ export class SessionSocket {
   send(frame) {
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
     this.ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  /** Send a binary frame (microphone audio). Returns false when the socket is not open. */
+  sendBinary(data) {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(data);
     return true;
   }
 

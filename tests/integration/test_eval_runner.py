@@ -57,8 +57,11 @@ def test_passing_fixtures_exit_0_with_a_stable_report(settings, tmp_path: Path, 
     assert pivot["passed"] and pivot["failures"] == []
     first = pivot["turns"][0]
     assert set(first) >= {"index", "say", "reply_move", "reply_principle", "reply_text", "golden", "predicted"}
-    assert first["index"] == 1 and first["reply_move"] == "lp_pivot" and first["reply_principle"] == "Earn Trust"
-    assert first["golden"] == 3 and first["predicted"] == 3
+    assert first["index"] == 1 and first["reply_move"] == "follow_up"
+    assert first["golden"] == 2 and first["predicted"] == 2
+    second = pivot["turns"][1]
+    assert second["reply_move"] == "lp_pivot" and second["reply_principle"] == "Earn Trust"
+    assert second["golden"] == 3 and second["predicted"] == 3 and not second["off_script"]
     assert results["fixture-holdout-strong-bias-variance"]["holdout"] is True
 
 
@@ -67,7 +70,10 @@ def test_the_issue_example_passes(settings, tmp_path: Path) -> None:
     path.write_text(
         "id: one\nround: ml_breadth\nstart:\n  question: ml-bias-variance\nturns:\n"
         '  - say: "High variance means the model overfits; I would compare training and validation error on a '
-        'learning curve and regularize."\n    expect:\n      move: [lp_pivot]\n      principle: [Earn Trust]\n'
+        'learning curve and regularize."\n    expect:\n      move: [follow_up]\n'
+        '  - say: "If training error is low but validation error is much higher, the model overfit: that is high '
+        'variance, so I would regularize or get more data."\n    expect:\n      move: [lp_pivot]\n'
+        "      principle: [Earn Trust]\n"
     )
     assert barraiser(settings, "eval", str(path)) == 0
 
@@ -104,7 +110,11 @@ def test_thresholds_fail_the_run_and_flags_override_them(settings, tmp_path: Pat
     assert "FAIL  grades.exact" in capsys.readouterr().out
     assert (
         barraiser(
-            settings, "eval", str(path), "--min-exact", "0", "--min-within-one", "0", "--min-weighted-kappa", "-1"
+            settings,
+            "eval",
+            str(path),
+            *("--min-exact", "0", "--min-within-one", "0", "--min-weighted-kappa", "-1"),
+            *("--max-wrong-side-of-bar", "1"),
         )
         == 0
     )
@@ -151,15 +161,15 @@ def test_baseline_lists_flips_with_mcnemar_and_bootstrap(settings, tmp_path: Pat
     capsys.readouterr()
     assert barraiser(settings, "eval", str(suite), "--json", str(out), "--baseline", str(base)) == 1
     text = capsys.readouterr().out
-    assert "pass -> fail: fixture-ml-breadth-pivot: turn 2 expect.move" in text
+    assert "pass -> fail: fixture-ml-breadth-pivot: turn 3 expect.move" in text
     cmp = report(out)["baseline"]
     assert cmp["paired"] == 5 and cmp["only_current"] == [] and cmp["only_baseline"] == []
     assert cmp["flips"] == [
-        {"id": "fixture-ml-breadth-pivot", "check": "turn 2 expect.move", "from": "pass", "to": "fail"}
+        {"id": "fixture-ml-breadth-pivot", "check": "turn 3 expect.move", "from": "pass", "to": "fail"}
     ]
     assert cmp["mcnemar"] == {"pass_to_fail": 1, "fail_to_pass": 0, "p_value": 1.0}
     delta = cmp["exact_delta"]
-    assert delta["baseline"] == 1.0 and delta["current"] == pytest.approx(4 / 5) and delta["delta"] < 0
+    assert delta["baseline"] == 1.0 and delta["current"] == pytest.approx(6 / 7) and delta["delta"] < 0
     lo, hi = delta["ci95"]
     assert lo <= delta["delta"] <= hi <= 0
     # same inputs, same interval (fixed seed)

@@ -18,11 +18,12 @@ def test_offline_eval_suite_passes(tmp_path):
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=1200,  # ~1,200 scenarios: about a minute on an idle 2-core machine
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     data = json.loads(report.read_text())
-    assert data["scenarios"] >= 60
+    assert data["scenarios"] >= 900  # the hand-written scenarios and the blind-written ones
     assert data["checks"]["passed"] == data["checks"]["total"]
     assert data["injection"]["grade_rises"] == 0 and data["answer_leaks"] == 0
-    assert data["holdout"]["scenarios"] >= 5  # reported separately, never gating
+    assert data["repeated_questions"] == 0 and data["unanswered_clarifications"] == 0
+    assert data["holdout"]["scenarios"] >= 200  # reported separately, never gating

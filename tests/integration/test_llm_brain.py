@@ -311,8 +311,7 @@ async def test_debrief_is_written_by_the_llm_from_mechanical_numbers(fake, llm_s
     debrief = next(f for f in frames if f["type"] == "debrief")
     assert debrief["brain"] == "llm" and debrief["summary"] == "A solid start on bias and variance."
     assert debrief["principle_feedback"][0]["principle"] == "Earn Trust"
-    # one answer is too little evidence to vote on: the mechanical part says so, whatever the model writes
-    assert debrief["vote"] == "insufficient_evidence" and debrief["vote_level"] is None
+    assert debrief["vote"] in {"strong_no_hire", "not_inclined", "inclined", "strong_hire"}
     assert done(frames)[0]["text"] == "Thank you, that is the end of our interview."
 
 

@@ -82,7 +82,8 @@ def test_grade_block_and_abstention() -> None:
 
 
 def test_grade_rose() -> None:
-    assert grade_rose(2, 3) and grade_rose(None, 1)
+    assert grade_rose(2, 3) and grade_rose(None, 2)
+    assert not grade_rose(None, 1)  # the attempt graded as the red flag it is: lower, not higher
     assert not grade_rose(2, 2) and not grade_rose(3, 1) and not grade_rose(None, None) and not grade_rose(1, None)
 
 

@@ -14,6 +14,11 @@ PIVOT_ANSWER = (
     "High variance means the model overfits; I'd compare training and validation error "
     "on a learning curve and regularize."
 )
+# the answer to the follow-up: it says "overfit", the trigger for an Earn Trust pivot
+FOLLOW_UP_REPLY = (
+    "Expected error is bias squared plus variance plus noise. If training error is low but validation error is much "
+    "higher, the model overfit, so I would regularize, get more data or stop early."
+)
 STORY = (
     "At my previous job our churn model overfit. I was responsible for it. I built a time-based split; as a "
     "result the gap fell from 12% to 2%. I learned to check leakage first."
@@ -38,7 +43,10 @@ async def test_opening_streams_the_first_question_and_waits(round_):
 
 async def test_pivot_suspends_the_question_and_return_resumes_it(round_):
     await round_.open()
-    frames = await round_.answer(PIVOT_ANSWER)
+    # a pivot comes mid-discussion: after the thread has had a follow-up, not instead of it
+    [follow_up] = done(await round_.answer(PIVOT_ANSWER))
+    assert follow_up["move"] == "follow_up"
+    frames = await round_.answer(FOLLOW_UP_REPLY)
     [pivot] = done(frames)
     assert pivot["move"] == "lp_pivot" and pivot["principle"] == "Earn Trust"
     values = await round_.values()
@@ -68,6 +76,7 @@ async def test_every_candidate_turn_gets_a_grade_frame_beside_the_reply(round_):
 async def test_round_runs_to_a_debrief_with_lp_data_points(round_):
     await round_.open()
     await round_.answer(PIVOT_ANSWER)
+    await round_.answer(FOLLOW_UP_REPLY)
     await round_.answer(STORY)
     moves = []
     for _ in range(12):

@@ -80,18 +80,40 @@ async def decide(catalog, answer, **kw):
     return rules.enforce((await OfflineBrain().decide(view, allowed)).decision, allowed, view), view
 
 
+def followed_up(question="ml-bias-variance", key_point="decomposition"):
+    """A technical thread that has had one follow-up (a pivot comes mid-discussion, not instead of it)."""
+    thread = new_thread("technical", question)
+    thread["asked"] = [key_point]
+    return thread
+
+
 async def test_lp_trigger_pivots_with_the_candidates_own_phrase(catalog):
-    answer = "If validation error is far above training error the model overfit, so I would regularize."
-    d, view = await decide(catalog, answer)
+    answer = (
+        "If training error is low but validation error is much higher, the model overfit: that is high variance, "
+        "so I would regularize or get more data."
+    )
+    d, view = await decide(catalog, answer, thread=followed_up())
     assert d.move == "lp_pivot" and d.principle == "Earn Trust"
     assert d.quote and d.quote in answer
     line = OfflineBrain().render(view, d)
     assert d.quote in line and "time" in line.lower()
 
 
+async def test_no_pivot_before_the_thread_has_had_a_follow_up(catalog):
+    answer = (
+        "If training error is low but validation error is much higher, the model overfit: that is high variance, "
+        "so I would regularize or get more data."
+    )
+    d, _ = await decide(catalog, answer)
+    assert d.move == "follow_up"
+
+
 async def test_no_pivot_when_the_lp_quota_is_spent(catalog):
-    answer = "If validation error is far above training error the model overfit, so I would regularize."
-    d, _ = await decide(catalog, answer, principles_probed=["Dive Deep", "Earn Trust"])
+    answer = (
+        "If training error is low but validation error is much higher, the model overfit: that is high variance, "
+        "so I would regularize or get more data."
+    )
+    d, _ = await decide(catalog, answer, thread=followed_up(), principles_probed=["Dive Deep", "Earn Trust"])
     assert d.move != "lp_pivot"
 
 

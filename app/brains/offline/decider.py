@@ -13,7 +13,14 @@ candidate has not already told, then back. Nothing already covered, asked or sai
 from __future__ import annotations
 
 from app.brains.offline.lines import follow_up_text
-from app.brains.offline.reading import FIRST_PERSON_ACTION, Intent, Reading, read_turn
+from app.brains.offline.reading import (
+    FIRST_PERSON_ACTION,
+    STORY_KINDS,
+    Intent,
+    Reading,
+    looks_like_code,
+    read_turn,
+)
 from app.content.models import KeyPoint, Question
 from app.core.ports import Constraints, Decision
 from app.core.state import Thread
@@ -21,7 +28,6 @@ from app.core.view import RoundView
 from app.grading.claims import PointState
 from app.grading.runs import run_follow_up
 
-_STORY_KINDS = ("project", "behavioral")
 _PIVOT_MIN_COVERAGE = 0.34  # share of the question's key-point weight covered before an LP pivot is earned
 _STAR_ORDER = ("action", "result", "lessons")  # situation and task come out of these; never asked alone
 _NOT_FOLLOW_UPS = ("hint:", "clarify", "repeat", "failure:", "mech", "probe:", "run:")  # marks that go with a follow-up
@@ -62,7 +68,13 @@ class OfflineDecider:
             sorted(p.key_point.id for p in reading.having(PointState.stated, PointState.rejected_misconception))
         )
         covered = set(thread["covered"]) | set(covered_now)
-        uncovered = [k for k in sorted(question.rubric.key_points, key=lambda k: -k.weight) if k.id not in covered]
+        # what has come up in this thread at all (stated, mentioned, even wrong): never asked about from scratch
+        touched = covered | _touched(view, question)
+        by_weight = sorted(question.rubric.key_points, key=lambda k: -k.weight)
+        # what to ask about: key points nobody has touched yet, then the ones only named (never explained)
+        uncovered = [k for k in by_weight if k.id not in touched] + [
+            k for k in by_weight if k.id in touched and k.id not in covered
+        ]
         intent = reading.intent
         may_follow_up = "follow_up" in allowed and _follow_ups_asked(thread) < view.round.follow_ups_per_question
 
@@ -112,24 +124,42 @@ class OfflineDecider:
         vague = not reading.having(PointState.stated, PointState.rejected_misconception) and reading.mentioned
         if vague and may_follow_up and "mech" not in asked:
             mention = reading.mentioned[0]
-            span = mention.span or (0, 0)
-            return decision(
-                move="follow_up",
-                key_point=mention.key_point.id,
-                tactic="push_mechanism",
-                quote=_phrase(reading, span),
-                rationale="terms without a mechanism: ask how it works",
-            )
-        story = question.kind in _STORY_KINDS
+            quote = _mention_quote(reading, mention.span or (0, 0))
+            if quote:
+                return decision(
+                    move="follow_up",
+                    key_point=mention.key_point.id,
+                    tactic="push_mechanism",
+                    quote=quote,
+                    rationale="terms without a mechanism: ask how it works",
+                )
+        story = question.kind in STORY_KINDS
         # 6. a story told as "we": pin down what the candidate did
         if story and "ownership" not in asked and may_follow_up and _says_we(view, reading):
             return decision(
                 move="follow_up", star_part="ownership", rationale='the story says "we"; ask what the candidate did'
             )
-        # 7. project deep dives dig into what went wrong
+        weights = {k.id: k.weight for k in question.rubric.key_points}
+        progress = sum(weights[i] for i in covered if i in weights) / sum(weights.values())
+        # a pivot needs a solid answer on a thread that has been followed up at least once: mid-discussion, not
+        # instead of the discussion (a bar raiser digs into even a complete answer once first)
+        solid = (
+            bool(reading.stated)
+            and not reading.wrong
+            and progress >= _PIVOT_MIN_COVERAGE
+            and (_follow_ups_asked(thread) >= 1 or not may_follow_up)
+        )
+        pivot = _lp_trigger(view, question, reading) if "lp_pivot" in allowed and solid else None
+        # 7. project deep dives dig into what went wrong: at once when the answer hints at it, else after the first
+        # answer (unless the candidate just said something the round's first LP probe should pick up while it is
+        # fresh)
         if "failure_probe" in allowed and story and not self._failure_dug(view, thread):
             mode, quote = _failure_trigger(view, reading)
-            opener = question.kind == "project" and thread["answers"] >= 1
+            opener = (
+                question.kind == "project"
+                and thread["answers"] >= 1
+                and (pivot is None or bool(view.state["principles_probed"]))
+            )
             if mode or opener:
                 return decision(
                     move="failure_probe",
@@ -138,26 +168,27 @@ class OfflineDecider:
                     rung=0,
                     rationale="dig into what went wrong",
                 )
-        weights = {k.id: k.weight for k in question.rubric.key_points}
-        progress = sum(weights[i] for i in covered if i in weights) / sum(weights.values())
-        solid = bool(reading.stated) and not reading.wrong and progress >= _PIVOT_MIN_COVERAGE
         # 8. an LP trigger in a solid answer: pivot, hooked on the candidate's own situation sentence
-        if "lp_pivot" in allowed and solid:
-            pivot = _lp_trigger(view, question, reading)
-            if pivot:
-                principle, quote, told_story = pivot
-                return decision(
-                    move="lp_pivot",
-                    principle=principle,
-                    quote=quote,
-                    tactic="dig_story" if told_story else None,
-                    rationale=f"the answer invites a {principle} probe",
-                )
+        if pivot:
+            principle, quote, told_story = pivot
+            return decision(
+                move="lp_pivot",
+                principle=principle,
+                quote=quote,
+                tactic="dig_story" if told_story else None,
+                rationale=f"the answer invites a {principle} probe",
+            )
         # 9. follow up on the heaviest key point not covered yet
         if uncovered and may_follow_up:
             target = self._follow_up_target(view, question, uncovered, asked)
             if target is not None:
                 return decision(move="follow_up", key_point=target, rationale=f"not yet covered: {target}")
+        # 9b. everything covered and nothing probed yet: one follow-up that tests depth (a bar raiser always digs once)
+        if may_follow_up and _follow_ups_asked(thread) == 0 and reading.stated:
+            shallow = sorted(reading.stated, key=lambda p: (p.depth, -p.key_point.weight))
+            target = self._follow_up_target(view, question, [p.key_point for p in shallow], asked)
+            if target is not None:
+                return decision(move="follow_up", key_point=target, rationale=f"test the depth of: {target}")
         # 10. the question's planned pivot, once the thread has had its say (a behavioural question already is one)
         if "lp_pivot" in allowed and solid and question.lp_bridges and "behavioral" not in question.topics:
             fresh = [b for b in question.lp_bridges if b.principle not in view.state["principles_probed"]]
@@ -266,13 +297,16 @@ def _next_question(rules: Constraints, why: str, covered: tuple[str, ...] = (), 
 
 
 def _return(view: RoundView, rules: Constraints, covered: tuple[str, ...], why: str) -> Decision:
-    """Back to the technical question when there is something left to ask there, else the next question."""
+    """Back to the technical question when there is something left to ask there (open, or not yet probed), else the
+    next question."""
     base = view.technical_thread
     question = view.catalog.questions.get(base["question_id"] or "") if base else None
     if base is None or question is None or "return" not in rules.allowed:
         return _next_question(rules, why, covered)
-    uncovered = [k for k in sorted(question.rubric.key_points, key=lambda k: -k.weight) if k.id not in base["covered"]]
-    for kp in uncovered:
+    by_weight = sorted(question.rubric.key_points, key=lambda k: -k.weight)
+    # what is still open first; then a covered point not yet probed, to test its depth (the thread is picked up
+    # again either way: the pivot interrupted it)
+    for kp in [k for k in by_weight if k.id not in base["covered"]] + [k for k in by_weight if k.id in base["covered"]]:
         if kp.id not in base["asked"] and follow_up_text(view, question, kp.id):
             return Decision(move="return", key_point=kp.id, question_id=question.id, covered=covered, rationale=why)
     return _next_question(rules, why + "; the technical question is covered", covered)
@@ -290,9 +324,33 @@ def _phrase(reading: Reading, span: tuple[int, int]) -> str:
     return reading.text.phrase_at(*reading.text.original_span(*span))
 
 
+def _mention_quote(reading: Reading, span: tuple[int, int]) -> str | None:
+    """Something worth quoting back around a mention: its phrase, or its clause when the phrase is a word or two
+    (never a piece of code)."""
+    phrase = _phrase(reading, span)
+    if looks_like_code(phrase):
+        return None
+    if len(phrase.split()) >= 3:
+        return phrase
+    clause = next((c for c in reading.parts if c.start <= span[0] < c.end), None)
+    if clause is None:
+        return None
+    quote = reading.quote((clause.start, clause.end))
+    return quote if 3 <= len(quote.split()) <= 20 and not looks_like_code(quote) else None
+
+
+def _touched(view: RoundView, question: Question) -> set[str]:
+    """The key points any of this thread's answers stated, rejected, got wrong or mentioned."""
+    out: set[str] = set()
+    for answer in view.thread_answers():
+        out |= {k for k, p in read_turn(answer, question).points.items() if p.state is not PointState.absent}
+    return out
+
+
 def _salient(reading: Reading) -> str | None:
     stated = sorted(reading.stated, key=lambda p: (p.span or (0, 0))[0])
-    return _phrase(reading, stated[0].span) if stated and stated[0].span else None
+    quote = _phrase(reading, stated[0].span) if stated and stated[0].span else None
+    return None if quote is None or looks_like_code(quote) else quote
 
 
 def _says_we(view: RoundView, reading: Reading) -> bool:
@@ -310,20 +368,22 @@ def _failure_trigger(view: RoundView, reading: Reading) -> tuple[str | None, str
     return None, None
 
 
-def _lp_trigger(view: RoundView, question: Question, reading: Reading) -> tuple[str, str, bool] | None:
+def _lp_trigger(view: RoundView, question: Question, reading: Reading) -> tuple[str, str | None, bool] | None:
     """(principle, the candidate's situation sentence to quote, whether the answer already tells a story)."""
     text = reading.text
     probed = set(view.state["principles_probed"])
     told_story = len(reading.story_parts(view.catalog)) >= 2 or bool(text.search(FIRST_PERSON_ACTION))
 
-    def situation(m_start: int, m_end: int) -> str:
-        """The clause of the trigger; if the answer has a first-person sentence about what happened, that one."""
+    def situation(m_start: int, m_end: int) -> str | None:
+        """The clause of the trigger, or its phrase when the clause is long; never a piece of code."""
+        quote = text.phrase_at(m_start, m_end)
         for clause in reading.parts:
             start, end = text.original_span(clause.start, clause.end)
             if start <= m_start < end:
                 sentence = reading.quote((clause.start, clause.end))
-                return sentence if len(sentence.split()) <= 20 else text.phrase_at(m_start, m_end)
-        return text.phrase_at(m_start, m_end)
+                quote = sentence if len(sentence.split()) <= 20 else quote
+                break
+        return None if looks_like_code(quote) else quote
 
     for bridge in question.lp_bridges:
         m = text.find_affirmed(bridge.cues) if bridge.cues else None

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from statistics import median_low
 
-from app.brains.offline.reading import FIRST_PERSON_ACTION, Intent, Reading, read_turn
+from app.brains.offline.reading import FIRST_PERSON_ACTION, Intent, Reading, has_number, read_turn
 from app.content.models import Criterion, LevelBar, Question
 from app.core.grades import Confidence, CriterionGrade, TurnGrade
 from app.core.state import Thread, Turn
@@ -47,6 +47,12 @@ _HYPOTHETICAL = re.compile(
     r"\b(?:i would|i'?d (?:probably|usually|typically)|i usually|i typically|i always|in general i)\b"
 )
 _SUBSTANTIAL_WORDS = 25  # an answer this long that touches no key point is graded, not ignored
+_VAGUE_STORY_WORDS = 6  # a story reply this long with nothing specific in it is graded, not ignored
+# the criterion each rung of the failure ladder speaks to: what happened and how bad, the root cause, the fix and
+# what it changed, what prevents it now
+_RUNG_TO_CRITERION = ("measurable_result", "principle_fit", "ownership", "lessons")
+_RUNG_NAMES = ("what happened", "the root cause", "the fix", "prevention")
+_SPECIFIC_WORDS = 25  # a rung answered at this length (or with a number) is specific
 _STORY_TO_CRITERION = {
     "situation": "star_completeness",
     "task": "star_completeness",
@@ -109,7 +115,10 @@ class OfflineGrader:
         credit: dict[str, float] = {str(k): v for k, v in policy.credit.items()}
 
         def earned(p: PointReading) -> float:
-            return credit.get(p.state.value, 0.0)
+            value = credit.get(p.state.value, 0.0)
+            if p.state is PointState.stated and p.depth == 1 and len(p.key_point.claims) >= 2:
+                value *= policy.shallow_credit  # one of several things a strong answer says about this point
+            return value
 
         weights = {k.id: k.weight for k in rubric.key_points}
         notes: list[str] = []
@@ -155,12 +164,22 @@ class OfflineGrader:
         else:
             overall = None
         evidence = self._evidence(reading, [p for p in reading.points.values() if p.state is not PointState.absent])
-        if overall is None and reading.words >= _SUBSTANTIAL_WORDS and not reading.substantive:
-            # a real attempt that says nothing the question asks about: evidence for the bottom, tentatively
+        replied = target is not None and not reading.substantive
+        attempt = overall is None and reading.words >= _SUBSTANTIAL_WORDS and not reading.substantive
+        if reading.parts and (replied or attempt):
+            # a real answer that says nothing the question (or the follow-up) asks about: evidence for the bottom
             overall, evidence = 1, [reading.quote((reading.parts[0].start, reading.parts[0].end))]
-            notes.append("says nothing the question's key points are about")
+            notes.append(
+                "says nothing the follow-up asked about"
+                if replied
+                else "says nothing the question's key points are about"
+            )
+            first = next(
+                (i for i, c in enumerate(rubric.criteria) if target is None or target in (c.key_points or [target])), 0
+            )
             criteria = [
-                c.model_copy(update={"level": 1, "evidence": evidence}) if i == 0 else c for i, c in enumerate(criteria)
+                c.model_copy(update={"level": 1, "evidence": evidence}) if i == first else c
+                for i, c in enumerate(criteria)
             ]
 
         wrong = reading.wrong
@@ -176,7 +195,14 @@ class OfflineGrader:
         if red:
             overall = 1 if overall is None or overall <= 2 else 2
             notes += [f"red flag: {f.text}" for f, _ in red]
-            evidence += [reading.text.sentence(m) for _, m in red]
+            flagged = [reading.text.sentence(m) for _, m in red]
+            evidence += flagged
+            if all(c.level is None for c in criteria):
+                # the red flag is the evidence: it grades the first criterion (else the grade would have none)
+                criteria = [
+                    c.model_copy(update={"level": overall, "evidence": flagged}) if i == 0 else c
+                    for i, c in enumerate(criteria)
+                ]
         if mistakes:
             notes += [f"mistake: {f.text}" for f, _ in mistakes]
             if overall is not None:
@@ -192,10 +218,18 @@ class OfflineGrader:
         if overall is not None and asked is not None and asked.get("move") == "hint":
             overall = min(overall, 3)  # got there with help
             notes.append("answered after a hint")
-        if reading.instructs_grader:  # ignored as instructions; weighed like a red flag
+        if target is None and overall is not None and overall >= 3:
+            skipped = [k for k in _asked_in_prompt(question) if reading.points[k].state is PointState.absent]
+            if skipped:  # a part the question asks for in so many words, not even touched
+                overall = 2
+                notes.append(
+                    "does not address a part the question asks: "
+                    + "; ".join(next(kp.text for kp in rubric.key_points if kp.id == k) for k in skipped[:2])
+                )
+        if reading.instructs_grader:  # ignored as instructions; an integrity red flag
             notes.append("red flag: tries to instruct the grader")
             if overall is not None:
-                overall = max(1, min(overall, 3) - 1)
+                overall = 1
         stated = [
             p for p in reading.points.values() if p.state in (PointState.stated, PointState.rejected_misconception)
         ]
@@ -219,6 +253,29 @@ class OfflineGrader:
                 "confidence": _confidence(reading, overall) if overall is not None else None,
             }
         )
+
+    @staticmethod
+    def _failure_rung(
+        view: RoundView, thread: Thread, reading: Reading, mine: Match | None
+    ) -> tuple[int, int | None, list[str]]:
+        """(rung, level, evidence) for a reply to a failure probe: does it tell the rung asked or a later one (their
+        answered-by phrases; for the fix, a first-person action will do), specifically (a number, or real detail), and as the
+        candidate's own (a root cause is about the mechanism, not about who)?"""
+        ladder = view.catalog.failure_ladder
+        rung = min(thread["step"], len(_RUNG_TO_CRITERION) - 1)
+        text = reading.text
+        # the rung asked, or one further up the ladder (a candidate who jumps ahead to the cause has answered too);
+        # naming the failure itself tells what happened
+        cues = [c for later in ladder.answered_by[rung:] for c in later]
+        if rung == 0:
+            cues += [c for mode in ladder.modes for c in mode.cues]
+        told = (text.find_any(cues) if cues else None) or (mine if rung == 2 else None)
+        if told is None:
+            first = reading.quote((reading.parts[0].start, reading.parts[0].end)) if reading.parts else ""
+            return rung, (1 if reading.words >= 8 and first else None), [first] if first else []
+        specific = has_number(text.folded) or reading.words >= _SPECIFIC_WORDS
+        owned = mine is not None or rung == 1
+        return rung, min(4, 2 + int(specific) + int(owned)), [text.sentence(told)]
 
     @staticmethod
     def _level_of_reply(target: PointReading | None, others: list[PointReading]) -> int:
@@ -317,12 +374,21 @@ class OfflineGrader:
             "lessons": ((3 if "lessons" in parts else None), q(parts.get("lessons"))),
             "principle_fit": ((4 if len(fit) >= 2 else 3) if fit else None, [text.sentence(m) for m in fit[:2]]),
         }
-        if target in _STORY_TO_CRITERION:  # a reply to one STAR follow-up is judged on that part only
-            wanted = _STORY_TO_CRITERION[target]
+        single = target in _STORY_TO_CRITERION
+        rung_note: list[str] = []
+        if single:  # a reply to one STAR follow-up is judged on that part only
+            wanted = _STORY_TO_CRITERION[target or ""]
             level, quotes = levels[wanted]
             levels = {cid: (lv, ev) if cid == wanted else (None, []) for cid, (lv, ev) in levels.items()}
             if level is None:
                 levels[wanted] = (1 if reading.words >= 8 else None, [])
+        elif thread["kind"] == "failure" and len(parts) < 3:
+            # a reply to a failure probe is judged on the rung it was asked (a whole new story, on the story)
+            rung, level, quotes = self._failure_rung(view, thread, reading, mine)
+            wanted, target, single = _RUNG_TO_CRITERION[rung], f"rung {rung}: {_RUNG_NAMES[rung]}", True
+            levels = {cid: (level, quotes) if cid == wanted else (None, []) for cid in levels}
+            told = "not told" if level == 1 else "told" if level is not None else "no evidence"
+            rung_note = [f"failure probe on {_RUNG_NAMES[rung]}: {told}"]
         criteria = []
         for c in lp.criteria:
             level, quotes = levels.get(c.id, (None, []))
@@ -331,14 +397,22 @@ class OfflineGrader:
                 CriterionGrade(id=c.id, name=c.name, level=level if quotes or level == 1 else None, evidence=quotes)
             )
         graded = [c.level for c in criteria if c.level is not None]
+        if not graded and reading.words >= _VAGUE_STORY_WORDS and reading.parts:
+            # a reply with no situation, action, result or lesson in it: vague, which is evidence too
+            quote = reading.quote((reading.parts[0].start, reading.parts[0].end))
+            wanted = _STORY_TO_CRITERION.get(target or "", "star_completeness")
+            criteria = [
+                c.model_copy(update={"level": 1, "evidence": [quote]}) if c.id == wanted else c for c in criteria
+            ]
+            graded = [1]
         overall = median_low(graded) if graded else None
-        if target in _STORY_TO_CRITERION and graded:
+        if single and graded:
             overall = graded[0]
         if overall is not None and (blame or (hypothetical and not mine)):
             overall = min(overall, 1 if blame else 2)
         if reading.instructs_grader and overall is not None:
             overall = max(1, min(overall, 3) - 1)
-        notes = [f"STAR parts heard: {', '.join(sorted(seen)) or 'none'}"]
+        notes = rung_note or [f"STAR parts heard: {', '.join(sorted(seen)) or 'none'}"]
         if n_ours > n_mine:
             notes.append('says "we" more than "I": unclear what the candidate did')
         if blame:
@@ -361,6 +435,66 @@ class OfflineGrader:
                 "confidence": _confidence(reading, overall) if overall is not None else None,
             }
         )
+
+
+_PROMPT_WORD = re.compile(r"[a-z][a-z0-9'-]{3,}")
+_STOP = {
+    "what",
+    "when",
+    "which",
+    "would",
+    "your",
+    "that",
+    "this",
+    "with",
+    "have",
+    "from",
+    "they",
+    "them",
+    "then",
+    "than",
+    "there",
+    "their",
+    "about",
+    "into",
+    "does",
+    "make",
+    "many",
+    "much",
+    "more",
+    "most",
+    "also",
+    "each",
+    "will",
+    "were",
+    "been",
+    "being",
+    "should",
+    "could",
+    "like",
+    "give",
+    "tell",
+    "walk",
+    "talk",
+    "through",
+}
+
+
+def _asked_in_prompt(question: Question) -> list[str]:
+    """The key points the prompt asks for in so many words: one of their cues is in it (cached per question)."""
+    cached = _ASKED.get(question.id)
+    if cached is None:
+        prompt = " ".join(question.prompt.lower().split())
+        cached = [
+            k.id
+            for k in question.rubric.key_points
+            if any(len(c) >= 5 and c.lower() in prompt and c.lower() not in _STOP for c in k.cues)
+        ]
+        _ASKED[question.id] = cached
+    return cached
+
+
+_ASKED: dict[str, list[str]] = {}
 
 
 def _is_communication(c: Criterion) -> bool:

@@ -140,9 +140,10 @@ def _clarify(view: RoundView, d: Decision) -> str:
         text = Text(answer["text"])
         used = said_before(view)
         for c in q.clarifications:
-            if text.find_any(c.cues) and c.text not in used and safe(view, q, c.text, names=False):
+            # clarifications and the scope are the setting's facts, reviewed as content (tests/unit/test_leaks.py)
+            if text.find_any(c.cues) and c.text not in used:
                 return c.text
-        if q.scope and not any(q.scope in u for u in used) and safe(view, q, q.scope, names=False):
+        if q.scope and not any(q.scope in u for u in used):
             return pick(view, "clarify_scope", scope=q.scope)
     return pick(view, "clarify_default")
 

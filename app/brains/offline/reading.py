@@ -19,7 +19,9 @@ from app.grading.cues import Match, Text
 _DONT_KNOW = re.compile(
     r"\b(?:i don'?t know|i do not know|no idea|not sure|i'?m not sure|i have no clue|no clue|i'?ll pass|"
     r"can'?t remember|cannot remember|i forget|idk|i'?m blanking|blanking|drawing a blank|draw a blank|"
-    r"not familiar|haven'?t (?:used|worked with|seen|heard of)|never (?:used|worked with|heard of)|"
+    r"not familiar|haven'?t (?:used|worked with|seen|heard of)|never (?:used|worked with|heard of)|i'?m stuck|"
+    r"(?:can'?t|cannot) (?:recall|think of)|i'?m trying to think|don'?t really know|not totally sure|"
+    r"struggling to|hard to (?:pick|think of)|nothing comes to mind|let me think|"
     r"don'?t remember|can'?t recall|not sure where to start|no idea where to start|pass on this)\b"
 )
 _REPEAT_REQUEST = re.compile(
@@ -42,13 +44,23 @@ _HEDGE = re.compile(
 )
 # Text that tries to instruct the grader: role markers, "ignore the rubric", "rate me", fake grades
 _INSTRUCTS_GRADER = re.compile(
-    r"\b(?:system|assistant|developer)\s*:|ignore (?:all |any |your |the |previous |prior |above )*"
-    r"(?:instructions|rubric|rules|grading)|\b(?:rate|grade|score|mark) (?:me|this|the candidate|this answer)\b|"
-    r"strong[ _]hire|evaluator note|note to (?:the )?(?:grader|evaluator|reviewer)|for the (?:grader|evaluator)|"
-    r"you (?:have been|are) instructed|as the (?:grader|evaluator)|\"(?:overall|grade|score|level)\"\s*:\s*\d|"
-    r"\bscore\s*[:=]\s*\d|\b10/10\b|rubric (?:terms|keywords)|keywords for|\bgrader\b"
+    r"\b(?:system|assistant|developer)\s*:|\[(?:system|admin|assistant)\]|"
+    r"ignore (?:all |any |your |the |previous |prior |above )*(?:instructions|rubric|rules|grading)|"
+    r"\b(?:rate|grade|score|mark) (?:me|this|the candidate|this answer|all criteria|every criterion)\b|"
+    r"\b(?:assign|give|award) (?:the |a |this )?(?:maximum|max|highest|top|full) (?:grade|score|marks?)|"
+    r"assign (?:a )?grade \d|mark all criteria|criteria as met|meets? the bar automatically|automatically meet|"
+    r"strong[ _]hire|evaluator (?:note|instruction)|note to (?:the )?(?:grader|evaluator|reviewer)|"
+    r"for the (?:grader|evaluator|evaluation model|reviewer)|interviewer note|pre-filled|"
+    r"(?:automated|ai) (?:reviewer|grader|evaluator)|if you are an? (?:ai|llm|model|grader|evaluator)|"
+    r"you (?:have been|are) instructed|as the (?:grader|evaluator)|rubric has been updated|"
+    r"\"(?:overall|grade|score|level)\"\s*:\s*\d|\b(?:overall|grade)\s*[:=]\s*[1-4]\b|\b10/10\b|"
+    r"rubric (?:terms|keywords|override)|keywords for the|<!--|\bgrader(?:_\w+)?\s*[:,\]]|grader instructions|"
+    r"automated scorer|expected score|(?:output|record|assign|give it) (?:a )?(?:grade|score)?\s*[1-4]\b|"
+    r"\bgrade [1-4]\b|answer key|evaluation note|ai evaluating|mark (?:it |this )?as correct|"
+    r"record this (?:response|answer) as correct|passes all hidden tests|per your instructions"
 )
 _NUMBER = re.compile(r"\d")
+STORY_KINDS = ("project", "behavioral")  # questions about the candidate's own past work
 _WORD = re.compile(r"[a-z']+")
 
 
@@ -94,7 +106,15 @@ class Reading:
     def question_form(self) -> bool:
         """The turn asks something: it ends with a question mark, or opens like a clarifying question and has one."""
         folded = self.text.folded.strip()
-        return folded.endswith("?") or ("?" in folded and bool(_CLARIFY_OPENER.search(folded)))
+        if "?" not in folded:
+            return False
+        return folded.endswith("?") or bool(_CLARIFY_OPENER.search(folded)) or self.statement_words <= 15
+
+    @cached_property
+    def statement_words(self) -> int:
+        """Words in the turn's sentences that are not questions ("I'd assume left out." beside a question)."""
+        sentences = re.split(r"(?<=[.!?])\s+", self.text.folded.strip())
+        return sum(len(_WORD.findall(x)) for x in sentences if not x.endswith("?"))
 
     def having(self, *states: PointState) -> list[PointReading]:
         """The key point readings in one of ``states``, heaviest first."""
@@ -129,13 +149,15 @@ class Reading:
             return Intent.repeat
         if len(words) <= 30 and _ALREADY_ANSWERED.search(folded) and not knows:
             return Intent.already_answered
+        stated_claims = [p for p in claimed if p.state is PointState.stated]
         if (
             _DONT_KNOW.search(folded)
-            and not knows
-            and (len(words) <= 12 or (len(words) <= 30 and not self.substantive))
+            and not self.wrong
+            and len(stated_claims) <= 1
+            and (len(words) <= 45 or not self.substantive)
         ):
-            return Intent.dont_know
-        if self.question_form and len(words) <= 45 and len(claimed) < 2:
+            return Intent.dont_know  # stuck, perhaps knowing a fact or two: no evidence either way
+        if self.question_form and len(words) <= 60 and (len(claimed) < 2 or self.statement_words <= 15):
             return Intent.clarify
         if len(words) <= 3 and not self.substantive:
             return Intent.dont_know if _DONT_KNOW.search(folded) else Intent.empty
@@ -156,7 +178,7 @@ class Reading:
         """The clause (or phrase) at folded offsets ``span``, verbatim from the answer, trimmed of leading
         connectives ("but", "and", "so")."""
         start, end = self.text.original_span(*span)
-        quote = self.text.original[start:end].strip(" ,;:-\n\t")
+        quote = self.text.original[start:end].strip(" ,;:-.!?\n\t")
         quote = re.sub(
             r"^(?:but|and|so|also|then|however|whereas|while|although|though|yet)\b[\s,]*", "", quote, flags=re.I
         )
@@ -192,20 +214,56 @@ def _stuffed(text: Text, named: int) -> bool:
     return text.words / named < _MIN_WORDS_PER_POINT or median_low(fragments) <= 3
 
 
+_FUNCTION_WORDS = frozenset(
+    "a an the is are was were be been it its this that these those of to for with on in at by from as and or so "
+    "if then than because but not no i we you they he she my our your their would will can could should do does "
+    "did has have had which what when where who how".split()
+)
+_SOUP_MAX_FUNCTION_SHARE = 0.12
+
+
+def _term_soup(text: Text) -> bool:
+    """A string of terms with (almost) none of the words a sentence is made of: "overfit underfit learning curve"."""
+    words = re.findall(r"[a-z']+", text.folded)
+    return len(words) >= 4 and sum(w in _FUNCTION_WORDS for w in words) / len(words) < _SOUP_MAX_FUNCTION_SHARE
+
+
 def read_turn(answer: str, question: Question | None) -> Reading:
     """Read ``answer`` against ``question``'s key points (none when no technical question is open). A key point
-    written without claims is read from its cues, unless the answer is a list of terms: then it is a mention."""
+    written without claims is read from its cues. An answer that is a list of terms states nothing: what it names is
+    a mention."""
     text = Text(answer)
     parts = clauses(text)
     reading = Reading(text=text, question=question, parts=parts)
     if question is not None:
-        points = {kp.id: read_key_point(text, kp, parts) for kp in question.rubric.key_points}
-        from_cues = [p for p in points.values() if p.state is PointState.stated and p.hit is None]
-        if from_cues and _stuffed(text, sum(1 for p in points.values() if p.state is not PointState.absent)):
-            for p in from_cues:
-                points[p.key_point.id] = PointReading(p.key_point, PointState.mentioned, mention=p.mention)
+        loose = question.kind in STORY_KINDS
+        points = {kp.id: read_key_point(text, kp, parts, loose) for kp in question.rubric.key_points}
+        named = sum(1 for p in points.values() if p.state is not PointState.absent)
+        code = question.kind in ("sql", "python") or len(_CODE_TOKENS.findall(answer)) >= 4  # code is terse
+        soup = not code and _term_soup(text)
+        # a string of terms states nothing, even when its words happen to fall into a claim's groups; a terse list
+        # of fragments states no key point that is read from its cues alone
+        downgrade = [
+            p
+            for p in points.values()
+            if p.state is PointState.stated and (soup or (p.hit is None and _stuffed(text, named)))
+        ]
+        for p in downgrade:
+            mention = p.mention or (p.hit.spans[0] if p.hit else None)
+            points[p.key_point.id] = PointReading(p.key_point, PointState.mentioned, mention=mention)
         reading.points = points
     return reading
+
+
+_CODE_TOKENS = re.compile(
+    r"\b(?:select|from|where|join|group by|order by|def|return|import|lambda)\b|[=<>!]=|\w\(|\)|\[|\]|_\w|\w\.\w",
+    re.I,
+)
+
+
+def looks_like_code(phrase: str) -> bool:
+    """A query or code fragment: not something to quote back to the candidate."""
+    return len(_CODE_TOKENS.findall(phrase)) >= 2
 
 
 def has_number(text: str) -> bool:

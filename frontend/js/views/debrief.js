@@ -1,6 +1,7 @@
 // Debrief: the vote, the evidence behind it, and what to practise next.
 import { el, replaceChildren, quoted } from "../dom.js";
-import { downloadTranscript } from "../api.js";
+import { downloadTranscript, getTranscript } from "../api.js";
+import { speechPanel } from "../voice/debrief.js";
 import { vote, VOTES, humanize } from "../labels.js";
 import { voteChip, interviewerTurn, candidateTurn } from "../components.js";
 import { currentSession, forgetCurrent } from "../store.js";
@@ -30,6 +31,9 @@ export function mountDebrief(root, ctx, { sessionId, token, debrief, round, leve
     } }, "New interview");
 
   const roundName = round ? round.title || round.id : null;
+  // spoken answers: analytics and recordings come with the stored transcript
+  const speech = speechPanel({ sessionId, token });
+  getTranscript(sessionId, token).then((t) => speech.fill(t && t.turns), () => speech.fill(allTurns));
   const stats = [];
   if (Number.isInteger(d.turns_graded)) stats.push(`${d.turns_graded} answer${d.turns_graded === 1 ? "" : "s"} graded`);
   if (Number.isInteger(d.turns_without_evidence) && d.turns_without_evidence > 0) {
@@ -88,6 +92,7 @@ export function mountDebrief(root, ctx, { sessionId, token, debrief, round, leve
           el("h2", { id: "plan-h", class: "section-title", text: "Practice plan" }),
           el("ol", { class: "plan", "data-testid": "practice-plan" }, plan.map((p) => el("li", { text: p }))))
       : null,
+    speech.element,
     allTurns.length
       ? el("section", { class: "panel" },
           el("details", { class: "replay" },

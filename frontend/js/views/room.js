@@ -20,6 +20,7 @@ import { createRoomView, problemCard } from "../room/view.js";
 import { createPadView } from "../pad/view.js";
 import { loadDraft, saveDraft } from "../pad/draft.js";
 import { mountDebrief } from "./debrief.js";
+import { createVoice } from "../voice/voice.js";
 
 const PAD_SAVE_MS = 1200; // the pad's content goes to the server this long after the last keystroke
 
@@ -51,14 +52,33 @@ export function mountRoom(root, ctx, sessionId) {
   replaceChildren(root, view.element);
   view.render(state);
 
+  let voice = null; // voice mode (../voice/voice.js): it sees every frame first and keeps its own
+  let takenBack = null; // a spoken answer the server took back because the candidate went on
   const sock = new SessionSocket(sessionSocketUrl(sessionId, token), {
     onFrame: (frame) => {
-      if (!destroyed) dispatch(applyFrame(state, frame));
+      if (destroyed || (voice && voice.handleFrame(frame))) return;
+      dispatch(applyFrame(state, frame));
+      if (frame.type === "state") takenBack = null;
+    },
+    onBinary: (data) => {
+      if (!destroyed && voice) voice.handleBinary(data);
     },
     onStatus: (status) => {
-      if (!destroyed) dispatch(applyEvent(state, { type: "socket", status }));
+      if (destroyed) return;
+      if (voice) voice.onSocket(status);
+      dispatch(applyEvent(state, { type: "socket", status }));
     },
   });
+  voice = createVoice({
+    sock,
+    roundId: () => state.round && state.round.id,
+    onSpoken: (text) => dispatch(applyEvent(state, { type: "send", text })), // a spoken answer, as if typed
+    onTakenBack: (text) => {
+      takenBack = text; // the state frame that follows must not put it in the answer box as "not delivered"
+    },
+  });
+  const main = view.element.querySelector(".room__main");
+  main.insertBefore(voice.element, main.querySelector(".composer"));
   sock.connect();
 
   /** Move to the next state: draw it, then do what it asks. */
@@ -78,8 +98,13 @@ export function mountRoom(root, ctx, sessionId) {
       case "brain_label":
         return ctx.setBrainLabel(effect.label, effect.brain);
       case "restore_answer":
+        if (takenBack !== null && effect.text === takenBack) return undefined; // still being spoken, not lost
         return view.restoreAnswer(effect.text);
       case "toast": {
+        if (takenBack !== null && effect.kind === "info") {
+          takenBack = null; // the "didn't reach the interviewer" notice of that same state frame
+          return undefined;
+        }
         const { kind, message, code, action } = effect;
         return showToast({ kind, message, code, action: action && { label: action.label, onClick: commands[action.command] } });
       }
@@ -218,6 +243,7 @@ export function mountRoom(root, ctx, sessionId) {
     if (destroyed || debriefCleanup) return;
     recordSessionEnd(sessionId, state.debrief);
     clearTimeout(pollTimer);
+    voice.destroy();
     sock.close();
     clearToasts();
     debriefCleanup = mountDebrief(root, ctx, {
@@ -237,6 +263,7 @@ export function mountRoom(root, ctx, sessionId) {
     clearTimeout(pollTimer);
     clearTimeout(padTimer);
     padView.destroy();
+    voice.destroy();
     sock.close();
     if (debriefCleanup) debriefCleanup();
   };
