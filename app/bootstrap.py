@@ -99,6 +99,19 @@ def ensure_chromium() -> None:
         fail(f"apt-get installed chromium but {CHROMIUM} is still missing")
 
 
+def ensure_bubblewrap() -> None:
+    """Best effort, for the code sandbox's tests: Debian's bubblewrap, the preferred isolation of Python runs
+    (app/sandbox/python.py). Without it the sandbox uses unshare, or resource limits only; nothing fails here."""
+    if shutil.which("bwrap") is not None or os.geteuid() != 0 or shutil.which("apt-get") is None:
+        return
+    say("installing Debian bubblewrap for the code sandbox (optional: without it Python runs use unshare)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "bubblewrap"]):
+        if subprocess.run(cmd, env=env).returncode != 0:
+            say("bubblewrap could not be installed; the code sandbox will use unshare or resource limits")
+            return
+
+
 def ensure_node() -> None:
     """For the page's ESLint and JS unit tests: Node.js and npm (Debian's, installed when node is missing and we
     are root), and frontend/node_modules from package-lock.json (`npm ci` again whenever the lock file changed)."""
@@ -137,6 +150,7 @@ def main(argv: list[str]) -> int:
         os.execv(str(VENV / "bin" / "barraiser"), ["barraiser", "serve", *rest])
     ensure_venv("test,voice")
     ensure_chromium()
+    ensure_bubblewrap()
     ensure_node()
     os.execv(str(venv_python()), [str(venv_python()), "-m", "pytest", *rest])
     return 0  # not reached

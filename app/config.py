@@ -105,6 +105,25 @@ class Settings(BaseSettings):
         "the page's own origin always is.",
     )
 
+    # Running the candidate's code (app/sandbox/): switch it off on a hosted deployment
+    code_execution: Literal["on", "off"] = Field(
+        "on", description="Run the candidate's SQL and Python in the sandbox (off: the round says nothing runs)."
+    )
+    code_sandbox: Literal["auto", "bwrap", "unshare", "rlimits"] = Field(
+        "auto",
+        description="How Python runs are isolated: auto picks bwrap, then unshare, then rlimits only (the fallback).",
+    )
+    code_timeout_s: float = Field(5.0, gt=0, le=60, description="Wall-clock limit of one Python run, in seconds.")
+    code_cpu_s: int = Field(4, ge=1, le=60, description="CPU-time limit of one Python run, in seconds.")
+    code_memory_mb: int = Field(768, ge=64, description="Address-space limit of one Python run, in MiB.")
+    code_max_processes: int = Field(16, ge=1, description="Processes and threads one Python run may have.")
+    code_file_size_kb: int = Field(1024, ge=1, description="Largest file one Python run may write, in KiB.")
+    code_max_output_chars: int = Field(8000, ge=100, description="stdout / stderr kept from one Python run.")
+    code_max_chars: int = Field(20000, ge=100, description="Longest code accepted for a run, in characters.")
+    sql_timeout_ms: int = Field(2000, ge=10, description="Time limit of one SQL run, in milliseconds.")
+    sql_max_rows: int = Field(5000, ge=1, description="Rows one SQL query may return before it is refused.")
+    code_runs_per_minute: int = Field(20, ge=1, description="Runs from the pad per minute per connection.")
+
     # Round pacing (read by the offline brain)
     stream_delay_ms: float = Field(
         0.0, ge=0, description="Pause between streamed words of the offline brain (0 = as fast as possible)."

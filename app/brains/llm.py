@@ -34,6 +34,7 @@ from app.core.ports import (
 from app.core.view import RoundView
 from app.core.vocabulary import MOVES, STAR_TARGETS
 from app.grading.debrief import build_debrief
+from app.grading.runs import run_notes
 from app.llm.context import llm_call
 from app.llm.errors import LLMOutputInvalid, LLMUnavailable
 from app.llm.stream_json import UtteranceStream
@@ -311,6 +312,7 @@ class LLMBrain:
             question_notes=self._question_notes(q) if q else "(no question open)",
             summary=self._summary(view),
             recent=self._recent(view),
+            run=run_notes(view, execution=self.settings.code_execution == "on"),
             allowed=", ".join(c.allowed),
             next_question=next_q,
         )

@@ -163,6 +163,29 @@ class Rubric(Strict):
 QuestionKind = Literal["concept", "sql", "python", "probability", "design", "case", "behavioral", "project", "mcq"]
 
 
+RUN_PROBE_KINDS = ("columns", "fewer_rows", "more_rows", "missing_rows", "extra_rows", "order", "error", "timeout")
+
+
+class RunProbe(Strict):
+    """What the interviewer asks when the candidate's code ran and went wrong in one way: a question that points at
+    the cause without giving the fix (app/grading/runs.py says the facts of the run before it)."""
+
+    when: str = Field(
+        description="A SQL diff kind (columns, fewer_rows, more_rows, missing_rows, extra_rows, order), error, timeout, "
+        "failed_test (any failing hidden test) or test:<name> (that hidden test)."
+    )
+    text: str
+
+    @field_validator("when")
+    @classmethod
+    def _known_condition(cls, v: str) -> str:
+        if v not in RUN_PROBE_KINDS and v != "failed_test" and not (v.startswith("test:") and len(v) > 5):
+            raise ValueError(
+                f"unknown run probe condition {v!r}; known: {', '.join(RUN_PROBE_KINDS)}, failed_test, test:<name>"
+            )
+        return v
+
+
 class SqlExercise(Strict):
     """An executable SQL question: schema + seed data, a reference solution and its expected result."""
 
@@ -172,6 +195,9 @@ class SqlExercise(Strict):
     expected_columns: list[str]
     expected_rows: list[list[str | int | float | None]]
     ordered: bool = Field(False, description="Whether row order matters when checking a result.")
+    run_probes: list[RunProbe] = Field(
+        default_factory=list, description="Follow-ups on a wrong run, by what it got wrong (first match wins)."
+    )
 
 
 class PythonExercise(Strict):
@@ -179,7 +205,13 @@ class PythonExercise(Strict):
 
     entry_point: str
     solution: str
-    tests: str = Field(description="Python code with assert statements that call entry_point.")
+    tests: str = Field(
+        description="Python code with assert statements that call entry_point; a '# case: <name>' line starts a named "
+        "hidden test (the lines before the first one are shared setup)."
+    )
+    run_probes: list[RunProbe] = Field(
+        default_factory=list, description="Follow-ups on a failing run, by the test that failed (first match wins)."
+    )
 
 
 class ChoiceOption(Strict):

@@ -12,7 +12,7 @@ from app.content.catalog import ContentError, ContentProblem
 # template name -> placeholders it must use
 TEMPLATES: dict[str, set[str]] = {
     "interviewer_system": {"round_title", "level", "level_note", "evaluates", "persona", "principles"},
-    "interviewer_turn": {"thread", "question_notes", "summary", "recent", "allowed", "next_question"},
+    "interviewer_turn": {"thread", "question_notes", "summary", "recent", "run", "allowed", "next_question"},
     "grader_system": set(),
     "grader_turn": {"round_title", "level", "level_note", "asked", "rubric", "answer"},
     "debrief_system": set(),

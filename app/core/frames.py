@@ -11,6 +11,7 @@ from typing import Annotated, Any, ClassVar, Literal, NotRequired, TypedDict
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from app.core.grades import Debrief, TurnGrade
+from app.core.runs import RunRecord
 from app.core.state import CallUsage, Turn
 from app.core.vocabulary import Move
 
@@ -85,7 +86,19 @@ class AnswerReceived(Frame):
     turn: int
 
 
-RoundFrame = Annotated[InterviewerDelta | InterviewerDone | TurnGradeFrame | DebriefFrame, Field(discriminator="type")]
+class RunResultFrame(Frame):
+    """What the candidate's code did: a run of an answer's code (in the round) or of the pad (the Run button)."""
+
+    type: Literal["run_result"] = "run_result"
+    run: RunRecord
+
+    def wire(self) -> dict[str, Any]:
+        return {"type": self.type, "run": self.run.model_dump(mode="json")}
+
+
+RoundFrame = Annotated[
+    InterviewerDelta | InterviewerDone | TurnGradeFrame | DebriefFrame | RunResultFrame, Field(discriminator="type")
+]
 round_frame: TypeAdapter[RoundFrame] = TypeAdapter(RoundFrame)
 
 
@@ -96,6 +109,8 @@ round_frame: TypeAdapter[RoundFrame] = TypeAdapter(RoundFrame)
 class AnswerReply(TypedDict):
     type: Literal["answer"]
     text: str
+    code: NotRequired[str]  # what the page's editor attached to the answer
+    language: NotRequired[str]
     voice: NotRequired[dict[str, Any]]  # a spoken answer: the candidate turn's voice fields (app/core/state.py)
     answer_id: NotRequired[str]  # the client's id for this answer (a resend with the same id is the same answer)
 
@@ -108,12 +123,21 @@ class EndReply(TypedDict):
 Reply = AnswerReply | EndReply
 
 
-def answer_reply(text: str, answer_id: str | None = None, voice: dict[str, Any] | None = None) -> AnswerReply:
+def answer_reply(
+    text: str,
+    answer_id: str | None = None,
+    voice: dict[str, Any] | None = None,
+    code: str | None = None,
+    language: str | None = None,
+) -> AnswerReply:
     reply = AnswerReply(type="answer", text=text)
     if answer_id is not None:
         reply["answer_id"] = answer_id
     if voice:
         reply["voice"] = voice
+    if code is not None and code.strip():
+        reply["code"] = code
+        reply["language"] = language or ""
     return reply
 
 

@@ -30,6 +30,7 @@ class CriterionGrade(Levelled):
     id: str
     name: str
     evidence: list[str] = Field(default_factory=list, description="Verbatim quotes from the candidate turn.")
+    run: str | None = Field(None, description="What the candidate's code did, when the run graded this criterion.")
 
 
 class TurnGrade(BaseModel):

@@ -14,14 +14,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.grades import Debrief, TurnGrade
+from app.core.runs import PythonRun, SqlRun
 from app.core.state import CallUsage
 from app.core.view import RoundView
 from app.core.vocabulary import ErrorCode, Move, Tactic
+
+if TYPE_CHECKING:  # the content models sit above the core; a runner only reads the question's exercise
+    from app.content.models import Question
 
 
 class BrainError(RuntimeError):
@@ -57,6 +61,9 @@ class Decision(BaseModel):
     tactic: Tactic | None = Field(None, description="How the move is played (a probe, a push, moving on...).")
     claim: str | None = Field(None, description="probe_misconception: the id of the wrong claim probed.")
     rung: int | None = Field(None, ge=0, description="failure_probe: the rung of the failure ladder asked.")
+    run_probe: str | None = Field(
+        None, description="follow_run: what the candidate's run got wrong (a diff kind, a failing test) or 'ok'."
+    )
     covered: tuple[str, ...] = Field((), description="Key points / STAR parts seen in the last answer.")
     rationale: str = ""
 
@@ -125,4 +132,24 @@ class Brain(Protocol):
 
     async def aclose(self) -> None:
         """Release what the brain holds open (connections); called once, when the server or the run stops."""
+        ...
+
+
+class CodeRunner(Protocol):
+    """Runs the candidate's code for a question, isolated from the server (app/sandbox/). A question without an
+    exercise of that language gets a scratch run (``checked`` false): the code runs, nothing is compared."""
+
+    name: str  # what isolates Python runs: "bwrap", "unshare", "rlimits"; "off" when execution is switched off
+    enabled: bool
+
+    async def run_sql(self, question: Question | None, query: str) -> SqlRun:
+        """Run ``query`` on a fresh read-only copy of the question's seeded data; compare with the reference."""
+        ...
+
+    async def run_python(self, question: Question | None, code: str) -> PythonRun:
+        """Run ``code`` in a sandboxed child process, then the question's hidden tests against it."""
+        ...
+
+    def tables(self, question: Question) -> list[dict[str, object]]:
+        """The question's tables and their columns (what the pad shows; the schema is not the answer)."""
         ...

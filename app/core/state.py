@@ -12,6 +12,7 @@ from __future__ import annotations
 import operator
 from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
+from app.core.runs import RunDump
 from app.core.vocabulary import LEVELS, Level, Phase, ThreadKind
 
 # A grade as the state keeps it: a ``TurnGrade`` dump (``app.core.grades``); read it through ``RoundView.grades``.
@@ -35,6 +36,8 @@ class Turn(TypedDict):
     answer_id: NotRequired[str]  # candidate: the client's id for the answer (docs/protocol.md, answer_received)
     at: NotRequired[float]
     usage: NotRequired[list[CallUsage]]  # token usage of the LLM calls behind an interviewer turn
+    code: NotRequired[str]  # candidate: the code the page's editor attached to the answer (also quoted in ``text``)
+    language: NotRequired[str]  # candidate: the language of ``code`` (sql, python)
     # a spoken candidate turn (app/voice, app/server/voice.py); absent on typed turns
     source: NotRequired[Literal["text", "voice"]]
     transcript_confidence: NotRequired[float]  # 0..1; graders abstain when ``low_confidence``
@@ -65,6 +68,7 @@ class InterviewState(TypedDict):
     plan: list[str]  # the question order for this session
     turns: Annotated[list[Turn], operator.add]
     grades: Annotated[list[GradeRecord], operator.add]  # keyed by their `turn`
+    runs: Annotated[list[RunDump], operator.add]  # the candidate's code as it ran, keyed by their `turn`
     stack: list[Thread]
     asked_questions: Annotated[list[str], operator.add]
     principles_probed: Annotated[list[str], operator.add]
@@ -100,6 +104,7 @@ def initial_state(session_id: str, round_id: str, level: str, plan: list[str], s
         plan=plan,
         turns=[],
         grades=[],
+        runs=[],
         stack=[],
         asked_questions=[],
         principles_probed=[],

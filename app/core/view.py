@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from app.core.grades import TurnGrade
+from app.core.runs import RunRecord
 from app.core.state import InterviewState, Thread, Turn
 from app.core.vocabulary import Level
 
@@ -38,6 +39,19 @@ class RoundView:
     def grades(self) -> list[TurnGrade]:
         """The stored turn grades, validated."""
         return [TurnGrade.model_validate(g) for g in self.state["grades"]]
+
+    @cached_property
+    def runs(self) -> list[RunRecord]:
+        """The candidate's code as it ran in this round (answers only; pad runs are the server's), validated."""
+        return [RunRecord.model_validate(r) for r in self.state.get("runs", [])]
+
+    @property
+    def last_run(self) -> RunRecord | None:
+        """The run of the last answer's code, if the last turn is an answer and its code ran."""
+        answer = self.last_answer
+        if answer is None:
+            return None
+        return next((r for r in reversed(self.runs) if r.turn == answer["index"]), None)
 
     @property
     def thread(self) -> Thread | None:

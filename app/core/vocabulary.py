@@ -45,9 +45,15 @@ STAR_TARGETS: tuple[str, ...] = get_args(StarTarget)
 
 # How a move is played, when the move alone does not say (the offline brain's lines follow it): probe a confident
 # misconception, push a vague answer for its mechanism, move on after "I don't know", repeat the question, note that
-# the candidate already answered, dig into a story the candidate just told.
+# the candidate already answered, dig into a story the candidate just told, follow what the candidate's code did.
 Tactic = Literal[
-    "probe_misconception", "push_mechanism", "move_on", "repeat_question", "acknowledge_repeat", "dig_story"
+    "probe_misconception",
+    "push_mechanism",
+    "move_on",
+    "repeat_question",
+    "acknowledge_repeat",
+    "dig_story",
+    "follow_run",
 ]
 
 # The discussion threads on a round's stack: the technical question, and the probes pushed on top of it.

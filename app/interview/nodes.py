@@ -1,8 +1,8 @@
 """The round's nodes: small functions, one job each. The graph in graph.py wires them together.
 
-Each node gets the run's services (brain, catalog) through LangGraph's runtime context and pushes frames for
-the client (``InterviewerDelta``, ``InterviewerDone``, ``TurnGradeFrame``, ``DebriefFrame``: app/core/frames.py)
-through the stream writer.
+Each node gets the run's services (brain, catalog, code runner) through LangGraph's runtime context and pushes
+frames for the client (``InterviewerDelta``, ``InterviewerDone``, ``TurnGradeFrame``, ``RunResultFrame``,
+``DebriefFrame``: app/core/frames.py) through the stream writer.
 """
 
 from __future__ import annotations
@@ -18,12 +18,22 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from app.content.catalog import Catalog
-from app.core.frames import DebriefFrame, Frame, InterviewerDelta, InterviewerDone, Reply, TurnGradeFrame
+from app.core.frames import (
+    DebriefFrame,
+    Frame,
+    InterviewerDelta,
+    InterviewerDone,
+    Reply,
+    RunResultFrame,
+    TurnGradeFrame,
+)
 from app.core.grades import TurnGrade
-from app.core.ports import Brain, BrainError, Decision, Draft, Speech
+from app.core.ports import Brain, BrainError, CodeRunner, Decision, Draft, Speech
+from app.core.runs import RunRecord
 from app.core.state import InterviewState, Turn
 from app.core.view import RoundView
 from app.grading.evidence import enforce_evidence
+from app.grading.runs import code_in_answer, exercise_language, grade_from_run, merged_text
 from app.interview import rules
 
 _DELTA_CHARS = 24  # coalesce streamed pieces into frames of about this many characters...
@@ -42,6 +52,7 @@ class Services:
 
     brain: Brain
     catalog: Catalog
+    runner: CodeRunner | None = None  # runs the candidate's code (app/sandbox/); None or disabled: nothing runs
 
 
 def _view(state: InterviewState, runtime: Runtime[Services]) -> RoundView:
@@ -123,13 +134,46 @@ def await_answer(state: InterviewState) -> dict[str, Any]:
     if reply["type"] == "control":
         return {"phase": "ended"}
     thread = state["stack"][-1]["kind"] if state["stack"] else "technical"
-    turn = Turn(index=len(state["turns"]), role="candidate", text=reply["text"], thread=thread, at=time.time())
+    code, language = reply.get("code"), reply.get("language")
+    text = merged_text(reply["text"], code, language)  # the editor's code is part of what the candidate said
+    turn = Turn(index=len(state["turns"]), role="candidate", text=text, thread=thread, at=time.time())
+    if code and code.strip():
+        turn["code"], turn["language"] = code, language or ""
     for key, value in (reply.get("voice") or {}).items():  # a spoken answer: its transcription and recording
         if key in _VOICE_FIELDS and value is not None:
             turn[key] = value  # type: ignore[literal-required]  # keys checked against _VOICE_FIELDS
     if reply.get("answer_id"):
         turn["answer_id"] = reply["answer_id"]
     return {"turns": [turn]}
+
+
+async def run_code(state: InterviewState, runtime: Runtime[Services]) -> dict[str, Any]:
+    """Run the code of the candidate's answer, on a SQL or Python question not solved yet; the reply and the grade
+    both follow what it did."""
+    view, runner = _view(state, runtime), runtime.context.runner
+    answer, thread, question = view.last_answer, view.thread, view.question
+    if runner is None or not runner.enabled or answer is None or thread is None or thread["kind"] != "technical":
+        return {}
+    language = exercise_language(question)
+    solved = any(r.question_id == thread["question_id"] and r.status == "ok" for r in view.runs)
+    code = code_in_answer(answer, question) if language and not solved else None
+    if code is None:
+        return {}
+    if language == "sql":
+        result: Any = await runner.run_sql(question, code)
+    else:
+        result = await runner.run_python(question, code)
+    run = RunRecord(
+        id=f"turn-{answer['index']}",
+        source="answer",
+        turn=answer["index"],
+        question_id=thread["question_id"],
+        code=code,
+        at=time.time(),
+        result=result,
+    )
+    get_stream_writer()(RunResultFrame(run=run))
+    return {"runs": [run.model_dump(mode="json")]}
 
 
 async def grade_turn(state: InterviewState, runtime: Runtime[Services]) -> dict[str, Any]:
@@ -159,6 +203,7 @@ async def grade_turn(state: InterviewState, runtime: Runtime[Services]) -> dict[
             question_id=view.thread["question_id"] if view.thread else None,
         )
     grade = enforce_evidence(grade, answer["text"])
+    grade = grade_from_run(grade, view.last_run, view.question)  # correctness from what the code did (both brains)
     get_stream_writer()(TurnGradeFrame.of(grade))
     return {"grades": [grade.model_dump(mode="json")]}
 
@@ -182,5 +227,5 @@ def after_reply(state: InterviewState) -> str:
     return "close_round" if state["turns"][-1].get("move") == "end" else "await_answer"
 
 
-def after_answer(state: InterviewState) -> str | list[str]:
-    return "close_round" if state["phase"] == "ended" else ["grade_turn", "respond"]
+def after_answer(state: InterviewState) -> str:
+    return "close_round" if state["phase"] == "ended" else "run_code"

@@ -114,6 +114,8 @@ def _only_real_fields(decision: Decision, view: RoundView) -> Decision:
 
 def _follow_up_marks(decision: Decision) -> list[str]:
     """What a follow-up spends: its key point (or STAR part), and the probe or push it made (never made twice)."""
+    if decision.tactic == "follow_run":  # following the candidate's run (app/grading/runs.py)
+        return [f"run:{decision.run_probe or 'run'}", *([decision.key_point] if decision.key_point else [])]
     marks = [decision.key_point or decision.star_part or "generic"]
     if decision.tactic == "probe_misconception" and decision.claim:
         marks.append(f"probe:{decision.claim}")

@@ -29,6 +29,8 @@ _TURN_FIELDS = (
     "rationale",
     "at",
     "usage",
+    "code",
+    "language",
     "source",
     "transcript_confidence",
     "low_confidence",
@@ -68,6 +70,8 @@ class TranscriptTurn(TypedDict):
     at: NotRequired[float]  # when the turn was complete (seconds since the epoch)
     usage: NotRequired[list[CallUsage]]
     answer_id: NotRequired[str]  # candidate turns: the client's id for the answer
+    code: NotRequired[str]  # candidate: the code the editor attached (also quoted in ``text``)
+    language: NotRequired[str]
     grade: NotRequired[GradeSummary]  # candidate turns, once graded
     # spoken candidate turns (docs/protocol.md, "Voice")
     source: NotRequired[str]
@@ -103,3 +107,10 @@ def transcript_turns(values: dict[str, Any]) -> list[TranscriptTurn]:
             )
         turns.append(cast(TranscriptTurn, turn))  # built key by key from the stored turn
     return turns
+
+
+def transcript_runs(values: dict[str, Any], pad_runs: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Every run of the candidate's code in the session, oldest first: the answers' runs (graph state) and the
+    pad's (app/store/pads.py), as ``RunRecord`` dumps."""
+    runs = [*values.get("runs", []), *(pad_runs or [])]
+    return sorted(runs, key=lambda r: r.get("at") or 0)

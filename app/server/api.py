@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from app import __version__
 from app.core.durability import StorageError
 from app.core.vocabulary import LEVELS
-from app.interview.transcript import TranscriptTurn, transcript_turns
+from app.interview.transcript import TranscriptTurn, transcript_runs, transcript_turns
 from app.server.deps import Bar
 from app.server.voice import audio_path
 from app.store.links import SessionLink
@@ -49,6 +49,7 @@ class Health(BaseModel):
     version: str
     model: str | None = Field(None, description="LLM brain: the interviewer model.")
     grader_model: str | None = Field(None, description="LLM brain: the grading model.")
+    code_execution: str | None = Field(None, description="How the candidate's code runs: bwrap, unshare, rlimits, off.")
     voice: dict[str, Any] | None = Field(
         None, description="Voice mode: enabled, the VAD / STT / TTS adapters in use, which are loaded, load errors."
     )
@@ -99,6 +100,7 @@ class Transcript(BaseModel):
     status: Literal["ended", "in_progress"]
     turns: list[TranscriptTurn]
     debrief: dict[str, Any] | None = None
+    runs: list[dict[str, Any]] = Field(default_factory=list, description="Every run of the candidate's code.")
 
 
 @router.get("/health", response_model=Health, response_model_exclude_none=True)
@@ -113,6 +115,7 @@ async def health(bar: Bar) -> Health:
         version=__version__,
         model=bar.settings.llm_model if llm else None,
         grader_model=bar.settings.grader_model if llm else None,
+        code_execution=bar.runner.name,
         voice=bar.voice.describe(),
     )
 
@@ -245,4 +248,5 @@ async def transcript(
         status="ended" if ended else "in_progress",
         turns=transcript_turns(values),
         debrief=values.get("debrief"),
+        runs=transcript_runs(values, [r.model_dump(mode="json") for r in await bar.storage.pads.runs(session_id)]),
     )

@@ -22,6 +22,7 @@ from app.content.catalog import load_catalog
 from app.interview.graph import build_graph
 from app.interview.nodes import Services
 from app.interview.session import RoundDriver
+from app.sandbox import make_runner
 from app.server import api, history, ws
 from app.server.deps import BarRaiser
 from app.server.interviews import Interviews, RateLimiter
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     catalog = load_catalog(settings.rubrics_dir, settings.prompts_dir)  # fails fast with file: field: reason
     brain = make_brain(settings)
+    runner = make_runner(settings)
     voice = VoiceStack(settings)
 
     @asynccontextmanager
@@ -151,13 +153,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             async with open_storage(settings.sqlite_path, prune=settings.prune_checkpoints) as storage:
                 driver = RoundDriver(
                     build_graph(storage.checkpointer),
-                    Services(brain=brain, catalog=catalog),
+                    Services(brain=brain, catalog=catalog, runner=runner),
                     durable=storage.checkpointer,
                 )
                 app.state.bar = BarRaiser(
                     settings=settings,
                     catalog=catalog,
                     brain=brain,
+                    runner=runner,
                     storage=storage,
                     interviews=Interviews(driver),
                     session_limiter=RateLimiter(settings.max_sessions_per_minute),

@@ -11,7 +11,7 @@ from starlette.requests import HTTPConnection
 
 from app.config import Settings
 from app.content.catalog import Catalog
-from app.core.ports import Brain
+from app.core.ports import Brain, CodeRunner
 from app.server.interviews import Interviews, RateLimiter
 from app.server.owners import Owners
 from app.store.sqlite import Storage
@@ -25,6 +25,7 @@ class BarRaiser:
     settings: Settings
     catalog: Catalog
     brain: Brain
+    runner: CodeRunner
     storage: Storage
     interviews: Interviews
     session_limiter: RateLimiter  # new sessions, per client address

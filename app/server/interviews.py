@@ -28,7 +28,7 @@ from app.core.durability import StorageError
 from app.core.frames import AnswerReceived, Frame, InterviewerDone, Reply, answer_reply
 from app.core.state import initial_state
 from app.interview.session import Point, RoundDriver, RoundRun
-from app.interview.transcript import transcript_turns
+from app.interview.transcript import transcript_runs, transcript_turns
 from app.server.protocol import RoundRef, SessionStatus, StateFrame
 from app.store.sqlite import SessionRecord
 
@@ -117,6 +117,8 @@ class Interviews:
         turn: int | None,
         send: Send,
         voice: dict[str, Any] | None = None,
+        code: str | None = None,
+        language: str | None = None,
     ) -> None:
         """File the candidate's answer against the pending interviewer turn; ``answer_received`` once it is on disk.
         Raises :class:`NotAwaitingAnswer`, :class:`StaleTurn`, or :class:`StorageError` when it could not be saved."""
@@ -131,7 +133,7 @@ class Interviews:
                 pending = point.pending_turn
                 if pending is None or (turn is not None and turn != pending):
                     raise StaleTurn(turn if turn is not None else -1, pending)
-            run = self.driver.reply(record.id, answer_reply(text, answer_id, voice))
+            run = self.driver.reply(record.id, answer_reply(text, answer_id, voice, code, language))
             receipt = asyncio.create_task(self._receipt(run, answer_id, pending, send))
             try:
                 await self._stream(record.id, run, send)
@@ -189,7 +191,14 @@ class Interviews:
             await self.driver.rewind(record.id, checkpoint)
             self._awaiting.pop(record.id, None)  # the pending turn is read from the rewound state
 
-    async def state_frame(self, record: SessionRecord, brain_label: str, max_answer_chars: int) -> StateFrame:
+    async def state_frame(
+        self,
+        record: SessionRecord,
+        brain_label: str,
+        max_answer_chars: int,
+        pad_runs: list[dict[str, Any]] | None = None,
+        execution: dict[str, Any] | None = None,
+    ) -> StateFrame:
         point = await self.point(record.id)
         rnd = self.catalog.rounds[record.round_id]
         return StateFrame(
@@ -202,7 +211,9 @@ class Interviews:
             turns=transcript_turns(point.values),
             debrief=point.values.get("debrief"),
             limits={"max_answer_chars": max_answer_chars},
-            started_at=values.get("started_at"),
+            started_at=point.values.get("started_at"),
+            runs=transcript_runs(point.values, pad_runs),
+            execution=execution or {},
         )
 
 

@@ -8,7 +8,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from app.core.frames import AnswerReceived, DebriefFrame, Frame, InterviewerDelta, InterviewerDone, TurnGradeFrame
+from app.core.frames import (
+    AnswerReceived,
+    DebriefFrame,
+    Frame,
+    InterviewerDelta,
+    InterviewerDone,
+    RunResultFrame,
+    TurnGradeFrame,
+)
 from app.core.vocabulary import ErrorCode
 from app.interview.transcript import TranscriptTurn
 
@@ -30,6 +38,26 @@ class AnswerFrame(BaseModel):
         description="The client's id for this answer: a resend with the same id is the same answer.",
     )
     turn: int | None = Field(None, ge=0, description="The index of the interviewer turn this answers.")
+    code: str | None = None  # what the page's editor attached (the page also quotes it in ``text``)
+    language: Literal["sql", "python"] | None = None
+
+
+class RunFrame(BaseModel):
+    """Run the pad's code now (the Run button), outside the round: answered with a ``run_result`` frame."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["run"]
+    code: str
+    language: Literal["sql", "python"]
+
+
+class PadFrame(BaseModel):
+    """The pad's content, saved with the session for the question under discussion (no reply)."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["pad"]
+    code: str
+    language: Literal["sql", "python"]
 
 
 class ControlFrame(BaseModel):
@@ -38,9 +66,9 @@ class ControlFrame(BaseModel):
     action: Literal["end"]
 
 
-ClientFrame = Annotated[AnswerFrame | ControlFrame, Field(discriminator="type")]
+ClientFrame = Annotated[AnswerFrame | ControlFrame | RunFrame | PadFrame, Field(discriminator="type")]
 client_frame: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
-CLIENT_FRAME_TYPES = ("answer", "control")
+CLIENT_FRAME_TYPES = ("answer", "control", "run", "pad")
 
 
 # ---------------------------------------------------------------------------------------------- server -> client
@@ -66,6 +94,8 @@ class StateFrame(Frame):
     debrief: dict[str, Any] | None = None
     limits: dict[str, int]
     started_at: float | None = None  # when the round started: the page's round clock counts from it
+    runs: list[dict[str, Any]] = Field(default_factory=list, description="Every run of the candidate's code.")
+    execution: dict[str, Any] = Field(default_factory=dict, description="enabled, sandbox: how code runs here.")
 
 
 class SessionTakenOver(Frame):
@@ -77,6 +107,24 @@ class SessionTakenOver(Frame):
 
 TAKEN_OVER_CLOSE_CODE = 4001  # frontend/js/protocol.js knows it too (checked by a test)
 TAKEN_OVER_CLOSE_REASON = "taken over"
+
+
+class PadStateFrame(Frame):
+    """The pad for the question under discussion: its language, the schema of its tables, the saved content."""
+
+    type: Literal["pad"] = "pad"
+    question_id: str | None
+    title: str | None = None
+    language: Literal["sql", "python"]
+    fixed: bool = Field(description="The question's exercise fixes the language (else a scratch pad).")
+    checked: bool = Field(description="Runs are compared with the question's reference / hidden tests.")
+    tables: list[dict[str, Any]] = Field(default_factory=list)
+    entry_point: str | None = None
+    tests: list[str] = Field(default_factory=list, description="The hidden tests' names (never their code).")
+    code: str = ""
+    execution: bool
+    message: str | None = None
+    shown: bool = Field(True, description="False: the question under discussion has no pad (the page hides it).")
 
 
 class ErrorFrame(Frame):
@@ -96,6 +144,8 @@ _SERVER_FRAMES = (
     AnswerReceived,
     SessionTakenOver,
     ErrorFrame,
+    PadStateFrame,
+    RunResultFrame,
 )
 ServerFrame = Annotated[
     StateFrame
@@ -105,7 +155,9 @@ ServerFrame = Annotated[
     | DebriefFrame
     | AnswerReceived
     | SessionTakenOver
-    | ErrorFrame,
+    | ErrorFrame
+    | PadStateFrame
+    | RunResultFrame,
     Field(discriminator="type"),
 ]
 server_frame: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame)

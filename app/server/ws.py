@@ -25,12 +25,15 @@ from app.core.ports import BrainError
 from app.core.vocabulary import ErrorCode
 from app.server.deps import Bar, BarRaiser
 from app.server.interviews import NotAwaitingAnswer, StaleTurn
+from app.server.pads import PadChannel
 from app.server.protocol import (
     CLIENT_FRAME_TYPES,
     TAKEN_OVER_CLOSE_CODE,
     TAKEN_OVER_CLOSE_REASON,
     AnswerFrame,
     SessionTakenOver,
+    PadFrame,
+    RunFrame,
     StateFrame,
     client_frame,
     error_frame,
@@ -121,6 +124,17 @@ class Connection:
         self.closed = False
         self.voice = VoiceChannel(self, bar.voice)  # binary frames and voice frames (app/server/voice.py)
         self.replaced = False  # another socket took the session over
+        self.pad = PadChannel(  # the candidate's pad: its question, its content, the Run button (app/server/pads.py)
+            record.id,
+            record.round_id,
+            bar.catalog.questions,
+            bar.runner,
+            bar.storage.pads,
+            self.send,
+            self.settings.code_runs_per_minute,
+            self.settings.code_max_chars,
+        )
+        self.pad_run: asyncio.Task[None] | None = None
 
     async def send(self, frame: Frame) -> None:
         if isinstance(frame, InterviewerDone):
@@ -138,6 +152,8 @@ class Connection:
             log.debug("session %s: frame dropped, socket closed", self.record.id)
             return
         self.voice.observe(frame)  # speaks the interviewer's words in voice mode
+        if isinstance(frame, InterviewerDone) and frame.question_id:
+            await self.pad.show(frame.question_id)  # a new question: its pad
 
     async def send_bytes(self, data: bytes) -> None:
         if self.closed or self.ws.application_state != WebSocketState.CONNECTED:
@@ -217,7 +233,11 @@ class Connection:
         self.run = asyncio.create_task(guarded())
 
     async def _state(self) -> StateFrame:
-        return await self.bar.interviews.state_frame(self.record, self.bar.brain.label, self.settings.max_answer_chars)
+        pad_runs = [r.model_dump(mode="json") for r in await self.bar.storage.pads.runs(self.record.id)]
+        execution = {"enabled": self.bar.runner.enabled, "sandbox": self.bar.runner.name}
+        return await self.bar.interviews.state_frame(
+            self.record, self.bar.brain.label, self.settings.max_answer_chars, pad_runs, execution
+        )
 
     async def serve(self) -> None:
         previous = self.bar.owners.claim(self.record.id, self)
@@ -250,6 +270,8 @@ class Connection:
             return
         finally:
             self.closed = True
+            if self.pad_run and not self.pad_run.done():
+                await asyncio.shield(self.pad_run)  # a pad run is bounded by its time limit; it is kept for the replay
             await self.voice.close()
             self.bar.owners.release(self.record.id, self)
             if self.run and not self.run.done():
@@ -261,6 +283,9 @@ class Connection:
         await self.send(state)
         self.ended = state.status == "ended"
         self.awaiting_answer = False
+        asked = next((t.get("question_id") for t in reversed(state.turns) if t["role"] == "interviewer"), None)
+        if not self.ended and asked is not None:
+            await self.pad.show(asked, force=True)
         if state.status == "awaiting_answer":
             await self.send(InterviewerDone.model_validate(state.turns[-1]))
 
@@ -321,8 +346,18 @@ class Connection:
             return await self.send(error_frame(ErrorCode.invalid_frame, problems[:500]))
         if isinstance(frame, AnswerFrame):
             await self.answer(frame)
+        elif isinstance(frame, RunFrame):
+            await self.run_pad(frame)
+        elif isinstance(frame, PadFrame):
+            await self.pad.save(frame)
         else:
             await self.end()
+
+    async def run_pad(self, frame: RunFrame) -> None:
+        """The Run button: outside the round, one at a time per connection, answered with a ``run_result``."""
+        if self.pad_run and not self.pad_run.done():
+            await self.pad_run  # runs are short (bounded by their time limits): the next waits for the last
+        self.pad_run = asyncio.create_task(self.pad.run(frame))
 
     async def _refuse_if_ended(self) -> bool:
         if self.ended:
@@ -333,10 +368,17 @@ class Connection:
 
     async def answer(self, frame: AnswerFrame, voice: dict[str, Any] | None = None) -> None:
         """A typed answer, or (with ``voice``) a spoken one with its transcription and recording."""
-        text = frame.text
+        text, code = frame.text, frame.code
         if await self._refuse_if_ended():
             return
         limit = self.settings.max_answer_chars
+        if code is not None and len(code) > self.settings.code_max_chars:
+            return await self.send(
+                error_frame(
+                    ErrorCode.answer_too_long,
+                    f"Attached code is limited to {self.settings.code_max_chars} characters; this has {len(code)}.",
+                )
+            )
         if len(text) > limit:
             return await self.send(
                 error_frame(
@@ -369,7 +411,11 @@ class Connection:
         await self._after_current_run()
         if voice is None and (cut := self.voice.take_cut()):  # a typed answer after talking over the interviewer
             voice = {"cut": cut}
-        self._start(self.bar.interviews.answer(self.record, text, frame.answer_id, frame.turn, self.send, voice))
+        self._start(
+            self.bar.interviews.answer(
+                self.record, text, frame.answer_id, frame.turn, self.send, voice, frame.code, frame.language
+            )
+        )
 
     async def end(self) -> None:
         if await self._refuse_if_ended():

@@ -448,3 +448,15 @@ class WriteBehindSqliteSaver(AsyncSqliteSaver):
 def _thread_key(config: RunnableConfig) -> tuple[str, str]:
     configurable = config["configurable"]
     return str(configurable["thread_id"]), str(configurable.get("checkpoint_ns", ""))
+
+
+async def execute_write(
+    conn: aiosqlite.Connection, writer: WriteBehindSqliteSaver | None, sql: str, params: tuple
+) -> None:
+    """One write of a table kept beside the checkpoints (sessions, links, pads): through ``writer``, the file's one
+    writer, when there is one (a file database), else on ``conn`` (``:memory:``, where both are one connection)."""
+    if writer is not None:
+        await writer.execute_durably(sql, params)
+    else:
+        await conn.execute(sql, params)
+        await conn.commit()

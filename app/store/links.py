@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import aiosqlite
 
-from app.store.checkpoints import WriteBehindSqliteSaver
+from app.store.checkpoints import WriteBehindSqliteSaver, execute_write
 
 SessionKind = Literal["interview", "fork", "drill", "practice"]
 
@@ -57,11 +57,7 @@ class SessionLinks:
         )
         focus = json.dumps(link.focus) if link.focus else None
         params = (link.session_id, link.kind, link.source_session, link.source_turn, focus, time.time())
-        if self._writer is not None:
-            await self._writer.execute_durably(sql, params)
-        else:
-            await self._conn.execute(sql, params)
-            await self._conn.commit()
+        await execute_write(self._conn, self._writer, sql, params)
 
     async def get(self, session_id: str) -> SessionLink:
         """The session's link; a plain interview (no row) is ``kind="interview"``."""

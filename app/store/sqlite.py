@@ -25,8 +25,9 @@ from typing import Any, Literal
 import aiosqlite
 
 from app.core.durability import StorageError
-from app.store.checkpoints import WriteBehindSqliteSaver
+from app.store.checkpoints import WriteBehindSqliteSaver, execute_write
 from app.store.links import SessionLinks
+from app.store.pads import PadStore
 
 log = logging.getLogger(__name__)
 
@@ -105,11 +106,7 @@ class SessionStore:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
         )
         params = (record.id, _digest(token), round_id, level, brain, "\n".join(plan), record.created_at, client_id)
-        if self._writer is not None:
-            await self._writer.execute_durably(sql, params)
-        else:
-            await self._conn.execute(sql, params)
-            await self._conn.commit()
+        await execute_write(self._conn, self._writer, sql, params)
         return record, token
 
     _COLUMNS = "id, round_id, level, brain, plan, created_at"
@@ -184,6 +181,7 @@ class Storage:
     sessions: SessionStore
     file: DatabaseFile
     links: SessionLinks  # forks, drills and practice rounds (app/store/links.py)
+    pads: PadStore  # the candidate's pad and its runs (app/store/pads.py)
 
     def health(self) -> tuple[DatabaseState, str | None]:
         """The database's state, and why when it is not ok: ``missing`` (the file went away), ``read_only``,
@@ -235,10 +233,13 @@ async def open_storage(sqlite_path: str, *, prune: bool = True) -> AsyncIterator
         file = DatabaseFile(sqlite_path)
         saver = WriteBehindSqliteSaver(graph_conn, guard=file.check, prune=prune)
         await saver.setup()
-        sessions = SessionStore(session_conn, writer=saver if session_conn is not graph_conn else None)
+        writer = saver if session_conn is not graph_conn else None
+        sessions = SessionStore(session_conn, writer=writer)
         await sessions.setup()
-        links = SessionLinks(session_conn, writer=saver if session_conn is not graph_conn else None)
+        links = SessionLinks(session_conn, writer=writer)
         await links.setup()
+        pads = PadStore(session_conn, writer=writer)
+        await pads.setup()
     except (sqlite3.Error, OSError) as exc:
         for conn in reversed(conns):
             await conn.close()
@@ -248,7 +249,7 @@ async def open_storage(sqlite_path: str, *, prune: bool = True) -> AsyncIterator
             await conn.close()
         raise
     try:
-        yield Storage(checkpointer=saver, sessions=sessions, file=file, links=links)
+        yield Storage(checkpointer=saver, sessions=sessions, file=file, links=links, pads=pads)
     finally:
         try:
             await saver.aclose()  # the queued checkpoint rows reach the disk before the connection closes

@@ -1,6 +1,6 @@
 """The benchmark's command line: ``barraiser bench`` (registered through the ``barraiser.commands`` entry point) and
-``python -m devtools.bench.cli``, with the same flags (docs/performance.md). ``--floor`` runs ``floor.py`` instead
-of ``run.py``; both are imported only when the command runs."""
+``python -m devtools.bench.cli``, with the same flags (docs/performance.md). ``--floor`` runs ``floor.py`` and
+``--code`` runs ``code.py`` instead of ``run.py``; each is imported only when the command runs."""
 
 from __future__ import annotations
 
@@ -26,6 +26,13 @@ def _run_args(args: argparse.Namespace, settings: Any = None) -> int:
     if args.sessions < 1 or args.turns < 1:
         print("--sessions and --turns must be >= 1", file=sys.stderr)
         return 2
+    if args.code:
+        from devtools.bench.code import human as code_human
+        from devtools.bench.code import run_code_bench
+
+        report = run_code_bench(repeat=args.repeat, backend=args.sandbox, bank=not args.no_bank)
+        print(json.dumps(report, indent=2) if args.json else code_human(report), flush=True)
+        return 1 if report["sql"]["failures"] or report["python_failures"] else 0
     if args.voice:
         from devtools.bench.voice import human as voice_human
         from devtools.bench.voice import run_voice_bench
@@ -125,6 +132,20 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
         help="instead, measure in this process what LangGraph and the openai client alone cost per "
         "turn, with no interview work (devtools/bench/floor.py)",
     )
+    parser.add_argument(
+        "--code",
+        action="store_true",
+        help="instead, measure running the candidate's code: SQL run time on the bank's data and Python "
+        "start-to-result in the sandbox (devtools/bench/code.py)",
+    )
+    parser.add_argument("--repeat", type=int, default=20, help="--code: runs of each measurement (default 20)")
+    parser.add_argument(
+        "--sandbox",
+        choices=["auto", "bwrap", "unshare", "rlimits"],
+        default="auto",
+        help="--code: the Python isolation",
+    )
+    parser.add_argument("--no-bank", action="store_true", help="--code: skip the bank's Python reference solutions")
     parser.add_argument(
         "--voice",
         action="store_true",

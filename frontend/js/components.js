@@ -79,7 +79,7 @@ export function candidateTurn(turn, { pending = false } = {}) {
       "div",
       { class: "turn__body" },
       el("div", { class: "turn__meta" }, el("span", { class: "turn__who", text: "You" }), status),
-      el("div", { class: "bubble bubble--candidate" }, el("p", { class: "bubble__text", text: turn.text || "" })),
+      el("div", { class: "bubble bubble--candidate" }, textWithCode(turn.text || "")),
     ),
     el("div", { class: "turn__avatar turn__avatar--you", "aria-hidden": "true", text: "You" }),
   );
@@ -139,6 +139,7 @@ export function gradeEntry(grade, { answerNumber, answerText } = {}) {
                 el("span", { class: "criterion__name", text: c.name || c.id || "Criterion" }),
                 voteChip(c.label, c.level, { size: "small" }),
               ),
+              c.run ? el("p", { class: "criterion__run", "data-testid": "criterion-run", text: `From the run: ${c.run}` }) : null,
               Array.isArray(c.evidence) && c.evidence.length
                 ? el(
                     "ul",
@@ -162,4 +163,14 @@ export function gradeEntry(grade, { answerNumber, answerText } = {}) {
       ? el("ul", { class: "grade__notes" }, notes.map((n) => el("li", { text: n })))
       : null,
   );
+}
+
+/** A candidate's words, with ```fenced``` code shown as code (text only, never markup). */
+export function textWithCode(text) {
+  const parts = String(text).split(/```[^\n]*\n([\s\S]*?)```/);
+  if (parts.length === 1) return el("p", { class: "bubble__text", text });
+  return el("div", { class: "bubble__text" }, parts.map((part, i) => {
+    if (i % 2 === 1) return el("pre", { class: "bubble__code", "data-testid": "answer-code" }, el("code", { text: part.replace(/\n$/, "") }));
+    return part.trim() ? el("p", { class: "bubble__para", text: part.trim() }) : null;
+  }));
 }

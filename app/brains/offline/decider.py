@@ -26,10 +26,11 @@ from app.core.ports import Constraints, Decision
 from app.core.state import Thread
 from app.core.view import RoundView
 from app.grading.claims import PointState
+from app.grading.runs import run_follow_up
 
 _PIVOT_MIN_COVERAGE = 0.34  # share of the question's key-point weight covered before an LP pivot is earned
 _STAR_ORDER = ("action", "result", "lessons")  # situation and task come out of these; never asked alone
-_NOT_FOLLOW_UPS = ("hint:", "clarify", "repeat", "failure:", "mech", "probe:")  # marks that go with a follow-up
+_NOT_FOLLOW_UPS = ("hint:", "clarify", "repeat", "failure:", "mech", "probe:", "run:")  # marks that go with a follow-up
 
 
 def _follow_ups_asked(thread: Thread) -> int:
@@ -96,6 +97,11 @@ class OfflineDecider:
                     rationale="the candidate said it was answered; ask about what is still open",
                 )
             return _next_question(rules, "the candidate said the question was answered", covered_now)
+        # 2b. the candidate's code ran: follow what it actually did (app/grading/runs.py)
+        run = view.last_run
+        followed = run_follow_up(view, run) if run is not None else None
+        if followed is not None and followed.move in allowed:
+            return followed.model_copy(update={"covered": tuple(sorted({*followed.covered, *covered_now}))})
         # 3. stuck: one hint per question, then move on (the same every time, and noted in the debrief)
         if intent in (Intent.dont_know, Intent.empty):
             given = any(a.startswith("hint:") for a in asked)

@@ -16,6 +16,7 @@ from app.content.models import Question
 from app.core.ports import Decision
 from app.core.view import RoundView
 from app.grading.leaks import leaked_claims
+from app.grading.runs import run_line
 
 _OWNERSHIP_PROBE = (
     'You said "we" a few times. What did you personally do, and what did others do?',
@@ -105,6 +106,8 @@ def _technical_question(view: RoundView, d: Decision) -> Question:
 def _follow_up(view: RoundView, d: Decision) -> str:
     if d.star_part == "ownership":
         return pick(view, "follow_up", follow_up=_fresh_text(view, _OWNERSHIP_PROBE), quote=_quote(d))
+    if d.tactic == "follow_run":
+        return run_line(view, d)
     q = _technical_question(view, d)
     if d.tactic == "probe_misconception" and d.claim:
         probe = next((c.probe for k in q.rubric.key_points for c in k.wrong if c.id == d.claim and c.probe), None)

@@ -29,6 +29,11 @@ function codesIn(category) {
  * ending      "End interview" was sent and the round has not closed yet
  * startedAt   when the round started (seconds since the epoch, from the `state` frame): the round clock's zero
  * failedChecks  reconnect attempts since the socket was last open
+ * pad         the code pad for the question under discussion (a `pad` frame), or null when the round shows none:
+ *             {question_id, title, language, fixed, checked, tables, entry_point, tests, code, execution, message}
+ * runs        every run of the candidate's code (`run_result` frames, and the `state` frame's list), oldest first
+ * running     a run from the pad's Run button is on its way
+ * execution   {enabled, sandbox}: whether code runs on this server, and how it is isolated
  * effects     what the page must do after this step, in order: [{type: "toast" | "restore_answer" | ...}]
  */
 export function initialState({ showGrades = true, outbox = null } = {}) {
@@ -51,6 +56,10 @@ export function initialState({ showGrades = true, outbox = null } = {}) {
     showGrades: Boolean(showGrades),
     startedAt: null,
     failedChecks: 0,
+    pad: null,
+    runs: [],
+    running: false,
+    execution: { enabled: true, sandbox: null },
     effects: [],
   };
 }
@@ -75,6 +84,12 @@ export function applyFrame(state, frame) {
       return state.outbox && frame.answer_id === state.outbox.id ? onReceived(step(state), frame) : state;
     case "session_taken_over":
       return onTakenOver(step(state), frame.message);
+    case "pad":
+      return onPad(step(state), frame);
+    case "run_result":
+      return frame.run && typeof frame.run === "object" && typeof frame.run.id === "string"
+        ? onRunResult(step(state), frame.run)
+        : state;
     default:
       return state;
   }
@@ -87,6 +102,7 @@ export function applyFrame(state, frame) {
  *   {type: "socket", status}     the socket's status changed (frontend/js/ws.js)
  *   {type: "toggle_grades"}      show or hide the grade panel
  *   {type: "transcript", transcript}  the REST transcript, fetched while the debrief frame is awaited
+ *   {type: "run"}                the pad's code went out in a `run` frame (check canRun first)
  * Unknown events are ignored: the same state comes back.
  */
 export function applyEvent(state, event) {
@@ -106,9 +122,41 @@ export function applyEvent(state, event) {
     }
     case "transcript":
       return onTranscript(state, event.transcript);
+    case "run":
+      return canRun(state) ? { ...step(state), running: true } : state;
     default:
       return state;
   }
+}
+
+/** Whether the pad's Run button may send a `run` frame now. */
+export function canRun(state) {
+  return (
+    state.conn === "connected" &&
+    state.gotState &&
+    Boolean(state.pad) &&
+    state.pad.execution !== false &&
+    !state.running &&
+    state.status !== "ended"
+  );
+}
+
+/** The latest run for the pad's question (from the pad or from an answer), or null. */
+export function latestRun(state) {
+  if (!state.pad) return null;
+  for (let i = state.runs.length - 1; i >= 0; i -= 1) {
+    if (state.runs[i].question_id === state.pad.question_id) return state.runs[i];
+  }
+  return null;
+}
+
+/** The answer text with the pad's code quoted after the candidate's words (what the server stores as the turn). */
+export function withCode(text, code, language) {
+  const words = String(text ?? "").trim();
+  const body = String(code ?? "").trim();
+  if (!body || words.includes(body)) return words;
+  const fence = "```" + (language || "") + "\n" + body + "\n```";
+  return words ? `${words}\n\n${fence}` : fence;
 }
 
 // ------------------------------------------------------------------ questions the page asks
@@ -135,10 +183,11 @@ export function pendingTurn(state) {
 }
 
 /** The answer frame for `text`: with the client's id for it and the turn it answers (docs/protocol.md). */
-export function answerFrame(state, text, id) {
+export function answerFrame(state, text, id, code = "", language = "") {
   const frame = { type: "answer", text: text.trim(), answer_id: id };
   const turn = pendingTurn(state);
   if (turn !== null) frame.turn = turn;
+  if (code) Object.assign(frame, { code, language }); // the editor's code (also fenced in the text)
   return frame;
 }
 
@@ -265,6 +314,9 @@ function onState(s, f) {
   s.status = f.status || "awaiting_answer";
   s.typing = s.status === "speaking";
   if (f.debrief) s.debrief = f.debrief;
+  if (Array.isArray(f.runs)) s.runs = f.runs.filter((r) => r && typeof r.id === "string");
+  if (f.execution && typeof f.execution === "object") s.execution = { ...s.execution, ...f.execution };
+  s.running = false; // a run's result that was lost with the connection is in `runs` if it finished
   if (s.status === "ended") {
     s.effects.push({ type: "mark_ended" });
     s.effects.push({ type: s.debrief ? "show_debrief" : "wait_for_debrief" });
@@ -430,6 +482,38 @@ function onSocket(s, status) {
   return s;
 }
 
+function onPad(s, f) {
+  if (f.shown === false) {
+    s.pad = null;
+    s.effects.push({ type: "hide_pad" });
+    return s;
+  }
+  const pad = withoutType(f);
+  s.pad = {
+    question_id: typeof pad.question_id === "string" ? pad.question_id : null,
+    title: typeof pad.title === "string" ? pad.title : null,
+    language: pad.language === "python" ? "python" : "sql",
+    fixed: Boolean(pad.fixed),
+    checked: Boolean(pad.checked),
+    tables: Array.isArray(pad.tables) ? pad.tables : [],
+    entry_point: typeof pad.entry_point === "string" ? pad.entry_point : null,
+    tests: Array.isArray(pad.tests) ? pad.tests.filter((t) => typeof t === "string") : [],
+    code: typeof pad.code === "string" ? pad.code : "",
+    execution: pad.execution !== false,
+    message: typeof pad.message === "string" ? pad.message : null,
+  };
+  s.effects.push({ type: "show_pad" });
+  return s;
+}
+
+function onRunResult(s, run) {
+  const i = s.runs.findIndex((r) => r.id === run.id);
+  s.runs = i < 0 ? [...s.runs, run] : s.runs.map((r, j) => (j === i ? run : r));
+  if (run.source === "pad") s.running = false;
+  s.effects.push({ type: "run_result", run });
+  return s;
+}
+
 function onTranscript(state, t) {
   if (state.debrief || !t || !t.debrief) return state;
   const s = step(state);
@@ -438,6 +522,7 @@ function onTranscript(state, t) {
     s.turns = t.turns;
     s.epoch += 1;
   }
+  if (Array.isArray(t.runs)) s.runs = t.runs;
   s.effects.push({ type: "show_debrief" });
   return s;
 }

@@ -55,8 +55,9 @@ const PLACEHOLDER = "Type your answer. Think out loud \u2014 structure beats spe
  *   onDraft(text)     the answer box changed (typed in, or an answer put back): the draft to keep
  * Returns {element, render(state), update(prev, next), draft(), clearDraft(), setDraft(text), restoreAnswer(text),
  * focusAnswer(), focusAnswerIfIdle(), tick(now)}.
+ * `pad` is the code pad's element (../pad/view.js), placed beside the conversation, or null.
  */
-export function createRoomView({ onSend, onEnd, onToggleGrades, onActivity, onDraft = () => {} }) {
+export function createRoomView({ onSend, onEnd, onToggleGrades, onActivity, onDraft = () => {}, pad = null }) {
   let current = null; // the state last drawn
   let userScrolledUp = false;
   let pendingNode = null; // the bubble of the answer waiting to be taken
@@ -144,6 +145,7 @@ export function createRoomView({ onSend, onEnd, onToggleGrades, onActivity, onDr
 
   const grid = el("div", { class: "room__grid" },
     el("section", { class: "room__main", "aria-label": "Conversation" }, transcript, composer),
+    pad,
     gradePanel);
   const element = el(
     "div",

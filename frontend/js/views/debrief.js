@@ -6,8 +6,9 @@ import { vote, VOTES, humanize } from "../labels.js";
 import { voteChip, interviewerTurn, candidateTurn } from "../components.js";
 import { currentSession, forgetCurrent } from "../store.js";
 import { showToast } from "../toast.js";
+import { runResult } from "../pad/results.js";
 
-export function mountDebrief(root, ctx, { sessionId, token, debrief, round, level, turns }) {
+export function mountDebrief(root, ctx, { sessionId, token, debrief, round, level, turns, runs }) {
   const d = debrief || {};
   const v = vote(d.vote, d.vote_level);
   const competencies = Array.isArray(d.competencies) ? d.competencies : [];
@@ -17,6 +18,7 @@ export function mountDebrief(root, ctx, { sessionId, token, debrief, round, leve
   const feedback = Array.isArray(d.principle_feedback) ? d.principle_feedback : [];
   const notes = Array.isArray(d.notes) ? d.notes : [];
   const allTurns = Array.isArray(turns) ? turns : [];
+  const allRuns = Array.isArray(runs) ? runs : [];
 
   const downloadBtn = el("button", { type: "button", class: "btn btn--secondary", "data-testid": "download", onclick: download },
     "Download transcript (JSON)");
@@ -98,8 +100,7 @@ export function mountDebrief(root, ctx, { sessionId, token, debrief, round, leve
       ? el("section", { class: "panel" },
           el("details", { class: "replay" },
             el("summary", { class: "replay__summary", text: `Review the conversation (${allTurns.length} turns)` }),
-            el("div", { class: "transcript transcript--static" },
-              allTurns.map((t) => (t.role === "interviewer" ? interviewerTurn(t) : candidateTurn(t))))))
+            el("div", { class: "transcript transcript--static" }, replayItems(allTurns, allRuns))))
       : null,
   );
   // The replay bubbles reuse the room's components; give them their own test ids so they are not counted as live turns.
@@ -175,4 +176,27 @@ function dataPoint(p) {
       el("span", { class: "datapoint__principle", text: p.principle || "Leadership Principle" }),
       el("span", { class: `polarity polarity--${pol}`, text: polText })),
     p.quote ? el("blockquote", { class: "datapoint__quote", text: quoted(p.quote) }) : null);
+}
+
+/** The conversation with every run of the candidate's code in its place: an answer's run right after the answer,
+ * a run from the pad's Run button where it happened in time. */
+function replayItems(turns, runs) {
+  const padRuns = runs.filter((r) => r.source === "pad").sort((a, b) => (a.at || 0) - (b.at || 0));
+  const out = [];
+  let next = 0;
+  const flush = (before) => {
+    while (next < padRuns.length && (before === null || (padRuns[next].at || 0) < before)) {
+      out.push(el("div", { class: "replay__run" }, runResult(padRuns[next], { showCode: true })));
+      next += 1;
+    }
+  };
+  for (const t of turns) {
+    flush(Number.isFinite(t.at) ? t.at : Infinity);
+    out.push(t.role === "interviewer" ? interviewerTurn(t) : candidateTurn(t));
+    if (t.role === "candidate") {
+      for (const r of runs) if (r.source === "answer" && r.turn === t.index) out.push(el("div", { class: "replay__run" }, runResult(r)));
+    }
+  }
+  flush(null);
+  return out;
 }

@@ -20,10 +20,25 @@ import {
 import { loadDraft, saveDraft, clearDraft } from "../drafts.js";
 import { retryBanner } from "./retry.js";
 import { showToast, clearToasts } from "../toast.js";
-import { initialState, applyFrame, applyEvent, canSend, canEnd, answerFrame, newAnswerId } from "../room/state.js";
+import {
+  initialState,
+  applyFrame,
+  applyEvent,
+  canSend,
+  canEnd,
+  canRun,
+  latestRun,
+  withCode,
+  answerFrame,
+  newAnswerId,
+} from "../room/state.js";
 import { createRoomView, problemCard } from "../room/view.js";
+import { createPadView } from "../pad/view.js";
+import { loadDraft as loadPadDraft, saveDraft as savePadDraft } from "../pad/draft.js";
 import { mountDebrief } from "./debrief.js";
 import { createVoice } from "../voice/voice.js";
+
+const PAD_SAVE_MS = 1200; // the pad's content goes to the server this long after the last keystroke
 
 export function mountRoom(root, ctx, sessionId) {
   const token = tokenFor(sessionId);
@@ -38,10 +53,13 @@ export function mountRoom(root, ctx, sessionId) {
   let debriefCleanup = null;
   let pollTimer = null;
   let draftTimer = null;
+  let padTimer = null;
   // what a toast's button may ask for
   const commands = { restart: () => sock.restart(), take_over: () => sock.takeOver() };
 
+  const padView = createPadView({ onRun: runPad, onChange: padChanged });
   const view = createRoomView({
+    pad: padView.element,
     onSend: send,
     onEnd: endInterview,
     onToggleGrades: () => dispatch(applyEvent(state, { type: "toggle_grades" })),
@@ -97,6 +115,7 @@ export function mountRoom(root, ctx, sessionId) {
     const prev = state;
     state = next;
     view.update(prev, next);
+    padView.setBusy(next.running, canRun(next));
     for (const effect of next.effects) run(effect);
   }
 
@@ -136,6 +155,13 @@ export function mountRoom(root, ctx, sessionId) {
         return setOutbox(sessionId, effect.outbox);
       case "resend":
         return sock.send(effect.frame);
+      case "show_pad":
+        return showPad();
+      case "hide_pad":
+        padView.show(null);
+        return view.element.classList.remove("room--pad");
+      case "run_result":
+        return effect.run.question_id === state.pad?.question_id ? padView.showRun(effect.run) : undefined;
       default:
         return undefined;
     }
@@ -143,18 +169,54 @@ export function mountRoom(root, ctx, sessionId) {
 
   // ------------------------------------------------------------------ the candidate's actions
   function send() {
-    const draft = view.draft();
-    if (!canSend(state, draft)) return;
-    const text = draft.trim();
+    const code = padView.attaching(); // the pad's code goes with the answer when its box is ticked
+    const language = padView.language();
+    const text = withCode(view.draft(), code, language);
+    if (!canSend(state, text)) return;
     const id = newAnswerId(() => crypto.getRandomValues(new Uint32Array(1))[0] / 2 ** 32);
-    if (!sock.send(answerFrame(state, text, id))) {
+    if (!sock.send(answerFrame(state, text, id, code, language))) {
       showToast({ kind: "error", message: "Not connected right now. Your answer is still in the box." });
       return;
     }
+    if (code) padView.attached(code);
     view.clearDraft();
     clearTimeout(draftTimer);
     clearDraft(sessionId);
     dispatch(applyEvent(state, { type: "send", text, id }));
+  }
+
+  // ------------------------------------------------------------------ the code pad
+  function showPad() {
+    const pad = state.pad;
+    const draft = loadPadDraft(sessionId, pad.question_id);
+    const local = draft && draft.language === pad.language ? draft.code : "";
+    padView.show(pad, pad.code || local);
+    padView.showRun(latestRun(state));
+    padView.setBusy(state.running, canRun(state));
+    view.element.classList.add("room--pad");
+    if (!pad.code && local) padChanged(local, pad.language); // the server gets what this browser kept
+  }
+
+  function padChanged(code, language) {
+    const pad = state.pad;
+    if (!pad) return;
+    savePadDraft(sessionId, pad.question_id, code, language);
+    clearTimeout(padTimer);
+    padTimer = setTimeout(() => sock.send({ type: "pad", code, language }), PAD_SAVE_MS);
+  }
+
+  function runPad() {
+    if (!canRun(state)) return;
+    const code = padView.value();
+    if (!code.trim()) {
+      showToast({ kind: "info", message: "Write some code in the pad first." });
+      return;
+    }
+    if (!sock.send({ type: "run", code, language: padView.language() })) {
+      showToast({ kind: "error", message: "Not connected right now. Run again when the connection is back." });
+      return;
+    }
+    dispatch(applyEvent(state, { type: "run" }));
   }
 
   function endInterview() {
@@ -228,6 +290,7 @@ export function mountRoom(root, ctx, sessionId) {
       round: state.round,
       level: state.level,
       turns: state.turns,
+      runs: state.runs,
     });
     window.scrollTo({ top: 0 });
     // the room's controls are gone: the keyboard focus goes to the page, not to <body>
@@ -237,6 +300,8 @@ export function mountRoom(root, ctx, sessionId) {
   return () => {
     destroyed = true;
     clearTimeout(pollTimer);
+    clearTimeout(padTimer);
+    padView.destroy();
     voice.destroy();
     clearInterval(clockTimer);
     if (draftTimer) {
