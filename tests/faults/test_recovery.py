@@ -75,6 +75,19 @@ def _cut(src: Path, dst: Path, keep_step: int, drop=lambda task, channel: False)
                 )
 
 
+def _step_writing(db: Path, channel: str) -> int:
+    """The (first) step whose checkpoint has a write on ``channel``: where the reply and the grade run (after
+    ``await_answer`` and ``run_code``), found rather than counted so a new node does not shift the tests."""
+    steps = _steps(db)
+    with sqlite3.connect(db) as conn:
+        for step in sorted(s for s in steps if s >= 0):  # step -1 is the input: it writes every channel
+            if conn.execute(
+                "SELECT 1 FROM writes WHERE checkpoint_id = ? AND channel = ?", (steps[step], channel)
+            ).fetchone():
+                return step
+    raise AssertionError(f"no step writes {channel}")
+
+
 def _task_writing(db: Path, step: int, channel: str) -> str:
     with sqlite3.connect(db) as conn:
         return conn.execute(
@@ -129,32 +142,42 @@ def test_answered_with_every_write_but_no_next_checkpoint(played, tmp_path):
     _resume(db, sid, token, pending=2, answered=["a0"])
 
 
+def test_code_run_step_done_but_no_next_checkpoint(played, tmp_path):
+    """``run_code`` (nothing to run on this question) finished with every write; the reply and grade never ran."""
+    src, sid, token = played["answered"]
+    db = tmp_path / "s.db"
+    _cut(src, db, keep_step=_step_writing(src, "grades") - 1)
+    _resume(db, sid, token, pending=2, answered=["a0"])
+
+
 def test_reply_spoken_but_not_graded(played, tmp_path):
     """Issue item 2: only grade_turn re-runs; the tab used to get a turn_grade and never the interviewer's turn."""
     src, sid, token = played["answered"]
     db = tmp_path / "s.db"
-    grader = _task_writing(src, 2, "grades")
-    _cut(src, db, keep_step=2, drop=lambda task, ch: task == grader)
+    step = _step_writing(src, "grades")
+    grader = _task_writing(src, step, "grades")
+    _cut(src, db, keep_step=step, drop=lambda task, ch: task == grader)
     _resume(db, sid, token, pending=2, answered=["a0"])
 
 
 def test_graded_but_reply_not_spoken(played, tmp_path):
     src, sid, token = played["answered"]
     db = tmp_path / "s.db"
-    speaker = _task_writing(src, 2, "turns")
-    _cut(src, db, keep_step=2, drop=lambda task, ch: task == speaker)
+    step = _step_writing(src, "grades")
+    speaker = _task_writing(src, step, "turns")
+    _cut(src, db, keep_step=step, drop=lambda task, ch: task == speaker)
     _resume(db, sid, token, pending=2, answered=["a0"])
 
 
 def test_spoken_and_graded_but_no_next_checkpoint(played, tmp_path):
     src, sid, token = played["answered"]
     db = tmp_path / "s.db"
-    _cut(src, db, keep_step=2)
+    _cut(src, db, keep_step=_step_writing(src, "grades"))
     _resume(db, sid, token, pending=2, answered=["a0"])
 
 
 def test_waiting_step_saved_before_its_interrupt(played, tmp_path):
     src, sid, token = played["answered"]
     db = tmp_path / "s.db"
-    _cut(src, db, keep_step=3, drop=lambda task, ch: ch == "__interrupt__")
+    _cut(src, db, keep_step=_step_writing(src, "grades") + 1, drop=lambda task, ch: ch == "__interrupt__")
     _resume(db, sid, token, pending=2, answered=["a0"])
