@@ -23,7 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from app.content.catalog import Catalog
-from app.interview.transcript import transcript_turns
+from app.interview.transcript import transcript_runs, transcript_turns
 
 REPLAY_FORMAT: Literal["barraiser-replay"] = "barraiser-replay"
 REPLAY_VERSION = 1
@@ -75,6 +75,10 @@ class Replay(BaseModel):
     forked_from: ForkRef | None = None
     focus: dict[str, Any] = Field(default_factory=dict, description="practice: what the plan aimed at.")
     turns: list[dict[str, Any]]
+    runs: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Every run of the candidate's code, oldest first: with an answer (its `turn`) or from the pad.",
+    )
     questions: dict[str, QuestionRef]
     debrief: dict[str, Any] | None = None
 
@@ -170,9 +174,11 @@ def build_replay(
     forked_from: ForkRef | None = None,
     original_started_at: float | None = None,
     focus: dict[str, Any] | None = None,
+    pad_runs: list[dict[str, Any]] | None = None,
 ) -> Replay:
     """The replay of one session from its graph state ``values`` (``pending``: the snapshot's next tasks). A fork
-    names its origin (``forked_from``) and the original round's start."""
+    names its origin (``forked_from``) and the original round's start; ``pad_runs``: the runs from the pad's Run
+    button (app/store/pads.py), beside the answers' runs in the state."""
     rnd = catalog.rounds.get(round_id)
     fork = ForkPoint(forked_from.turn, created_at, original_started_at) if forked_from else None
     turns = replay_turns(values, fork)
@@ -194,6 +200,7 @@ def build_replay(
         forked_from=forked_from,
         focus=focus or {},
         turns=turns,
+        runs=transcript_runs(values, pad_runs),
         questions=question_refs(catalog, asked),
         debrief=values.get("debrief"),
     )

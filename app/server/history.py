@@ -158,6 +158,7 @@ async def replay(
         forked_from=forked_from,
         original_started_at=original_started_at,
         focus=link.focus,
+        pad_runs=[r.model_dump(mode="json") for r in await bar.storage.pads.runs(record.id)],
     )
 
 

@@ -85,6 +85,13 @@ def test_the_pad_runs_saves_and_follows_the_round(make) -> None:  # type: ignore
         assert pad["code"] == WRONG
     transcript = client.get(f"/api/sessions/{sid}/transcript", params={"token": token}).json()
     assert [r["id"] for r in transcript["runs"]] == ["pad-1", "turn-1"]
+    # the graded replay has them too: the answer's run by its turn, the pad's beside the timeline
+    replay = client.get(f"/api/sessions/{sid}/replay", params={"token": token}).json()
+    assert [(r["id"], r["source"], r["turn"]) for r in replay["runs"]] == [
+        ("pad-1", "pad", None),
+        ("turn-1", "answer", 1),
+    ]
+    assert replay["runs"][1]["result"]["status"] == "wrong" and "expected" not in str(replay["runs"][1]["code"])
     assert client.get("/api/health").json()["code_execution"] in ("bwrap", "unshare", "rlimits")
 
 

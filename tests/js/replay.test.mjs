@@ -17,6 +17,7 @@ import {
   aimOf,
   retriesByTurn,
   exportName,
+  runsOf,
 } from "../../frontend/js/replay/model.js";
 import { replayMarkdown, mdEscape } from "../../frontend/js/replay/report.js";
 import { lineChartModel } from "../../frontend/js/charts/line.js";
@@ -243,4 +244,36 @@ test("a spoken answer keeps its recording and speech figures, checked", () => {
   assert.equal(r.turns[3].low_confidence, true);
   assert.equal(validateReplay(sample()).replay.turns[1].source, "text");
   assert.match(replayMarkdown(r), /spoke 38 s, first word after 1\.2 s, 131 words\/min/);
+});
+
+test("runs are kept bounded and sorted: an answer's by its turn, the pad's in time; bad ones are dropped", () => {
+  const run = (id, source, turn, at, result = { status: "wrong", summary: "5 rows where 6 are expected" }) =>
+    ({ id, source, turn, at, code: "SELECT 1", question_id: "q", result });
+  const { ok, replay } = validateReplay(sample({
+    runs: [run("pad-2", "pad", null, 30), run("turn-1", "answer", 1, 20), run("pad-1", "pad", null, 10),
+      run("x", "elsewhere", null, 5), run("y", "pad", null, 5, "not an object"), "junk",
+      run("z", "answer", 3, 40, { status: "<script>", summary: "s".repeat(5000), rows: [[1, null, { a: 1 }]] })],
+  }));
+  assert.ok(ok);
+  assert.deepEqual(replay.runs.map((r) => r.id), ["pad-2", "turn-1", "pad-1", "z"]);
+  const z = replay.runs[3].result;
+  assert.equal(z.status, "error"); // an unknown status is not passed through
+  assert.equal(z.summary.length, 1000);
+  assert.deepEqual(z.rows, [["1", null, "[object Object]"]]);
+  const { byTurn, pad } = runsOf(replay);
+  assert.deepEqual(pad.map((r) => r.id), ["pad-1", "pad-2"]);
+  assert.deepEqual([...byTurn.keys()], [1, 3]);
+  assert.deepEqual(validateReplay(sample()).replay.runs, []); // an older file without runs
+});
+
+test("the Markdown report lists each answer's code run and the pad's runs, escaped", () => {
+  const { replay } = validateReplay(sample({
+    runs: [
+      { id: "turn-1", source: "answer", turn: 1, at: 20, code: "x", result: { status: "wrong", summary: "3 rows where *4* are expected" } },
+      { id: "pad-1", source: "pad", turn: null, at: 10, code: "y", result: { status: "ok", summary: "matches" } },
+    ],
+  }));
+  const md = replayMarkdown(replay);
+  assert.match(md, /\*\*Code run:\*\* wrong \u2014 3 rows where \\\*4\\\* are expected/);
+  assert.match(md, /## Runs from the code pad\n\n- .*ok \u2014 matches/);
 });

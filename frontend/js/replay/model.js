@@ -13,6 +13,8 @@ const MAX_TEXT = 20_000;
 const VOTE_LABELS = ["strong_no_hire", "not_inclined", "inclined", "strong_hire"];
 const CONFIDENCE = new Set(["high", "medium", "low"]);
 const ROLES = new Set(["interviewer", "candidate"]);
+const MAX_RUNS = 400;
+const RUN_STATUSES = new Set(["ok", "wrong", "error", "timeout", "refused"]);
 
 function str(v, max = 200) {
   return typeof v === "string" && v.length ? v.slice(0, max) : null;
@@ -162,6 +164,47 @@ function cleanDebrief(d) {
   };
 }
 
+/** One run of the candidate's code ({id, source, turn, question_id, code, at, result}), or null. The result keeps
+ * only what the page draws (../pad/results.js), every field bounded; it is shown as text only. */
+function cleanRun(r) {
+  const o = obj(r);
+  const res = o && obj(o.result);
+  if (!res || !["pad", "answer"].includes(o.source)) return null;
+  const rows = Array.isArray(res.rows)
+    ? res.rows.slice(0, 200).map((row) => (Array.isArray(row) ? row.slice(0, 50).map((c) => (c === null ? null : String(c).slice(0, 200))) : [])) : [];
+  const tests = Array.isArray(res.tests)
+    ? res.tests.slice(0, 100).map(obj).filter(Boolean).map((t) => ({ name: str(t.name, 200) || "test", passed: t.passed === true, error: str(t.error, 2000) }))
+    : [];
+  return {
+    id: str(o.id, 64) || "",
+    source: o.source,
+    turn: int(o.turn),
+    question_id: str(o.question_id, 128),
+    code: str(o.code, MAX_TEXT) || "",
+    at: num(o.at),
+    result: {
+      language: str(res.language, 16),
+      status: RUN_STATUSES.has(res.status) ? res.status : "error",
+      checked: res.checked !== false,
+      summary: str(res.summary, 1000) || "",
+      error: str(res.error, 4000),
+      elapsed_ms: num(res.elapsed_ms),
+      columns: strings(res.columns, 50, 200),
+      rows,
+      row_count: int(res.row_count),
+      truncated: res.truncated === true,
+      diff: obj(res.diff) ? { kinds: strings(res.diff.kinds, 10, 64), expected_rows: int(res.diff.expected_rows), actual_rows: int(res.diff.actual_rows),
+        missing: int(res.diff.missing), extra: int(res.diff.extra), expected_columns: strings(res.diff.expected_columns, 50, 200),
+        actual_columns: strings(res.diff.actual_columns, 50, 200) } : null,
+      stdout: str(res.stdout, 8000),
+      stderr: str(res.stderr, 8000),
+      tests,
+      passed: int(res.passed),
+      total: int(res.total),
+    },
+  };
+}
+
 function cleanFork(f) {
   const o = obj(f);
   if (!o || !str(o.session_id, 128) || int(o.turn, 1) === null) return null;
@@ -207,10 +250,23 @@ export function validateReplay(data) {
       forked_from: cleanFork(o.forked_from),
       focus: obj(o.focus) ? { areas: strings(o.focus.areas, 10, 200), due: strings(o.focus.due, 10, 200) } : { areas: [], due: [] },
       turns,
+      runs: Array.isArray(o.runs) ? o.runs.slice(0, MAX_RUNS).map(cleanRun).filter(Boolean) : [],
       questions: cleanQuestions(o.questions),
       debrief: cleanDebrief(o.debrief),
     },
   };
+}
+
+/** The runs of one answer's code (`source: "answer"`, by candidate turn index), and the pad's runs in order. */
+export function runsOf(replay) {
+  const byTurn = new Map();
+  const pad = [];
+  for (const r of replay.runs || []) {
+    if (r.source === "answer" && r.turn !== null) byTurn.set(r.turn, [...(byTurn.get(r.turn) || []), r]);
+    else if (r.source === "pad") pad.push(r);
+  }
+  pad.sort((a, b) => (a.at || 0) - (b.at || 0));
+  return { byTurn, pad };
 }
 
 /**

@@ -1,7 +1,7 @@
 // The readable report of a replay, as Markdown (pure). Candidate and model words are escaped, so nothing in
 // an answer becomes a link, a heading or HTML in a Markdown viewer.
 import { VOTES, moveTag } from "../labels.js";
-import { aimOf, clockAt, keyPointText, timingParts } from "./model.js";
+import { aimOf, clockAt, keyPointText, runsOf, timingParts } from "./model.js";
 
 /** Text safe inside a Markdown paragraph: HTML and Markdown syntax characters are escaped. */
 export function mdEscape(text) {
@@ -27,8 +27,15 @@ function when(seconds) {
   return new Date(seconds * 1000).toISOString().replace("T", " ").slice(0, 16) + " UTC";
 }
 
+/** One run in a line: its status and what the run found (never the reference's rows). */
+function runLine(run) {
+  const r = run.result || {};
+  return `${mdEscape(r.status || "run")}${r.summary ? ` \u2014 ${mdEscape(r.summary)}` : ""}`;
+}
+
 /** The whole report. */
 export function replayMarkdown(replay) {
+  const runs = runsOf(replay);
   const out = [];
   const d = replay.debrief;
   out.push(`# Bar Raiser replay: ${mdEscape(replay.round_title || replay.round)}${replay.level ? ` \u00B7 ${mdEscape(replay.level)}` : ""}`);
@@ -75,6 +82,7 @@ export function replayMarkdown(replay) {
     const lines = [];
     const timing = timingParts(t);
     if (timing.length) lines.push(`- **Timing:** ${timing.join(", ")}`);
+    for (const r of runs.byTurn.get(t.index) || []) lines.push(`- **Code run:** ${runLine(r)}`);
     if (g) {
       if (g.answers) lines.push(`- **Judged against:** ${mdEscape(keyPointText(replay, t.question_id, g.answers))}`);
       for (const c of g.criteria) {
@@ -88,6 +96,10 @@ export function replayMarkdown(replay) {
       for (const n of g.notes) lines.push(`- ${mdEscape(n)}`);
     }
     if (lines.length) out.push("", ...lines);
+  }
+  if (runs.pad.length) {
+    out.push("", "## Runs from the code pad", "");
+    for (const r of runs.pad) out.push(`- ${when(r.at) ? `${when(r.at)}: ` : ""}${runLine(r)}`);
   }
   if (d && (d.summary || d.practice_plan.length)) {
     out.push("", "## Debrief", "");

@@ -27,8 +27,10 @@ import {
   keyPointText,
   retriesByTurn,
   exportName,
+  runsOf,
   MAX_IMPORT_BYTES,
 } from "../replay/model.js";
+import { runResult } from "../pad/results.js";
 import { replayMarkdown } from "../replay/report.js";
 
 /** The replay of a stored session. */
@@ -158,6 +160,7 @@ function drawReplay(root, ctx, replay, { raw = null, token = null, imported = fa
   const turnNodes = new Map(); // index -> <li>
   const retrySlots = new Map(); // candidate index -> the slot for its retries
   const stripButtons = new Map();
+  const runs = runsOf(replay); // the candidate's code runs: with an answer, or from the pad
   let answerNo = 0;
 
   // ------------------------------------------------------------------ head
@@ -254,8 +257,14 @@ function drawReplay(root, ctx, replay, { raw = null, token = null, imported = fa
         el("ol", { class: "plan" }, d.practice_plan.map((p) => el("li", { text: p }))))
     : null;
 
+  const padRuns = runs.pad.length
+    ? el("section", { class: "panel", "aria-labelledby": "replay-pad-h", "data-testid": "replay-pad-runs" },
+        el("h2", { id: "replay-pad-h", class: "section-title", text: "Runs from the code pad" }),
+        runs.pad.map((r) => runResult(r, { showCode: true })))
+    : null;
+
   const page = el("div", { class: "page replay", "data-testid": "replay", "data-session": replay.session_id },
-    head, nav, el("section", { class: "replay-body", "aria-labelledby": "replay-title" }, timeline), plan);
+    head, nav, el("section", { class: "replay-body", "aria-labelledby": "replay-title" }, timeline), padRuns, plan);
   replaceChildren(root, page);
   applyFilter();
   const active = document.activeElement;
@@ -325,6 +334,9 @@ function drawReplay(root, ctx, replay, { raw = null, token = null, imported = fa
     text,
     timing.length ? el("p", { class: "rturn__timing muted small", "data-testid": "turn-timing", text: timing.join(" \u00B7 ") }) : null,
     recording,
+    (runs.byTurn.get(t.index) || []).length
+      ? el("div", { class: "rturn__runs", "data-testid": "turn-runs" }, runs.byTurn.get(t.index).map((r) => runResult(r, { showCode: true })))
+      : null,
     t.low_confidence ? el("p", { class: "muted small", text: "Spoken; the transcription was unsure, so this answer was not graded." }) : null,
     g ? gradeDetail(t, g) : el("p", { class: "muted small", text: "This answer has not been graded." }),
     compareSlot(t),
