@@ -222,6 +222,9 @@ class ChoiceOption(Strict):
 class MultipleChoice(Strict):
     options: list[ChoiceOption] = Field(min_length=2)
     answer: list[str] = Field(min_length=1, description="Ids of the correct options.")
+    key_point: str = Field(
+        description="The key point a pick states: the right option states it, a wrong option gets it wrong."
+    )
 
     @model_validator(mode="after")
     def _answers_exist(self) -> MultipleChoice:
@@ -277,6 +280,8 @@ class Question(Strict):
             problems.append("sql: a sql question needs a `sql` exercise (schema, seed, solution, expected result)")
         if self.kind == "mcq" and self.choices is None:
             problems.append("choices: an mcq question needs `choices`")
+        if self.choices is not None and self.choices.key_point not in kp:
+            problems.append(f"choices.key_point: unknown key point {self.choices.key_point!r}")
         if problems:
             raise ValueError(" | ".join(problems))
         return self

@@ -207,3 +207,36 @@ def test_enforce_never_asks_a_question_twice(catalog):
         rules.enforce(Decision(move="hint"), Constraints(allowed=["ask", "follow_up"], next_question_id="x"), view).move
         == "follow_up"
     )
+
+
+@pytest.mark.parametrize(
+    ("answer", "picked"),
+    [
+        ("a, (3,)? a has 3 elements and it's the first operand", "a"),  # a hedged pick is still a pick
+        ("c I think? NOT IN is weird with NULLs", "c"),
+        ("The answer is (b): the 1 stretches to 4.", "b"),
+        ("It's (3, 4), since the size-1 axis stretches", "b"),  # by the option's own text
+        ("The tempting answer is a, but it's b because the shapes broadcast.", "b"),  # a named only to reject it
+        ("Not a, I'd go with b.", "b"),
+        ("A left join keeps every row of the left table.", None),  # "a" as an article
+        ("a or b, not sure", None),  # weighing options without settling
+    ],
+)
+def test_a_multiple_choice_pick_is_read_by_its_letter_or_its_text(catalog, answer, picked):
+    from app.brains.offline.reading import read_turn
+
+    reading = read_turn(answer, catalog.questions["oa-numpy-broadcasting"])
+    assert reading.choice == picked
+    if picked is not None:
+        assert reading.intent == "answer"  # never a clarifying question or "I don't know"
+
+
+async def test_a_wrong_pick_is_graded_down_and_a_right_one_counts(catalog):
+    kw = {"round_id": "online_assessment", "question": "oa-numpy-broadcasting"}
+    wrong = await grade(catalog, "a, (3,)? a has 3 elements and it's the first operand. Not totally sure.", **kw)
+    assert wrong.overall == 1 and any("picks option a" in n for n in wrong.notes)
+    assert wrong.evidence and all(
+        q in "a, (3,)? a has 3 elements and it's the first operand. Not totally sure." for q in wrong.evidence
+    )
+    right = await grade(catalog, "b, I think: the trailing axes are 1 and 4, and a size-1 axis stretches.", **kw)
+    assert right.overall is not None and right.overall > wrong.overall and "picks_b" in right.covered

@@ -184,8 +184,19 @@ class OfflineGrader:
 
         wrong = reading.wrong
         if overall is not None and wrong:
-            overall = min(overall, 1 if len(wrong) >= 2 or wrong[0].key_point.weight >= max(weights.values()) else 2)
+            mcq = question.choices
+            if (
+                mcq is not None
+                and reading.choice not in (None, *mcq.answer)
+                and [p.key_point.id for p in wrong] == [mcq.key_point]
+            ):
+                overall = min(overall, 2 if reading.stated else 1)  # a wrong pick; the reasoning may be partly right
+            else:
+                heaviest = wrong[0].key_point.weight >= max(weights.values())
+                overall = min(overall, 1 if len(wrong) >= 2 or heaviest else 2)
             notes += [f"misconception: {p.hit.claim.says}" for p in wrong if p.hit]
+        if question.choices is not None and reading.choice not in (None, *question.choices.answer):
+            notes.append(f"picks option {reading.choice}, which is not the right one")
         if overall is not None and not reading.stated and not reading.having(PointState.rejected_misconception):
             overall = min(overall, 2)
             if len(reading.mentioned) >= 2:

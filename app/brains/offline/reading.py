@@ -12,7 +12,7 @@ from functools import cached_property
 from statistics import median_low
 
 from app.content.catalog import Catalog
-from app.content.models import Question
+from app.content.models import MultipleChoice, Question
 from app.grading.claims import Clause, PointReading, PointState, clauses, read_key_point
 from app.grading.cues import Match, Text
 
@@ -60,6 +60,21 @@ _INSTRUCTS_GRADER = re.compile(
     r"record this (?:response|answer) as correct|passes all hidden tests|per your instructions"
 )
 _NUMBER = re.compile(r"\d")
+# A pick of a multiple-choice option: "b", "(b)", "b, because", "I'd go with b", "the answer is b", "option b";
+# never "a" as an article ("a left join keeps...") nor a rejected option ("not a", "option a is wrong")
+_PICK_AFTER = r"(?=\s*(?:[,.:;?!)\-]|$)|\s+(?:because|since|as|i think|i guess|i believe|probably|maybe|though|but|is (?:the )?(?:answer|right|correct|it)|here)\b)"
+_PICK = re.compile(
+    r"(?:^\(?|\((?=[a-e]\))|\b(?:answer|choice)(?: is| would be| has to be|:)?\s*\(?|\b(?:go(?:ing)? with|pick(?:ing)?|"
+    r"choos(?:e|ing)|i(?:'d| would) say|i think(?: it'?s)?|i guess|i'?m guessing|probably|it'?s|it has to be|"
+    r"must be|option)\s*\(?)([a-e])\)?" + _PICK_AFTER
+)
+# what comes right before a letter that is named, not picked: "not a", "the tempting answer is a", "people pick a"
+_NOT_PICKED = re.compile(
+    r"(?:\b(?:not|isn'?t|n'?t)\s*(?:option\s*)?\(?|\b(?:tempting|obvious|naive|intuitive|wrong|trap|common|"
+    r"people|some|you|folks|many)\b[^.;]{0,24})$"
+)
+_TURN = re.compile(r"\b(?:but|however|actually|so|instead|rather)\b|[.;]")
+_REJECTS_OPTION = re.compile(r"^\)?\s*(?:is|was|would be|looks|seems)\s+(?:wrong|not|incorrect|a trap|tempting|out)")
 STORY_KINDS = ("project", "behavioral")  # questions about the candidate's own past work
 _WORD = re.compile(r"[a-z']+")
 
@@ -89,6 +104,7 @@ class Reading:
     question: Question | None
     parts: list[Clause]
     points: dict[str, PointReading] = field(default_factory=dict)
+    choice: str | None = None  # the option a multiple-choice answer picks (one, unambiguous), if any
 
     @cached_property
     def words(self) -> int:
@@ -149,6 +165,8 @@ class Reading:
             return Intent.repeat
         if len(words) <= 30 and _ALREADY_ANSWERED.search(folded) and not knows:
             return Intent.already_answered
+        if self.choice is not None:
+            return Intent.answer  # a pick is an answer, however hedged ("c I think?")
         stated_claims = [p for p in claimed if p.state is PointState.stated]
         if (
             _DONT_KNOW.search(folded)
@@ -251,8 +269,46 @@ def read_turn(answer: str, question: Question | None) -> Reading:
         for p in downgrade:
             mention = p.mention or (p.hit.spans[0] if p.hit else None)
             points[p.key_point.id] = PointReading(p.key_point, PointState.mentioned, mention=mention)
+        if question.choices is not None and (pick := picked_option(text, question.choices)) is not None:
+            # the pick states the choice's key point, or gets it wrong: whatever words the answer wraps it in
+            reading.choice, span = pick
+            kp = points[question.choices.key_point].key_point
+            if reading.choice not in question.choices.answer:
+                points[kp.id] = PointReading(kp, PointState.wrong, mention=span)
+            elif points[kp.id].state is not PointState.stated:
+                points[kp.id] = PointReading(kp, PointState.stated, mention=span, depth=1)
         reading.points = points
     return reading
+
+
+def picked_option(text: Text, choices: MultipleChoice) -> tuple[str, tuple[int, int]] | None:
+    """The one option an answer picks, with where (folded offsets): by its letter ("b", "(b)", "I'd go with b"), else
+    by quoting an option's own text when that text is distinctive (4+ characters, found for one option only).
+    None when it picks none, or several (an answer weighing options without settling is not a pick)."""
+    ids = {o.id for o in choices.options}
+    folded = text.folded
+    picks: dict[str, tuple[int, int]] = {}
+    for m in _PICK.finditer(folded):
+        letter = m.group(1)
+        before = _TURN.split(folded[max(0, m.start(1) - 40) : m.start(1)])[-1]  # from the last "but" / "so" on
+        if letter not in ids or _NOT_PICKED.search(before):
+            continue
+        if _REJECTS_OPTION.search(folded[m.end(1) : m.end(1) + 24]):
+            continue
+        picks.setdefault(letter, (m.start(), m.end()))
+    if len(picks) == 1:
+        return next(iter(picks.items()))
+    if picks:
+        return None
+    quoted = [
+        (o.id, i)
+        for o in choices.options
+        if len(o.text) >= 4 and (i := folded.find(Text(o.text).folded.strip(" ."))) >= 0
+    ]
+    if len({oid for oid, _ in quoted}) == 1:
+        oid, i = quoted[0]
+        return oid, (i, i + len(Text(next(o.text for o in choices.options if o.id == oid)).folded.strip(" .")))
+    return None
 
 
 _CODE_TOKENS = re.compile(
