@@ -240,3 +240,27 @@ async def test_a_wrong_pick_is_graded_down_and_a_right_one_counts(catalog):
     )
     right = await grade(catalog, "b, I think: the trailing axes are 1 and 4, and a size-1 axis stretches.", **kw)
     assert right.overall is not None and right.overall > wrong.overall and "picks_b" in right.covered
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "intent"),
+    [
+        (
+            "ml-auc-roc",
+            "Hmm, without curves... I guess it is the probability the model says positive when it is?",
+            "answer",
+        ),
+        (
+            "sql-left-join-filter-trap",
+            "They have no orders, so the join drops them. Maybe I need a RIGHT JOIN instead?",
+            "answer",
+        ),
+        ("ml-auc-roc", "Can I assume the classes are balanced?", "clarify"),
+        ("ml-auc-roc", "Is the test set balanced? I'd assume it is.", "clarify"),
+    ],
+)
+def test_an_unsure_answer_with_a_question_mark_is_an_answer(catalog, question, answer, intent):
+    """Walked in the browser: "Maybe I need a RIGHT JOIN instead?" got "Good question." and no grade."""
+    from app.brains.offline.reading import read_turn
+
+    assert read_turn(answer, catalog.questions[question]).intent == intent

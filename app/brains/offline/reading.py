@@ -38,6 +38,11 @@ _CLARIFY_OPENER = re.compile(
     r"this|that|there|i)\b|^(?:what|which|how|when|where|who|whose)\b|^(?:just )?to (?:clarify|confirm|make sure)|"
     r"^(?:quick|one) (?:question|clarification)|^before i (?:answer|start|begin)|^(?:are|is) (?:there|this|that)\b"
 )
+# a question sentence that is really a tentative answer: it proposes or asserts, unsure ("I guess it is X?")
+_TENTATIVE = re.compile(
+    r"^(?:(?:hmm+|um+|uh+|so|well|ok(?:ay)?|right|like)[,.\s]+)*(?:i guess|i think|i believe|i'?d say|maybe|perhaps|"
+    r"probably|my guess is|i need|i should|we need|we should|it'?s|it is|that'?s|that is|because|so it'?s)\b"
+)
 _HEDGE = re.compile(
     r"\b(?:i think|i guess|maybe|probably|kind of|sort of|not sure|i believe|if i remember|something like|"
     r"i'?m not 100|roughly|might be|i suppose|perhaps|possibly|i'?d say|more or less|if i recall|or something)\b"
@@ -124,6 +129,9 @@ class Reading:
         folded = self.text.folded.strip()
         if "?" not in folded:
             return False
+        asked = [x for x in re.split(r"(?<=[.!?])\s+", folded) if x.endswith("?")]
+        if asked and all(_TENTATIVE.match(x) for x in asked) and not _DONT_KNOW.search(folded):
+            return False  # "I guess it is X?", "Maybe I need a RIGHT JOIN instead?": an answer, said unsurely
         return folded.endswith("?") or bool(_CLARIFY_OPENER.search(folded)) or self.statement_words <= 15
 
     @cached_property
