@@ -297,6 +297,7 @@ class StarCue(Strict):
     part: StoryPart
     cues: list[Text] = Field(min_length=1)
     follow_ups: list[Text] = Field(min_length=3)
+    strong: Text = Field(description="What a strong answer gives for this part: the debrief's drill outline.")
 
 
 class Principle(Strict):

@@ -31,9 +31,13 @@ OFFLINE_CAVEAT = (
 )
 
 
-def _cite(comp: Competency, kind: Literal["pro", "con"], text: str, turn: int, quote: str | None = None) -> None:
+def _cite(
+    comp: Competency, kind: Literal["pro", "con"], text: str, turn: int, number: int, quote: str | None = None
+) -> None:
+    """Cite transcript turn ``turn``; the text names it as the candidate's answer ``number`` (1-based, as the room
+    and the replay number them)."""
     items = comp.pros if kind == "pro" else comp.cons
-    labelled = f"{text} (answer {turn})"
+    labelled = f"{text} (answer {number})"
     if labelled in items or len(items) >= _MAX_ITEMS:
         return
     items.append(labelled)
@@ -67,6 +71,8 @@ def build_debrief(view: RoundView, brain: str) -> Debrief:
     comps = {cid: Competency(id=cid, title=title) for cid, title in tpl.competencies.items()}
     levels: dict[str, list[int]] = defaultdict(list)
     notes: list[str] = []
+    candidate_turns = [t["index"] for t in view.state["turns"] if t["role"] == "candidate"]
+    number = {index: n for n, index in enumerate(candidate_turns, 1)}  # transcript index -> answer number
 
     for g in evidenced:
         for c in g.criteria:
@@ -82,12 +88,13 @@ def build_debrief(view: RoundView, brain: str) -> Debrief:
                 "pro" if level >= 3 else "con",
                 f'{c.name}: "{quote}"' if quote else c.name,
                 g.turn,
+                number.get(g.turn, g.turn),
                 quote,
             )
         for note in g.notes:
             if note.startswith(("misconception:", "red flag:")):
                 comp_id = tpl.lp_competency if g.kind in ("lp", "failure") else tpl.default_competency
-                _cite(comps[comp_id], "con", note, g.turn)
+                _cite(comps[comp_id], "con", note, g.turn, number.get(g.turn, g.turn))
 
     # what each question's answers missed, over all of the question's turns
     drills: list[Drill] = []
@@ -107,15 +114,16 @@ def build_debrief(view: RoundView, brain: str) -> Debrief:
         comp = comps[tpl.kind_competency.get(question.kind, tpl.default_competency)]
         for kp_id in missed[:2]:
             drill = _drill(question, kp_id, last)
-            _cite(
-                comp, "con", f"{question.title}: did not cover that {drill.missed[0].lower()}{drill.missed[1:]}", last
-            )
+            missed_text = f"{question.title}: did not cover that {drill.missed[0].lower()}{drill.missed[1:]}"
+            _cite(comp, "con", missed_text, last, number.get(last, last))
             if len(drills) < _MAX_DRILLS:
                 drills.append(drill)
     for g in grades:
         if g.kind == "no_answer" and g.question_id in catalog.questions:
             title = catalog.questions[g.question_id].title
-            notes.append(f'Answer {g.turn} on "{title}" gave nothing to grade (stuck, or no substance).')
+            notes.append(
+                f'Answer {number.get(g.turn, g.turn)} on "{title}" gave nothing to grade (stuck, or no substance).'
+            )
 
     for cid, comp in comps.items():
         comp.level = median_low(levels[cid]) if levels[cid] else None
@@ -130,9 +138,12 @@ def build_debrief(view: RoundView, brain: str) -> Debrief:
     for name in dict.fromkeys(view.state["principles_probed"]):
         story = [g for g in grades if g.kind == "lp" and g.principle == name]
         graded = [g.overall for g in story if g.overall is not None]
-        best = max(graded) if graded else None
+        # the story as a whole, as the competency reads it (its median), not its best moment
+        story_level = median_low(graded) if graded else None
         outcomes.append(
-            PrincipleOutcome(principle=name, probed=True, demonstrated=bool(best and best >= 3), level=best)
+            PrincipleOutcome(
+                principle=name, probed=True, demonstrated=bool(story_level and story_level >= 3), level=story_level
+            )
         )
         for g in story:
             if g.evidence:
@@ -147,7 +158,7 @@ def build_debrief(view: RoundView, brain: str) -> Debrief:
                     question_id=story[0].question_id or "",
                     title=f"{name} story",
                     missed=f"the {missing[0]}",
-                    outline=[part.follow_ups[0]],
+                    outline=[part.strong],
                     turn=story[-1].turn,
                 )
             )

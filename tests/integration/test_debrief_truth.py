@@ -4,7 +4,8 @@ Rounds from the eval suite (every hand-written scenario and a fixed sample of th
 through the real round graph with the offline brain; then every statement of the debrief is checked against the
 transcript, independently of how the debrief was built:
 
-- every pro, con and LP data point cites a candidate turn, and its quote is that turn's own words;
+- every pro, con and LP data point cites a candidate turn, and its quote is that turn's own words; a pro or con
+  names it by the answer number the room and the replay show;
 - "did not cover X" / a drill on a missed key point: no answer on that question states X (read again with the claims
   matcher), and the cited turn is an answer on that question;
 - a drill on a missing STAR part: no story answer on that question has that part;
@@ -65,9 +66,13 @@ def _check(values: dict, catalog) -> list[str]:
         elif quote and quote not in candidate[turn]["text"]:
             problems.append(f"{where}: quote {quote!r} is not in turn {turn}")
 
+    number = {i: n for n, i in enumerate(sorted(candidate), 1)}  # the answer numbers the room and replay show
     for comp in debrief["competencies"]:
         for c in comp["citations"]:
             cited(f"{comp['id']} {c['kind']} {c['text']!r}", c["turn"], c.get("quote"))
+            label = f"{c['text']} (answer {number.get(c['turn'])})"
+            if label not in comp["pros"] + comp["cons"]:
+                problems.append(f"{comp['id']}: {c['text']!r} is not shown as answer {number.get(c['turn'])}")
         if (comp["pros"] or comp["cons"]) and comp["level"] is None and not comp["citations"]:
             problems.append(f"{comp['id']}: pros or cons without a level or a citation")
     for p in debrief["lp_data_points"]:

@@ -90,7 +90,7 @@ export function replayMarkdown(replay) {
         lines.push(`- **${mdEscape(c.name)}:** ${voteText(c.level)}${quotes ? ` \u2014 ${quotes}` : ""}`);
       }
       if (g.evidence.length) lines.push(`- **Evidence:** ${g.evidence.map((q) => `\u201C${mdEscape(q)}\u201D`).join("; ")}`);
-      if (g.missed.length) {
+      if (g.missed.length && g.kind !== "clarifying" && g.kind !== "closing") {
         lines.push(`- **Missed:** ${g.missed.map((k) => mdEscape(keyPointText(replay, t.question_id, k))).join("; ")}`);
       }
       for (const n of g.notes) lines.push(`- ${mdEscape(n)}`);

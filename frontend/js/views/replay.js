@@ -351,7 +351,8 @@ function drawReplay(root, ctx, replay, { raw = null, token = null, imported = fa
   }
 
   function gradeDetail(t, g) {
-    const missed = g.missed.map((k) => keyPointText(replay, t.question_id, k));
+    // a clarifying question (or a closing remark) is not an answer: nothing was missed by asking
+    const missed = g.kind === "clarifying" || g.kind === "closing" ? [] : g.missed.map((k) => keyPointText(replay, t.question_id, k));
     return el("div", { class: "rturn__grade" },
       g.answers ? el("p", { class: "small" }, el("strong", { text: "Judged against: " }),
         el("span", { text: keyPointText(replay, t.question_id, g.answers) })) : null,
