@@ -108,6 +108,17 @@ class RoundView:
         answers = [x["text"] for x in self.state["turns"] if x["role"] == "candidate"]
         return answers[-count:]
 
+    def question_answers(self) -> list[str]:
+        """The candidate's answers since the technical question under discussion was asked, on every thread about
+        it (the question itself, its LP pivots, its failure probes), the last answer included: what the candidate
+        has told on this question so far."""
+        qid = self.technical_question_id
+        turns = self.state["turns"]
+        asked_at = max(
+            (t["index"] for t in turns if t.get("move") == "ask" and t.get("question_id") == qid), default=-1
+        )
+        return [t["text"] for t in turns if t["role"] == "candidate" and t["index"] > asked_at]
+
     def next_question_id(self) -> str | None:
         """The next planned question not yet asked in this session."""
         asked = set(self.state["asked_questions"])

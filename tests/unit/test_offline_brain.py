@@ -7,10 +7,12 @@ import time
 import pytest
 
 from app.brains.offline import OfflineBrain
+from app.brains.offline.reading import read_turn
 from app.core.ports import Constraints
 from app.core.state import Turn, initial_state, new_thread
 from app.core.view import RoundView
 from app.interview import rules
+from tests.helpers import Round
 
 STRONG = (
     "High bias means the model is too simple and underfits, so training error is high too. High variance "
@@ -223,8 +225,6 @@ def test_enforce_never_asks_a_question_twice(catalog):
     ],
 )
 def test_a_multiple_choice_pick_is_read_by_its_letter_or_its_text(catalog, answer, picked):
-    from app.brains.offline.reading import read_turn
-
     reading = read_turn(answer, catalog.questions["oa-numpy-broadcasting"])
     assert reading.choice == picked
     if picked is not None:
@@ -261,6 +261,29 @@ async def test_a_wrong_pick_is_graded_down_and_a_right_one_counts(catalog):
 )
 def test_an_unsure_answer_with_a_question_mark_is_an_answer(catalog, question, answer, intent):
     """Walked in the browser: "Maybe I need a RIGHT JOIN instead?" got "Good question." and no grade."""
-    from app.brains.offline.reading import read_turn
-
     assert read_turn(answer, catalog.questions[question]).intent == intent
+
+
+STORY = (
+    "At my last job the product director wanted to launch a new carousel because the A/B showed a 4 percent lift in "
+    "clicks. I noticed revenue per session was down 1.5 percent and there was a sample ratio mismatch, 50.8 versus "
+    "49.2. I pushed back and asked for one more week. It turned out a bot filter was dropping treatment users "
+    "unevenly. After the fix the lift was 1 percent, so we did not launch."
+)
+
+
+async def test_pointing_back_to_what_was_told_is_not_a_gap(catalog):
+    """Walked in the browser: "Like I said, the bot filter..." to "what was causing the imbalance?" was graded
+    strong no hire, "root cause: not told", though the story had told it."""
+    rnd = Round(OfflineBrain(), catalog, round_id="bar_raiser", level="L6", plan=["bhv-conflict-with-leadership"])
+    await rnd.open()
+    replies = [await rnd.answer(STORY)]
+    replies.append(await rnd.answer("I saw it in the daily assignment counts, 50.8 versus 49.2 percent of users."))
+    probe = [f for f in replies[-1] if f["type"] == "interviewer_done"][-1]
+    assert probe["move"] == "failure_probe" and "caus" in probe["text"].lower(), probe
+    frames = await rnd.answer("Like I said, the bot filter. It invalidated everything from those two weeks.")
+    [grade] = [f for f in frames if f["type"] == "turn_grade"]
+    assert grade["overall"] is not None and grade["overall"] >= 3, grade
+    assert all(
+        q in "Like I said, the bot filter. It invalidated everything from those two weeks." for q in grade["evidence"]
+    )

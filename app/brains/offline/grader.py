@@ -23,7 +23,7 @@ from app.core.grades import Confidence, CriterionGrade, TurnGrade
 from app.core.state import Thread, Turn
 from app.core.view import RoundView
 from app.grading.claims import PointReading, PointState
-from app.grading.cues import Match
+from app.grading.cues import Match, Text
 
 _NOT_GRADED = {
     Intent.clarify: ("clarifying", "a clarifying question: not graded"),
@@ -283,6 +283,9 @@ class OfflineGrader:
         told = (text.find_any(cues) if cues else None) or (mine if rung == 2 else None)
         if told is None:
             first = reading.quote((reading.parts[0].start, reading.parts[0].end)) if reading.parts else ""
+            if reading.points_back and cues and Text(" ".join(view.question_answers()[:-1])).find_any(cues):
+                # "like I said, the bot filter": it was told before, on this question; pointing back is no gap
+                return rung, (3 if first else None), [first] if first else []
             return rung, (1 if reading.words >= 8 and first else None), [first] if first else []
         specific = has_number(text.folded) or reading.words >= _SPECIFIC_WORDS
         owned = mine is not None or rung == 1
@@ -352,6 +355,8 @@ class OfflineGrader:
         target = asked.get("star_part") if asked and asked.get("move") in ("lp_follow_up", "follow_up") else None
         parts = reading.story_parts(catalog)
         seen = set(thread["covered"]) | set(parts)
+        if reading.points_back:  # "I said that already": the parts told before on this question count as heard
+            seen |= set(read_turn(" ".join(view.question_answers()[:-1]), None).story_parts(catalog))
         n_mine = text.count(lp.ownership_cues) + len(FIRST_PERSON_ACTION.findall(text.folded))
         n_ours = text.count(lp.collective_cues)
         mine = text.find_any(lp.ownership_cues) or text.search(FIRST_PERSON_ACTION)
@@ -391,7 +396,7 @@ class OfflineGrader:
             wanted = _STORY_TO_CRITERION[target or ""]
             level, quotes = levels[wanted]
             levels = {cid: (lv, ev) if cid == wanted else (None, []) for cid, (lv, ev) in levels.items()}
-            if level is None:
+            if level is None and not (reading.points_back and target in seen):
                 levels[wanted] = (1 if reading.words >= 8 else None, [])
         elif thread["kind"] == "failure" and len(parts) < 3:
             # a reply to a failure probe is judged on the rung it was asked (a whole new story, on the story)

@@ -43,6 +43,12 @@ _TENTATIVE = re.compile(
     r"^(?:(?:hmm+|um+|uh+|so|well|ok(?:ay)?|right|like)[,.\s]+)*(?:i guess|i think|i believe|i'?d say|maybe|perhaps|"
     r"probably|my guess is|i need|i should|we need|we should|it'?s|it is|that'?s|that is|because|so it'?s)\b"
 )
+# the candidate points back to what they have already told ("like I said, the bot filter")
+_POINTS_BACK = re.compile(
+    r"\b(?:like i said|as i said|as i mentioned|as i told you|like i mentioned|same as before|as before|"
+    r"i (?:already )?(?:said|mentioned|told you|covered) (?:that|this|it)?\s*(?:already|before|earlier|at the start)|"
+    r"i said that already|(?:i )?already said)\b"
+)
 _HEDGE = re.compile(
     r"\b(?:i think|i guess|maybe|probably|kind of|sort of|not sure|i believe|if i remember|something like|"
     r"i'?m not 100|roughly|might be|i suppose|perhaps|possibly|i'?d say|more or less|if i recall|or something)\b"
@@ -118,6 +124,11 @@ class Reading:
     @cached_property
     def hedges(self) -> int:
         return len(_HEDGE.findall(self.text.folded))
+
+    @cached_property
+    def points_back(self) -> bool:
+        """The turn refers to what the candidate said before ("like I said", "same as before")."""
+        return bool(_POINTS_BACK.search(self.text.folded))
 
     @cached_property
     def instructs_grader(self) -> bool:
