@@ -287,3 +287,13 @@ async def test_pointing_back_to_what_was_told_is_not_a_gap(catalog):
     assert all(
         q in "Like I said, the bot filter. It invalidated everything from those two weeks." for q in grade["evidence"]
     )
+
+
+async def test_an_answer_hedged_all_the_way_through_is_not_inclined(catalog):
+    """Walked in the browser: this was graded inclined, and counted as two pros in the debrief."""
+    hedged = (
+        "Well, I mean, the decision kind of went my way, so, yeah, I guess I committed, I helped with the redesign a "
+        "bit, sort of, and I think it went fine in the end, more or less, people were generally okay with it."
+    )
+    g = await grade(catalog, hedged, round_id="bar_raiser", question="bhv-conflict-with-leadership")
+    assert g.overall is not None and g.overall <= 2 and "so hedged that nothing is said with conviction" in g.notes

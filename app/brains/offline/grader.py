@@ -226,6 +226,9 @@ class OfflineGrader:
         ):
             overall = min(overall, 3)
             notes.append("long and hedged: the substance is hard to find")
+        if overall is not None and reading.hedges >= 4 and reading.hedges * 100 / max(reading.words, 1) >= 6:
+            overall = min(overall, 2)  # "I guess I committed, sort of, more or less": no claim is really made
+            notes.append("so hedged that nothing is said with conviction")
         if overall is not None and asked is not None and asked.get("move") == "hint":
             overall = min(overall, 3)  # got there with help
             notes.append("answered after a hint")
