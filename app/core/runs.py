@@ -38,7 +38,10 @@ class SqlDiff(BaseModel):
     actual_rows: int
     missing: int = Field(0, description="Reference rows the result lacks (counted as a bag).")
     extra: int = Field(0, description="Result rows the reference lacks.")
-    expected_columns: list[str] = Field(default_factory=list, description="The column names asked for.")
+    expected_columns: list[str] = Field(
+        default_factory=list, description="The column names asked for (empty when the question names none)."
+    )
+    expected_width: int | None = Field(None, description="How many columns the reference returns.")
     actual_columns: list[str] = Field(default_factory=list)
     extra_examples: list[list[Any]] = Field(
         default_factory=list, description="A few of the candidate's own rows that the reference does not have."

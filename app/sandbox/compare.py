@@ -92,10 +92,14 @@ def compare(
     expected_columns: list[str],
     expected_rows: Sequence[Sequence[Any]],
     ordered: bool,
+    names: bool = True,
 ) -> SqlDiff | None:
-    """None when the result matches the reference; else what differs."""
+    """None when the result matches the reference; else what differs. ``names``: the question names its result's
+    columns, so they must match (case aside); else only their number counts and the reference's names stay unsaid."""
     kinds: list[SqlDiffKind] = []
-    if [c.lower() for c in columns] != [c.lower() for c in expected_columns]:
+    if names and [c.lower() for c in columns] != [c.lower() for c in expected_columns]:
+        kinds.append("columns")
+    elif not names and len(columns) != len(expected_columns):
         kinds.append("columns")
     missing, extra, extra_rows = _bag_diff(rows, expected_rows)
     if len(rows) < len(expected_rows):
@@ -121,7 +125,8 @@ def compare(
         actual_rows=len(rows),
         missing=missing,
         extra=extra,
-        expected_columns=list(expected_columns),
+        expected_columns=list(expected_columns) if names else [],
+        expected_width=len(expected_columns),
         actual_columns=list(columns),
         extra_examples=[list(r) for r in extra_rows[:_EXAMPLES]],
         first_misplaced=first_misplaced,
@@ -135,9 +140,14 @@ def _n(count: int, word: str) -> str:
 def describe(diff: SqlDiff) -> str:
     """The diff in one sentence, e.g. 'Your query returns 3 rows where 4 are expected.' (counts and names only)."""
     parts = []
-    if "columns" in diff.kinds:
+    if "columns" in diff.kinds and diff.expected_columns:
         got = ", ".join(diff.actual_columns) or "no columns"
         parts.append(f"its columns are {got} where the question asks for {', '.join(diff.expected_columns)}")
+    elif "columns" in diff.kinds:
+        width = diff.expected_width or 0
+        parts.append(
+            f"it returns {_n(len(diff.actual_columns), 'column')} where {width} {'is' if width == 1 else 'are'} expected"
+        )
     if diff.actual_rows != diff.expected_rows:
         verb = "is" if diff.expected_rows == 1 else "are"
         parts.append(f"it returns {_n(diff.actual_rows, 'row')} where {diff.expected_rows} {verb} expected")

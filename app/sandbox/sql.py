@@ -144,7 +144,10 @@ class SqlSandbox:
         }
         if seed is None:
             return SqlRun(status="ok", checked=False, summary=f"The query returned {_rows(len(rows))}.", **base)
-        diff = compare(columns, rows, seed.expected_columns, seed.expected_rows, seed.ordered)
+        assert question is not None  # a seed is a question's
+        prompt = question.prompt.lower()
+        named = all(c.lower() in prompt for c in seed.expected_columns)  # the question says what to call them
+        diff = compare(columns, rows, seed.expected_columns, seed.expected_rows, seed.ordered, names=named)
         if diff is None:
             return SqlRun(status="ok", summary=f"Correct: the result matches the expected {_rows(len(rows))}.", **base)
         return SqlRun(status="wrong", summary=describe(diff), diff=diff, **base)

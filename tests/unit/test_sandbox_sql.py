@@ -205,3 +205,20 @@ def test_the_schema_is_shown_not_the_answer(catalog: Catalog, sandbox: SqlSandbo
     tables = sandbox.tables(catalog.questions["sql-top-three-salaries"])
     assert [t["name"] for t in tables] == ["departments", "employees"]
     assert {c["name"] for c in tables[1]["columns"]} == {"id", "name", "salary", "department_id"}  # type: ignore[union-attr]
+
+
+def test_column_names_count_only_when_the_question_gives_them(catalog) -> None:
+    """Walked in the browser: a right LEFT JOIN answer was 'not yet right' for naming its columns name and
+    completed_orders, names the question never gives."""
+    q = catalog.questions["sql-left-join-filter-trap"]
+    assert q.sql is not None and not any(c.lower() in q.prompt.lower() for c in q.sql.expected_columns)
+    renamed = ", ".join(f"{c} AS x{i}" for i, c in enumerate(q.sql.expected_columns))
+    run = SqlSandbox().run_sync(q, f"SELECT {renamed} FROM ({q.sql.solution_sql.strip().rstrip(';')})")
+    assert run.status == "ok", run.summary
+    narrow = SqlSandbox().run_sync(
+        q, f"SELECT {q.sql.expected_columns[0]} FROM ({q.sql.solution_sql.strip().rstrip(';')})"
+    )
+    assert narrow.status == "wrong" and narrow.diff is not None and narrow.diff.expected_columns == []
+    assert f"1 column where {len(q.sql.expected_columns)} are expected" in narrow.summary
+    d = compare(["salary"], [(200,)], ["second_highest_salary"], [(200,)], ordered=False)  # a name the prompt gives
+    assert d is not None and d.kinds == ["columns"]

@@ -39,7 +39,10 @@ function sqlDiff(diff) {
   if (diff.missing) items.push(`Missing: ${diff.missing} expected row${diff.missing === 1 ? "" : "s"} not in your result`);
   if (diff.extra) items.push(`Extra: ${diff.extra} row${diff.extra === 1 ? "" : "s"} of yours not expected`);
   if ((diff.kinds || []).includes("columns")) {
-    items.push(`Columns: yours are ${(diff.actual_columns || []).join(", ") || "none"}; asked for ${(diff.expected_columns || []).join(", ")}`);
+    const asked = (diff.expected_columns || []).length
+      ? `asked for ${diff.expected_columns.join(", ")}`
+      : `${diff.expected_width ?? "a different number of"} expected`;
+    items.push(`Columns: yours are ${(diff.actual_columns || []).join(", ") || "none"}; ${asked}`);
   }
   if ((diff.kinds || []).includes("order") && Number.isInteger(diff.first_misplaced)) {
     items.push(`Order: the rows are right but out of order from row ${diff.first_misplaced + 1}`);

@@ -194,7 +194,7 @@ function cleanRun(r) {
       row_count: int(res.row_count),
       truncated: res.truncated === true,
       diff: obj(res.diff) ? { kinds: strings(res.diff.kinds, 10, 64), expected_rows: int(res.diff.expected_rows), actual_rows: int(res.diff.actual_rows),
-        missing: int(res.diff.missing), extra: int(res.diff.extra), expected_columns: strings(res.diff.expected_columns, 50, 200),
+        missing: int(res.diff.missing), extra: int(res.diff.extra), expected_columns: strings(res.diff.expected_columns, 50, 200), expected_width: int(res.diff.expected_width),
         actual_columns: strings(res.diff.actual_columns, 50, 200) } : null,
       stdout: str(res.stdout, 8000),
       stderr: str(res.stderr, 8000),
