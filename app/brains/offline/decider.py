@@ -19,6 +19,7 @@ from app.brains.offline.reading import (
     Intent,
     Reading,
     looks_like_code,
+    parts_told_before,
     read_turn,
 )
 from app.content.models import KeyPoint, Question
@@ -159,6 +160,8 @@ class OfflineDecider:
                 question.kind == "project"
                 and thread["answers"] >= 1
                 and (pivot is None or bool(view.state["principles_probed"]))
+                # the generic "what did not go to plan?" is asked once a round, never again on the next project
+                and not any(t.get("move") == "failure_probe" and not t.get("failure_mode") for t in view.turns)
             )
             if mode or opener:
                 return decision(
@@ -224,7 +227,7 @@ class OfflineDecider:
     def _lp(self, view: RoundView, thread: Thread, reading: Reading, rules: Constraints) -> Decision:
         lp = view.catalog.lp_rubric
         parts = reading.story_parts(view.catalog)
-        seen = set(thread["covered"]) | set(parts)
+        seen = set(thread["covered"]) | set(parts) | parts_told_before(view)  # the same story, told before
         asked = thread["asked"]
         covered = tuple(sorted(parts))
         if reading.intent is Intent.clarify and asked.count("clarify") < 2:

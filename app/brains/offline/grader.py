@@ -17,7 +17,14 @@ from __future__ import annotations
 import re
 from statistics import median_low
 
-from app.brains.offline.reading import FIRST_PERSON_ACTION, Intent, Reading, has_number, read_turn
+from app.brains.offline.reading import (
+    FIRST_PERSON_ACTION,
+    Intent,
+    Reading,
+    has_number,
+    parts_told_before,
+    read_turn,
+)
 from app.content.models import Criterion, LevelBar, Question
 from app.core.grades import Confidence, CriterionGrade, TurnGrade
 from app.core.state import Thread, Turn
@@ -357,7 +364,7 @@ class OfflineGrader:
         asked = _answered_turn(view)
         target = asked.get("star_part") if asked and asked.get("move") in ("lp_follow_up", "follow_up") else None
         parts = reading.story_parts(catalog)
-        seen = set(thread["covered"]) | set(parts)
+        seen = set(thread["covered"]) | set(parts) | parts_told_before(view)  # the same story, told before
         if reading.points_back:  # "I said that already": the parts told before on this question count as heard
             seen |= set(read_turn(" ".join(view.question_answers()[:-1]), None).story_parts(catalog))
         n_mine = text.count(lp.ownership_cues) + len(FIRST_PERSON_ACTION.findall(text.folded))

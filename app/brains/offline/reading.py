@@ -13,6 +13,7 @@ from statistics import median_low
 
 from app.content.catalog import Catalog
 from app.content.models import MultipleChoice, Question
+from app.core.view import RoundView
 from app.grading.claims import Clause, PointReading, PointState, clauses, read_key_point
 from app.grading.cues import Match, Text
 
@@ -298,6 +299,17 @@ def read_turn(answer: str, question: Question | None) -> Reading:
                 points[kp.id] = PointReading(kp, PointState.stated, mention=span, depth=1)
         reading.points = points
     return reading
+
+
+def parts_told_before(view: RoundView) -> set[str]:
+    """The STAR parts the candidate has already told about the story under discussion: when the technical question
+    is itself a story (a project or behavioural question), every earlier answer on it is the same story, on
+    whatever thread (an LP pivot, a failure probe) it was told; else none."""
+    question = view.catalog.questions.get(view.technical_question_id or "")
+    if question is None or question.kind not in STORY_KINDS:
+        return set()
+    earlier = " ".join(view.question_answers()[:-1])
+    return set(read_turn(earlier, None).story_parts(view.catalog)) if earlier else set()
 
 
 def picked_option(text: Text, choices: MultipleChoice) -> tuple[str, tuple[int, int]] | None:
