@@ -9,7 +9,7 @@
 import { el, clear, replaceChildren, quoted, snippet } from "../dom.js";
 import { getReplay, lookupSessions, forkSession, createSession, saveFile, ApiError } from "../api.js";
 import { vote, moveTag } from "../labels.js";
-import { voteChip } from "../components.js";
+import { voteChip, tentativeChip } from "../components.js";
 import { showToast } from "../toast.js";
 import { tokenFor, sessionKeys, saveSession, recordSessionStart } from "../store.js";
 import { problemCard } from "../room/view.js";
@@ -142,12 +142,8 @@ function dateText(seconds) {
 function gradeChip(grade, testid) {
   if (!grade) return el("span", { class: "chip chip--none", "data-testid": testid, "data-vote": "pending", text: "Not graded yet" });
   const chip = voteChip(grade.overall_label, grade.overall, { testid });
-  if (grade.confidence === "low" && grade.overall) {
-    chip.classList.add("chip--tentative");
-    chip.textContent = `${chip.textContent} (tentative)`;
-    chip.title = "The grader was not sure: a tentative grade";
-  }
-  return chip;
+  const tentative = tentativeChip(grade, { testid: `${testid}-tentative` });
+  return tentative ? el("span", { class: "grade-chips" }, chip, tentative) : chip;
 }
 
 /**
