@@ -73,6 +73,16 @@ def test_a_bar_raiser_round_in_exam_mode_shows_grades_only_in_the_debrief(live_s
             no_grade_in_sight(page)
             page.screenshot(path=str(ARTIFACTS / "browser-exam-room.png"), full_page=True)
 
+            # the replay of the round still running holds the grades back too, and says so
+            session_id = page.url.rsplit("/", 1)[-1]
+            page.goto(live_server.url + f"/#/replay/{session_id}")
+            expect(page.get_by_test_id("replay-exam-note")).to_be_visible(timeout=10_000)
+            expect(page.get_by_test_id("turn-grade")).to_have_count(2)
+            for chip in page.get_by_test_id("turn-grade").all():
+                expect(chip).to_have_attribute("data-vote", "withheld")
+            page.get_by_test_id("replay-open-session").click()
+            expect(page.get_by_test_id("status")).to_have_attribute("data-status", "awaiting_answer", timeout=10_000)
+
             end(page)
             expect(page.get_by_test_id("vote")).to_have_text(
                 re.compile(r"strong no hire|not inclined|inclined|strong hire|no evidence", re.I)
@@ -83,6 +93,7 @@ def test_a_bar_raiser_round_in_exam_mode_shows_grades_only_in_the_debrief(live_s
             page.screenshot(path=str(ARTIFACTS / "browser-exam-debrief.png"), full_page=True)
 
             page.get_by_test_id("open-replay").click()
+            expect(page.get_by_test_id("replay-exam-note")).to_have_count(0, timeout=10_000)
             grades = page.get_by_test_id("turn-grade")
             expect(grades).to_have_count(2, timeout=10_000)
             expect(grades.first).not_to_have_attribute("data-vote", "pending")
