@@ -19,7 +19,7 @@ from app.history.forks import ForkError, checkpoint_before, fork_round
 from app.history.progress import Progress, SessionData, compute_progress
 from app.history.replay import ForkRef, Replay, build_replay, is_ended, turn_summary
 from app.server.deps import Bar, BarRaiser
-from app.server.exam import replay_for, values_for
+from app.server.exam import replay_for, values_for, withholds
 from app.store.links import SessionLink
 from app.store.sqlite import SessionRecord
 
@@ -45,8 +45,10 @@ class PracticeRequest(SessionKeys):
 class ForkRequest(BaseModel):
     turn: int = Field(ge=1, description="The index of the candidate turn to answer again.")
     client_id: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    mode: SessionMode = Field(
-        "practice", description="The fork's mode: practice shows the new grade beside the old one as soon as it is in."
+    mode: SessionMode | None = Field(
+        None,
+        description="The fork's mode. Absent: practice (the new grade shows beside the old one at once), or exam when "
+        "the forked round is an exam round still running (its grades are not out yet).",
     )
 
 
@@ -307,15 +309,23 @@ async def fork(
     """Answer candidate turn ``turn`` again: a new session copied from the checkpoint just before it (the original
     is not changed), waiting for the new answer."""
     source = await _authorized(bar, session_id, _token(token, authorization))
-    values = (await bar.interviews.snapshot(session_id)).values or {}
+    snap = await bar.interviews.snapshot(session_id)
+    values = snap.values or {}
     turns = values.get("turns", [])
     if not (body.turn < len(turns) and turns[body.turn]["role"] == "candidate"):
         raise HTTPException(422, f"turn {body.turn} is not an answer of session {session_id}")
     if await checkpoint_before(bar.interviews.driver, session_id, body.turn) is None:
         raise HTTPException(422, f"session {session_id} has no checkpoint before turn {body.turn}")
+    # a fork copies the grades before its turn: one of an exam round still running stays in exam mode
+    running_exam = withholds(source.mode, is_ended(values, snap.next))
+    if running_exam and body.mode == "practice":
+        raise HTTPException(
+            422, "this exam round is still running: a retry of it is in exam mode too (its grades come in the debrief)"
+        )
+    mode: SessionMode = body.mode or ("exam" if running_exam else "practice")
     _allow_new_session(request, bar)
     record, new_token = await bar.storage.sessions.create(
-        source.round_id, source.level, source.brain, source.plan, body.client_id, body.mode
+        source.round_id, source.level, source.brain, source.plan, body.client_id, mode
     )
     try:
         await fork_round(bar.interviews.driver, session_id, body.turn, record.id, time.time())

@@ -203,7 +203,7 @@ def test_practice_mode_sends_grades_and_principles_live(client: TestClient) -> N
     assert tr["mode"] == "practice" and sum("grade" in t for t in tr["turns"]) == len(ANSWERS)
 
 
-def test_exam_mode_on_another_round_and_forks_default_to_practice(client: TestClient) -> None:
+def test_exam_mode_on_another_round_and_its_forks(client: TestClient) -> None:
     body = create(client, "ml_breadth", mode="exam")
     sid, token = body["session_id"], body["token"]
     with client.websocket_connect(ws_url(sid, token)) as ws:
@@ -211,11 +211,26 @@ def test_exam_mode_on_another_round_and_forks_default_to_practice(client: TestCl
         frames = play(ws, ["I would compare training and validation error to see whether it overfits."])
     assert not [f for f in frames if f["type"] == "turn_grade"] and leaks(frames) == []
     assert len(stored_grades(client, sid)) == 1
+    # a retry copies the grades before it: one of an exam round still running is in exam mode too
+    refused = client.post(f"/api/sessions/{sid}/fork", json={"turn": 1, "mode": "practice"}, headers=bearer(token))
+    assert refused.status_code == 422 and "exam" in refused.json()["detail"]
+    fork = client.post(f"/api/sessions/{sid}/fork", json={"turn": 1}, headers=bearer(token))
+    assert fork.status_code == 201, fork.text
+    assert fork.json()["mode"] == "exam"
+    replay = client.get(f"/api/sessions/{fork.json()['session_id']}/replay", headers=bearer(fork.json()["token"]))
+    assert replay.json()["mode"] == "exam" and leaks(replay.json()["turns"]) == []
+    assert replay.json()["forked_from"]["original"]["grade"] is None
+    # once the round has ended, a retry is practice: the new grade shows beside the old one
+    with client.websocket_connect(ws_url(sid, token)) as ws:
+        ws.receive_json()
+        collect_until(ws, is_type("interviewer_done"))
+        end_round(ws)
+    settle(client, sid)
     fork = client.post(f"/api/sessions/{sid}/fork", json={"turn": 1}, headers=bearer(token))
     assert fork.status_code == 201, fork.text
     assert fork.json()["mode"] == "practice"
     replay = client.get(f"/api/sessions/{fork.json()['session_id']}/replay", headers=bearer(fork.json()["token"]))
-    assert replay.json()["mode"] == "practice"
+    assert replay.json()["mode"] == "practice" and replay.json()["forked_from"]["original"]["grade"] is not None
 
 
 OLD_SCHEMA = """
