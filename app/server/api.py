@@ -17,7 +17,7 @@ from app.core.durability import StorageError
 from app.core.vocabulary import LEVELS, SessionMode
 from app.interview.transcript import TranscriptTurn, transcript_runs, transcript_turns
 from app.server.deps import Bar
-from app.server.exam import turns_for, withholds
+from app.server.exam import debrief_for, turns_for
 from app.server.voice import audio_path
 from app.store.links import SessionLink
 
@@ -266,6 +266,6 @@ async def transcript(
         mode=record.mode,
         status="ended" if ended else "in_progress",
         turns=turns_for(transcript_turns(values), record.mode, ended),
-        debrief=None if withholds(record.mode, ended) else values.get("debrief"),
+        debrief=debrief_for(values, record.mode, ended),
         runs=transcript_runs(values, [r.model_dump(mode="json") for r in await bar.storage.pads.runs(session_id)]),
     )

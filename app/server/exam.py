@@ -53,6 +53,11 @@ def turns_for(turns: Iterable[T], mode: SessionMode, ended: bool) -> list[T]:
     return [redact_turn(t) for t in turns] if withholds(mode, ended) else list(turns)
 
 
+def debrief_for(values: Mapping[str, Any], mode: SessionMode, ended: bool) -> dict[str, Any] | None:
+    """The session's debrief as it may be sent now (``None`` before an exam round has ended)."""
+    return None if withholds(mode, ended) else values.get("debrief")
+
+
 def frame_for(frame: Frame, mode: SessionMode, ended: bool) -> Frame | None:
     """The frame as this session may see it now; ``None``: not sent (a grade in exam mode)."""
     if not withholds(mode, ended):

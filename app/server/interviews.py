@@ -29,7 +29,7 @@ from app.core.frames import AnswerReceived, Frame, InterviewerDone, Reply, answe
 from app.core.state import initial_state
 from app.interview.session import Point, RoundDriver, RoundRun
 from app.interview.transcript import transcript_runs, transcript_turns
-from app.server.exam import turns_for, withholds
+from app.server.exam import debrief_for, turns_for
 from app.server.protocol import RoundRef, SessionStatus, StateFrame
 from app.store.sqlite import SessionRecord
 
@@ -203,7 +203,7 @@ class Interviews:
         point = await self.point(record.id)
         rnd = self.catalog.rounds[record.round_id]
         status = _status(point)
-        hidden = withholds(record.mode, status == "ended")
+        ended = status == "ended"
         return StateFrame(
             session_id=record.id,
             mode=record.mode,
@@ -212,8 +212,8 @@ class Interviews:
             round=RoundRef(id=rnd.id, title=rnd.title, duration_min=rnd.duration_min),
             brain=record.brain,
             brain_label=brain_label,
-            turns=turns_for(transcript_turns(point.values), record.mode, status == "ended"),
-            debrief=None if hidden else point.values.get("debrief"),
+            turns=turns_for(transcript_turns(point.values), record.mode, ended),
+            debrief=debrief_for(point.values, record.mode, ended),
             limits={"max_answer_chars": max_answer_chars},
             started_at=point.values.get("started_at"),
             runs=transcript_runs(point.values, pad_runs),

@@ -4,7 +4,7 @@ the end of an exam round, and that nothing changes in practice mode or once the 
 from __future__ import annotations
 
 from app.core.frames import DebriefFrame, InterviewerDelta, InterviewerDone, TurnGradeFrame
-from app.server.exam import frame_for, redact_turn, turns_for, values_for, withholds
+from app.server.exam import debrief_for, frame_for, redact_turn, turns_for, values_for, withholds
 
 PIVOT = {
     "index": 2,
@@ -73,3 +73,11 @@ def test_values_lose_grades_and_debrief_but_keep_the_questions_asked() -> None:
     assert hidden["grades"] == [] and hidden["debrief"] is None and hidden["asked_questions"] == ["q1"]
     assert values_for(values, "exam", ended=True) is values
     assert values_for(values, "practice", ended=False) is values
+
+
+def test_the_debrief_goes_out_only_once_an_exam_round_has_ended() -> None:
+    values = {"debrief": {"vote": "inclined"}}
+    assert debrief_for(values, "exam", ended=False) is None
+    assert debrief_for(values, "exam", ended=True) == {"vote": "inclined"}
+    assert debrief_for(values, "practice", ended=False) == {"vote": "inclined"}
+    assert debrief_for({}, "practice", ended=True) is None
