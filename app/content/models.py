@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from app.core.vocabulary import LEVELS, PRINCIPLE_NAMES, Level, StoryPart
+from app.core.vocabulary import LEVELS, PRINCIPLE_NAMES, Level, SessionMode, StoryPart
 
 
 class Strict(BaseModel):
@@ -413,6 +413,9 @@ class Round(Strict):
     failure_probes: bool = Field(False, description="Dig into failure cases (project deep dives, bar raiser).")
     follow_ups_per_question: int = Field(2, ge=0)
     hint_budget: int = Field(2, ge=0)
+    exam_by_default: bool = Field(
+        False, description="New sessions of this round start in exam mode (grades and LP tags held until the debrief)."
+    )
 
     @field_validator("principles")
     @classmethod
@@ -425,6 +428,11 @@ class Round(Strict):
     @property
     def question_budget(self) -> int:
         return sum(m.count for m in self.question_mix)
+
+    @property
+    def default_mode(self) -> SessionMode:
+        """The mode a new session of this round gets when none is asked for."""
+        return "exam" if self.exam_by_default else "practice"
 
 
 class LoopStage(Strict):

@@ -59,6 +59,11 @@ Tactic = Literal[
 # The discussion threads on a round's stack: the technical question, and the probes pushed on top of it.
 ThreadKind = Literal["technical", "lp", "failure"]
 Phase = Literal["interviewing", "wrap_up", "ended"]
+# How a session shows its grading: ``practice`` sends every grade and what each move aimed at as the round goes;
+# ``exam`` keeps grades, principles and aims on the server until the round has ended (app/server/exam.py).
+SessionMode = Literal["exam", "practice"]
+SESSION_MODES: tuple[SessionMode, ...] = get_args(SessionMode)
+
 # What a graded candidate turn answered.
 GradeKind = Literal["technical", "lp", "failure", "closing", "clarifying", "no_answer"]
 

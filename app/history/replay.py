@@ -23,6 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from app.content.catalog import Catalog
+from app.core.vocabulary import SessionMode
 from app.interview.transcript import transcript_runs, transcript_turns
 
 REPLAY_FORMAT: Literal["barraiser-replay"] = "barraiser-replay"
@@ -68,6 +69,9 @@ class Replay(BaseModel):
     duration_min: int
     level: str
     brain: str
+    mode: SessionMode = Field(
+        "practice", description="exam: grades, principles and aims are left out until the round has ended."
+    )
     status: Literal["ended", "in_progress"]
     created_at: float = Field(description="When the session was created (seconds since the epoch).")
     started_at: float | None = Field(None, description="When the round started (the round clock's zero).")
@@ -175,6 +179,7 @@ def build_replay(
     original_started_at: float | None = None,
     focus: dict[str, Any] | None = None,
     pad_runs: list[dict[str, Any]] | None = None,
+    mode: SessionMode = "practice",
 ) -> Replay:
     """The replay of one session from its graph state ``values`` (``pending``: the snapshot's next tasks). A fork
     names its origin (``forked_from``) and the original round's start; ``pad_runs``: the runs from the pad's Run
@@ -193,6 +198,7 @@ def build_replay(
         duration_min=rnd.duration_min if rnd else 0,
         level=level,
         brain=brain,
+        mode=mode,
         status="ended" if ended else "in_progress",
         created_at=created_at,
         started_at=values.get("started_at"),

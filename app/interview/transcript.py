@@ -40,7 +40,17 @@ _TURN_FIELDS = (
     "interjected",
     "answer_id",
 )
-_GRADE_FIELDS = ("overall", "overall_label", "criteria", "evidence", "notes", "kind", "principle", "usage")
+_GRADE_FIELDS = (
+    "overall",
+    "overall_label",
+    "criteria",
+    "evidence",
+    "notes",
+    "kind",
+    "principle",
+    "confidence",
+    "usage",
+)
 
 
 class GradeSummary(TypedDict):
@@ -53,6 +63,7 @@ class GradeSummary(TypedDict):
     notes: list[str]
     kind: str | None
     principle: str | None
+    confidence: str | None  # high, medium, low (shown as tentative); None when there is no grade
     usage: list[CallUsage] | None
 
 

@@ -14,9 +14,10 @@ from pydantic import BaseModel, Field
 
 from app import __version__
 from app.core.durability import StorageError
-from app.core.vocabulary import LEVELS
+from app.core.vocabulary import LEVELS, SessionMode
 from app.interview.transcript import TranscriptTurn, transcript_runs, transcript_turns
 from app.server.deps import Bar
+from app.server.exam import debrief_for, turns_for
 from app.server.voice import audio_path
 from app.store.links import SessionLink
 
@@ -34,6 +35,11 @@ class NewSession(BaseModel):
     )
     question: str | None = Field(None, description="Start with this question (practise a specific one).")
     drill: bool = Field(False, description="A short round on `question` alone (plan = [question]: one question).")
+    mode: SessionMode | None = Field(
+        None,
+        description="exam: grades and LP tags held until the debrief; practice: shown live. "
+        "Absent: the round's default (exam for the bar raiser), practice for a drill.",
+    )
 
 
 class DatabaseHealth(BaseModel):
@@ -64,6 +70,7 @@ class RoundInfo(BaseModel):
     lp_quota: int
     questions: int
     level_notes: dict[str, str]
+    default_mode: SessionMode = Field(description="The mode a new session gets when none is asked for.")
 
 
 class Rounds(BaseModel):
@@ -90,6 +97,7 @@ class SessionCreated(BaseModel):
     round: str
     level: str
     brain: str
+    mode: SessionMode
 
 
 class Transcript(BaseModel):
@@ -97,6 +105,7 @@ class Transcript(BaseModel):
     round: str
     level: str
     brain: str
+    mode: SessionMode
     status: Literal["ended", "in_progress"]
     turns: list[TranscriptTurn]
     debrief: dict[str, Any] | None = None
@@ -134,6 +143,7 @@ async def rounds(bar: Bar) -> Rounds:
                 lp_quota=r.lp_quota,
                 questions=r.question_budget,
                 level_notes=dict(r.levels),
+                default_mode=r.default_mode,
             )
             for r in bar.catalog.rounds.values()
         ],
@@ -196,13 +206,21 @@ async def create_session(body: NewSession, request: Request, bar: Bar) -> Sessio
             body.round, body.level, seed=secrets.token_hex(8), exclude=set(first), avoid=recent
         )
     try:
-        record, token = await bar.storage.sessions.create(body.round, body.level, bar.brain.name, plan, body.client_id)
+        mode = body.mode or ("practice" if body.drill else catalog.rounds[body.round].default_mode)
+        record, token = await bar.storage.sessions.create(
+            body.round, body.level, bar.brain.name, plan, body.client_id, mode
+        )
         if body.drill:
             await bar.storage.links.add(SessionLink(record.id, "drill"))
     except (StorageError, sqlite3.Error) as exc:
         raise HTTPException(503, f"new sessions cannot be saved right now: {exc}") from exc
     return SessionCreated(
-        session_id=record.id, token=token, round=record.round_id, level=record.level, brain=record.brain
+        session_id=record.id,
+        token=token,
+        round=record.round_id,
+        level=record.level,
+        brain=record.brain,
+        mode=record.mode,
     )
 
 
@@ -245,8 +263,9 @@ async def transcript(
         round=record.round_id,
         level=record.level,
         brain=record.brain,
+        mode=record.mode,
         status="ended" if ended else "in_progress",
-        turns=transcript_turns(values),
-        debrief=values.get("debrief"),
+        turns=turns_for(transcript_turns(values), record.mode, ended),
+        debrief=debrief_for(values, record.mode, ended),
         runs=transcript_runs(values, [r.model_dump(mode="json") for r in await bar.storage.pads.runs(session_id)]),
     )

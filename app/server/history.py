@@ -14,10 +14,12 @@ from typing import Any, Literal
 from fastapi import APIRouter, Header, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
+from app.core.vocabulary import SessionMode
 from app.history.forks import ForkError, checkpoint_before, fork_round
 from app.history.progress import Progress, SessionData, compute_progress
 from app.history.replay import ForkRef, Replay, build_replay, is_ended, turn_summary
 from app.server.deps import Bar, BarRaiser
+from app.server.exam import replay_for, values_for, withholds
 from app.store.links import SessionLink
 from app.store.sqlite import SessionRecord
 
@@ -37,11 +39,17 @@ class SessionKeys(BaseModel):
 
 class PracticeRequest(SessionKeys):
     client_id: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    mode: SessionMode = Field("practice", description="The practice round's mode (exam: grades in the debrief).")
 
 
 class ForkRequest(BaseModel):
     turn: int = Field(ge=1, description="The index of the candidate turn to answer again.")
     client_id: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    mode: SessionMode | None = Field(
+        None,
+        description="The fork's mode. Absent: practice (the new grade shows beside the old one at once), or exam when "
+        "the forked round is an exam round still running (its grades are not out yet).",
+    )
 
 
 class QuestionTitle(BaseModel):
@@ -66,6 +74,7 @@ class SessionSummary(BaseModel):
     round_title: str
     level: str
     brain: str
+    mode: SessionMode
     status: Literal["ended", "in_progress"]
     created_at: float
     started_at: float | None = None
@@ -90,6 +99,7 @@ class SessionStarted(BaseModel):
     round: str
     level: str
     brain: str
+    mode: SessionMode
     kind: str
     forked_from: ForkRef | None = None
     focus: list[str] = Field(default_factory=list, description="practice: what the plan favours.")
@@ -145,7 +155,7 @@ async def replay(
             session_id=link.source_session, turn=link.source_turn, original=turn_summary(source, link.source_turn)
         )
         original_started_at = source.get("started_at")
-    return build_replay(
+    replay = build_replay(
         session_id=record.id,
         values=snap.values or {},
         pending=snap.next,
@@ -159,7 +169,9 @@ async def replay(
         original_started_at=original_started_at,
         focus=link.focus,
         pad_runs=[r.model_dump(mode="json") for r in await bar.storage.pads.runs(record.id)],
+        mode=record.mode,
     )
+    return replay_for(replay, record.mode)
 
 
 @router.post("/sessions/lookup", response_model=Summaries)
@@ -178,12 +190,13 @@ def _summary(
 ) -> SessionSummary:
     catalog = bar.catalog
     rnd = catalog.rounds.get(record.round_id)
+    ended = is_ended(values, pending)
+    values = values_for(values, record.mode, ended)  # exam mode: no grades before the end
     turns = values.get("turns", [])
     since = (link.source_turn or 0) if link.kind == "fork" else 0
     grades = [g for g in values.get("grades", []) if g["turn"] >= since]
     levels = [g["overall"] for g in grades if g.get("overall") is not None]
     debrief = values.get("debrief") or {}
-    ended = is_ended(values, pending)
     asked = list(dict.fromkeys(values.get("asked_questions", [])))
     forked_from, retry = None, None
     if link.kind == "fork" and link.source_session is not None and link.source_turn is not None:
@@ -204,6 +217,7 @@ def _summary(
         round_title=rnd.title if rnd else record.round_id,
         level=record.level,
         brain=record.brain,
+        mode=record.mode,
         status="ended" if ended else "in_progress",
         created_at=record.created_at,
         started_at=values.get("started_at"),
@@ -224,13 +238,14 @@ async def _session_data(bar: BarRaiser, keys: SessionKeys) -> list[SessionData]:
     for record in await _owned(bar, keys):
         snap = await bar.interviews.snapshot(record.id)
         link = await bar.storage.links.get(record.id)
+        values = snap.values or {}
         data.append(
             SessionData(
                 session_id=record.id,
                 round_id=record.round_id,
                 level=record.level,
                 created_at=record.created_at,
-                values=snap.values or {},
+                values=values_for(values, record.mode, is_ended(values, snap.next)),
                 kind=link.kind,
                 from_turn=(link.source_turn or 0) if link.kind == "fork" else 0,
             )
@@ -265,7 +280,7 @@ async def practice(body: PracticeRequest, request: Request, bar: Bar) -> Session
         due=suggestion.due_ids,
     )
     record, token = await bar.storage.sessions.create(
-        suggestion.round, suggestion.level, bar.brain.name, plan, body.client_id
+        suggestion.round, suggestion.level, bar.brain.name, plan, body.client_id, body.mode
     )
     focus = {"areas": suggestion.focus, "due": suggestion.due}
     await bar.storage.links.add(SessionLink(record.id, "practice", focus=focus))
@@ -275,6 +290,7 @@ async def practice(body: PracticeRequest, request: Request, bar: Bar) -> Session
         round=record.round_id,
         level=record.level,
         brain=record.brain,
+        mode=record.mode,
         kind="practice",
         focus=suggestion.focus,
         due=suggestion.due,
@@ -293,15 +309,23 @@ async def fork(
     """Answer candidate turn ``turn`` again: a new session copied from the checkpoint just before it (the original
     is not changed), waiting for the new answer."""
     source = await _authorized(bar, session_id, _token(token, authorization))
-    values = (await bar.interviews.snapshot(session_id)).values or {}
+    snap = await bar.interviews.snapshot(session_id)
+    values = snap.values or {}
     turns = values.get("turns", [])
     if not (body.turn < len(turns) and turns[body.turn]["role"] == "candidate"):
         raise HTTPException(422, f"turn {body.turn} is not an answer of session {session_id}")
     if await checkpoint_before(bar.interviews.driver, session_id, body.turn) is None:
         raise HTTPException(422, f"session {session_id} has no checkpoint before turn {body.turn}")
+    # a fork copies the grades before its turn: one of an exam round still running stays in exam mode
+    running_exam = withholds(source.mode, is_ended(values, snap.next))
+    if running_exam and body.mode == "practice":
+        raise HTTPException(
+            422, "this exam round is still running: a retry of it is in exam mode too (its grades come in the debrief)"
+        )
+    mode: SessionMode = body.mode or ("exam" if running_exam else "practice")
     _allow_new_session(request, bar)
     record, new_token = await bar.storage.sessions.create(
-        source.round_id, source.level, source.brain, source.plan, body.client_id
+        source.round_id, source.level, source.brain, source.plan, body.client_id, mode
     )
     try:
         await fork_round(bar.interviews.driver, session_id, body.turn, record.id, time.time())
@@ -314,6 +338,7 @@ async def fork(
         round=record.round_id,
         level=record.level,
         brain=record.brain,
+        mode=record.mode,
         kind="fork",
         forked_from=ForkRef(session_id=session_id, turn=body.turn),
     )

@@ -29,6 +29,7 @@ from app.core.frames import AnswerReceived, Frame, InterviewerDone, Reply, answe
 from app.core.state import initial_state
 from app.interview.session import Point, RoundDriver, RoundRun
 from app.interview.transcript import transcript_runs, transcript_turns
+from app.server.exam import debrief_for, turns_for
 from app.server.protocol import RoundRef, SessionStatus, StateFrame
 from app.store.sqlite import SessionRecord
 
@@ -201,15 +202,18 @@ class Interviews:
     ) -> StateFrame:
         point = await self.point(record.id)
         rnd = self.catalog.rounds[record.round_id]
+        status = _status(point)
+        ended = status == "ended"
         return StateFrame(
             session_id=record.id,
-            status=_status(point),
+            mode=record.mode,
+            status=status,
             level=record.level,
             round=RoundRef(id=rnd.id, title=rnd.title, duration_min=rnd.duration_min),
             brain=record.brain,
             brain_label=brain_label,
-            turns=transcript_turns(point.values),
-            debrief=point.values.get("debrief"),
+            turns=turns_for(transcript_turns(point.values), record.mode, ended),
+            debrief=debrief_for(point.values, record.mode, ended),
             limits={"max_answer_chars": max_answer_chars},
             started_at=point.values.get("started_at"),
             runs=transcript_runs(point.values, pad_runs),

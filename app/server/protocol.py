@@ -17,7 +17,7 @@ from app.core.frames import (
     RunResultFrame,
     TurnGradeFrame,
 )
-from app.core.vocabulary import ErrorCode
+from app.core.vocabulary import ErrorCode, SessionMode
 from app.interview.transcript import TranscriptTurn
 
 SessionStatus = Literal["speaking", "awaiting_answer", "ended"]
@@ -85,6 +85,7 @@ class StateFrame(Frame):
 
     type: Literal["state"] = "state"
     session_id: str
+    mode: SessionMode = Field(description="exam: grades, principles and aims are held back until the round ends.")
     status: SessionStatus
     level: str
     round: RoundRef

@@ -24,6 +24,7 @@ from app.core.frames import AnswerReceived, DebriefFrame, Frame, InterviewerDone
 from app.core.ports import BrainError
 from app.core.vocabulary import ErrorCode
 from app.server.deps import Bar, BarRaiser
+from app.server.exam import frame_for
 from app.server.interviews import NotAwaitingAnswer, StaleTurn
 from app.server.pads import PadChannel
 from app.server.protocol import (
@@ -146,8 +147,11 @@ class Connection:
             self.confirmed = True
         if self.closed or self.ws.application_state != WebSocketState.CONNECTED:
             return
+        shown = frame_for(frame, self.record.mode, self.ended)  # exam mode: no grade, principle or aim yet
+        if shown is None:
+            return
         try:
-            await self.ws.send_json(frame.wire())
+            await self.ws.send_json(shown.wire())
         except Exception:  # the client went away mid-run; the run goes on and its state is checkpointed
             log.debug("session %s: frame dropped, socket closed", self.record.id)
             return

@@ -25,6 +25,7 @@ from typing import Any, Literal
 import aiosqlite
 
 from app.core.durability import StorageError
+from app.core.vocabulary import SessionMode
 from app.store.checkpoints import WriteBehindSqliteSaver, execute_write
 from app.store.links import SessionLinks
 from app.store.pads import PadStore
@@ -42,10 +43,16 @@ CREATE TABLE IF NOT EXISTS sessions (
     brain TEXT NOT NULL,
     plan TEXT NOT NULL,
     created_at REAL NOT NULL,
-    client_id TEXT
+    client_id TEXT,
+    mode TEXT
 )
 """
-_MIGRATIONS = ["ALTER TABLE sessions ADD COLUMN client_id TEXT"]
+# columns added since the table's first version: a database made before gets them (old rows: NULL, i.e. the
+# default; a NULL mode is practice, as every session was before exam mode)
+_MIGRATIONS = {
+    "client_id": "ALTER TABLE sessions ADD COLUMN client_id TEXT",
+    "mode": "ALTER TABLE sessions ADD COLUMN mode TEXT",
+}
 _INDEX = "CREATE INDEX IF NOT EXISTS sessions_by_client ON sessions (client_id, created_at)"
 
 
@@ -57,6 +64,7 @@ class SessionRecord:
     brain: str
     plan: list[str]
     created_at: float
+    mode: SessionMode = "practice"
 
 
 def _digest(token: str) -> str:
@@ -75,8 +83,8 @@ class SessionStore:
         await self._conn.execute(_SCHEMA)
         async with self._conn.execute("PRAGMA table_info(sessions)") as cur:
             columns = {row[1] for row in await cur.fetchall()}
-        if "client_id" not in columns:
-            for statement in _MIGRATIONS:
+        for column, statement in _MIGRATIONS.items():
+            if column not in columns:
                 await self._conn.execute(statement)
         await self._conn.execute(_INDEX)
         await self._conn.commit()
@@ -94,22 +102,44 @@ class SessionStore:
             return [row[0] for row in await cur.fetchall()]
 
     async def create(
-        self, round_id: str, level: str, brain: str, plan: list[str], client_id: str | None = None
+        self,
+        round_id: str,
+        level: str,
+        brain: str,
+        plan: list[str],
+        client_id: str | None = None,
+        mode: SessionMode = "practice",
     ) -> tuple[SessionRecord, str]:
         """A new session and its bearer token (returned once; only its hash is stored)."""
         record = SessionRecord(
-            id=secrets.token_hex(16), round_id=round_id, level=level, brain=brain, plan=plan, created_at=time.time()
+            id=secrets.token_hex(16),
+            round_id=round_id,
+            level=level,
+            brain=brain,
+            plan=plan,
+            created_at=time.time(),
+            mode=mode,
         )
         token = secrets.token_urlsafe(24)
         sql = (
-            "INSERT INTO sessions (id, token_sha256, round_id, level, brain, plan, created_at, client_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO sessions (id, token_sha256, round_id, level, brain, plan, created_at, client_id, mode) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )
-        params = (record.id, _digest(token), round_id, level, brain, "\n".join(plan), record.created_at, client_id)
+        params = (
+            record.id,
+            _digest(token),
+            round_id,
+            level,
+            brain,
+            "\n".join(plan),
+            record.created_at,
+            client_id,
+            mode,
+        )
         await execute_write(self._conn, self._writer, sql, params)
         return record, token
 
-    _COLUMNS = "id, round_id, level, brain, plan, created_at"
+    _COLUMNS = "id, round_id, level, brain, plan, created_at, mode"
 
     @staticmethod
     def _record(row: Sequence[Any]) -> SessionRecord:
@@ -120,6 +150,7 @@ class SessionStore:
             brain=row[3],
             plan=[p for p in row[4].split("\n") if p],
             created_at=row[5],
+            mode="exam" if row[6] == "exam" else "practice",
         )
 
     async def get(self, session_id: str) -> SessionRecord | None:
@@ -135,7 +166,7 @@ class SessionStore:
             f"SELECT {self._COLUMNS}, token_sha256 FROM sessions WHERE id = ?", (session_id,)
         ) as cur:
             row = await cur.fetchone()
-        if row is None or not hmac.compare_digest(row[6], _digest(token)):
+        if row is None or not hmac.compare_digest(row[7], _digest(token)):
             return None
         return self._record(row)
 

@@ -88,10 +88,11 @@ export function getQuestions(roundId, level) {
  * POST /api/sessions → {session_id, token, round, level, brain} (422 / 429 raise ApiError with detail).
  * `question` (a question id) is sent only when the candidate chose one.
  */
-export function createSession(round, level, question, { drill = false } = {}) {
+export function createSession(round, level, question, { drill = false, mode } = {}) {
   const body = { round, level, client_id: clientId() };
   if (typeof question === "string" && question) body.question = question;
   if (drill) body.drill = true;
+  if (mode === "exam" || mode === "practice") body.mode = mode; // absent: the round's default
   return request("/api/sessions", { method: "POST", body });
 }
 

@@ -16,6 +16,16 @@ export function voteChip(label, level, { size = "", testid } = {}) {
   });
 }
 
+export const TENTATIVE_TEXT = "The grader is not sure of this grade (little or ambiguous evidence): read it as tentative.";
+
+/** A "Tentative" chip for a low-confidence grade (its `confidence`, app/core/grades.py), or null. The reason is in
+ * its tooltip and, for screen readers, in its text. */
+export function tentativeChip(grade, { testid = "tentative" } = {}) {
+  if (!grade || grade.confidence !== "low" || grade.overall == null) return null;
+  return el("span", { class: "chip chip--small chip--tentative", "data-testid": testid, title: TENTATIVE_TEXT },
+    "Tentative", el("span", { class: "sr-only", text: `: ${TENTATIVE_TEXT}` }));
+}
+
 /** An interviewer bubble. `live` marks a turn still streaming. */
 export function interviewerTurn(turn, { live = false } = {}) {
   const tag = live ? null : moveTag(turn.move, turn.principle);
@@ -109,7 +119,7 @@ export function typingIndicator() {
 
 /**
  * One graded candidate turn for the grade panel.
- * grade: {turn, overall, overall_label, criteria:[{id,name,level,label,evidence}], evidence:[], notes:[]}
+ * grade: {turn, overall, overall_label, criteria:[{id,name,level,label,evidence}], evidence:[], notes:[], confidence}
  */
 export function gradeEntry(grade, { answerNumber, answerText } = {}) {
   const criteria = Array.isArray(grade.criteria) ? grade.criteria : [];
@@ -122,7 +132,9 @@ export function gradeEntry(grade, { answerNumber, answerText } = {}) {
       "header",
       { class: "grade__head" },
       el("h3", { class: "grade__title", text: answerNumber ? `Answer ${answerNumber}` : "Answer" }),
-      voteChip(grade.overall_label, grade.overall, { testid: "grade-overall" }),
+      el("span", { class: "grade-chips" },
+        voteChip(grade.overall_label, grade.overall, { testid: "grade-overall" }),
+        tentativeChip(grade)),
     ),
     answerText ? el("p", { class: "grade__snippet", text: snippet(answerText, 110) }) : null,
     criteria.length

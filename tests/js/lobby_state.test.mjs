@@ -18,6 +18,9 @@ import {
   summaryText,
   canStart,
   roundTitle,
+  selectMode,
+  defaultMode,
+  modeText,
 } from "../../frontend/js/lobby/state.js";
 
 const BREADTH = { id: "ml_breadth", title: "ML breadth", duration_min: 55, levels: ["L4", "L5", "L6"] };
@@ -29,7 +32,7 @@ test("the rounds arrive: the first is selected and the level stays when offered"
   const s = roundsLoaded(initialLobbyState(), ROUNDS);
   assert.equal(s.round, BREADTH);
   assert.equal(s.level, "L5");
-  assert.equal(summaryText(s), "ML breadth \u00B7 L5 \u00B7 about 55 min");
+  assert.equal(summaryText(s), "ML breadth \u00B7 L5 \u00B7 practice mode \u00B7 about 55 min");
   assert.equal(canStart(s), true);
 
   const other = roundsLoaded(initialLobbyState(), { levels: ["L6", "L7"], rounds: [] });
@@ -108,4 +111,23 @@ test("a past interview's title: stored, from the rounds, or from its id", () => 
 test("no Start while a session is being created", () => {
   const s = roundsLoaded(initialLobbyState(), ROUNDS);
   assert.equal(canStart({ ...s, busy: true }), false);
+});
+
+const BAR_RAISER = { id: "bar_raiser", title: "Bar raiser", duration_min: 60, levels: ["L4", "L5", "L6"], default_mode: "exam" };
+
+test("the mode follows the chosen round's default, and the candidate may change it", () => {
+  const s = roundsLoaded(initialLobbyState(), { levels: ["L4", "L5", "L6"], rounds: [BAR_RAISER, BREADTH] });
+  assert.equal(s.mode, "exam"); // the bar raiser's default
+  assert.match(summaryText(s), /exam mode/);
+  const practice = selectMode(s, "practice");
+  assert.equal(practice.mode, "practice");
+  assert.equal(s.mode, "exam", "a state is never changed in place");
+  assert.equal(selectMode(s, "quiz"), s, "an unknown mode is ignored");
+  assert.equal(selectRound(practice, BREADTH).mode, "practice"); // no default_mode: practice
+  assert.equal(selectRound(selectMode(selectRound(s, BREADTH), "exam"), BAR_RAISER).mode, "exam");
+  assert.equal(selectRound(selectMode(s, "practice"), BAR_RAISER).mode, "exam", "choosing a round resets it");
+  assert.equal(defaultMode(null), "practice");
+  assert.equal(defaultMode({ default_mode: "bogus" }), "practice");
+  assert.match(modeText("exam"), /until the debrief/);
+  assert.match(modeText("practice"), /as you go/);
 });

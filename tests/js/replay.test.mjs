@@ -277,3 +277,11 @@ test("the Markdown report lists each answer's code run and the pad's runs, escap
   assert.match(md, /\*\*Code run:\*\* wrong \u2014 3 rows where \\\*4\\\* are expected/);
   assert.match(md, /## Runs from the code pad\n\n- .*ok \u2014 matches/);
 });
+
+test("a replay says its mode: exam only when the server says so", () => {
+  const doc = { format: "barraiser-replay", round: "bar_raiser", status: "in_progress", turns: [] };
+  assert.equal(validateReplay({ ...doc, mode: "exam" }).replay.mode, "exam");
+  assert.equal(validateReplay({ ...doc, mode: "practice" }).replay.mode, "practice");
+  assert.equal(validateReplay(doc).replay.mode, "practice", "an older export has no mode: it showed every grade");
+  assert.equal(validateReplay({ ...doc, mode: "<b>x</b>" }).replay.mode, "practice");
+});

@@ -14,6 +14,7 @@ import {
   pendingOutcome,
   finishedInterviewerTurns,
   candidatesChanged,
+  withholdsGrades,
   REJECTED,
   RETRYABLE,
 } from "../../frontend/js/room/state.js";
@@ -404,4 +405,41 @@ test("an answer put back in the box goes before what was typed since", () => {
   assert.equal(restoredDraft("  ", "lost"), "lost");
   assert.equal(restoredDraft("new words", "lost"), "lost\n\nnew words");
   assert.equal(restoredDraft("it was lost here", "lost"), "it was lost here");
+});
+
+test("exam mode: grade frames and principles are ignored until the round has ended", () => {
+  const exam = run(
+    initialState(),
+    { event: { type: "socket", status: "connected" } },
+    stateFrame("awaiting_answer", [ask(0, "Tell me about a time."), said(1, "I pushed back."),
+      { index: 2, role: "interviewer", text: "Why?", move: "follow_up", principle: "Earn Trust" },
+      { ...said(3, "Data."), grade: GRADE }], { mode: "exam" }),
+  );
+  assert.equal(exam.mode, "exam");
+  assert.equal(withholdsGrades(exam), true);
+  // even if a server sent them, the page keeps no grade and no principle
+  assert.equal(exam.turns[2].principle, undefined);
+  assert.equal(exam.turns[3].grade, undefined);
+  const graded = applyFrame(exam, { type: "turn_grade", turn: 3, ...GRADE });
+  assert.equal(graded, exam, "a grade frame is ignored");
+  const pivot = applyFrame(exam, { type: "interviewer_done", index: 4, move: "lp_pivot", principle: "Ownership", text: "Tell me more." });
+  assert.equal(pivot.turns.find((t) => t.index === 4).principle, null);
+
+  // the end: the debrief and the state frame of the ended round show everything
+  const ended = run(pivot, stateFrame("ended", [ask(0, "Q"), { ...said(1, "A"), grade: GRADE },
+    { index: 2, role: "interviewer", text: "Why?", move: "lp_pivot", principle: "Earn Trust" }],
+  { mode: "exam", debrief: { vote: "inclined" } }));
+  assert.equal(withholdsGrades(ended), false);
+  assert.deepEqual(ended.turns[1].grade, GRADE);
+  assert.equal(ended.turns[2].principle, "Earn Trust");
+});
+
+test("practice mode keeps grades and principles as they come", () => {
+  const s = run(awaiting(), stateFrame("awaiting_answer", [ask(0, "Q"), said(1, "A")], { mode: "practice" }));
+  assert.equal(withholdsGrades(s), false);
+  const graded = applyFrame(s, { type: "turn_grade", turn: 1, ...GRADE });
+  assert.equal(graded.turns[1].grade.overall, 3);
+  const pivot = applyFrame(graded, { type: "interviewer_done", index: 2, move: "lp_pivot", principle: "Ownership", text: "T" });
+  assert.equal(pivot.turns[2].principle, "Ownership");
+  assert.equal(initialState().mode, "practice", "before the first state frame: practice (the server decides)");
 });

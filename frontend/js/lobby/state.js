@@ -8,6 +8,8 @@ export const DEFAULT_LEVELS = ["L4", "L5", "L6"];
  * rounds        from GET /api/rounds
  * round, level  the selection
  * questions     the list for `questionsKey` ("round|level", loading or loaded); question: its chosen id, "" = any
+ * mode          "practice" (grades and LP tags after each answer) or "exam" (only in the debrief); a round's
+ *               default (its `default_mode`) whenever the round is chosen
  * busy          a session is being created
  */
 export function initialLobbyState() {
@@ -16,6 +18,7 @@ export function initialLobbyState() {
     levels: [...DEFAULT_LEVELS],
     round: null,
     level: "L5",
+    mode: "practice",
     busy: false,
     questions: [],
     questionsKey: null,
@@ -28,14 +31,34 @@ export function roundsLoaded(state, data) {
   const rounds = Array.isArray(data && data.rounds) ? data.rounds : [];
   const levels = Array.isArray(data && data.levels) && data.levels.length ? data.levels : state.levels;
   const level = levels.includes(state.level) ? state.level : levels[0];
-  return { ...state, rounds, levels, level, round: rounds[0] || null };
+  const round = rounds[0] || null;
+  return { ...state, rounds, levels, level, round, mode: defaultMode(round) };
+}
+
+export const MODES = ["practice", "exam"];
+
+/** The mode a round starts in when the candidate does not choose: its `default_mode`, else practice. */
+export function defaultMode(round) {
+  return round && MODES.includes(round.default_mode) ? round.default_mode : "practice";
+}
+
+/** Choose practice or exam mode for the next session (anything else is ignored). */
+export function selectMode(state, mode) {
+  return MODES.includes(mode) ? { ...state, mode } : state;
+}
+
+/** The line under the mode toggle: what the chosen mode does. */
+export function modeText(mode) {
+  return mode === "exam"
+    ? "Exam: like the real loop — no grades and no Leadership Principle named until the debrief."
+    : "Practice: each answer's grade and the principle being probed appear as you go.";
 }
 
 /** Select a round; a level that round does not offer moves to its first one. */
 export function selectRound(state, round) {
   const levels = Array.isArray(round.levels) && round.levels.length ? round.levels : null;
   const level = levels && !levels.includes(state.level) ? levels[0] : state.level;
-  return { ...state, round, level };
+  return { ...state, round, level, mode: defaultMode(round) };
 }
 
 export function selectLevel(state, level) {
@@ -109,7 +132,8 @@ export function summaryText(state) {
   const r = state.round;
   if (!r) return "Choose a round to begin.";
   const q = chosenQuestion(state);
-  return [r.title, state.level, `about ${r.duration_min} min`, q ? `opens with \u201C${q.title}\u201D` : null]
+  return [r.title, state.level, state.mode === "exam" ? "exam mode" : "practice mode", `about ${r.duration_min} min`,
+    q ? `opens with \u201C${q.title}\u201D` : null]
     .filter(Boolean)
     .join(" \u00B7 ");
 }

@@ -243,6 +243,7 @@ export function validateReplay(data) {
       duration_min: int(o.duration_min, 0, 600) ?? 0,
       level: str(o.level, 8),
       brain: str(o.brain, 32),
+      mode: o.mode === "exam" ? "exam" : "practice",
       status: o.status === "ended" ? "ended" : "in_progress",
       created_at: num(o.created_at),
       started_at: num(o.started_at),

@@ -34,6 +34,8 @@ function codesIn(category) {
  * runs        every run of the candidate's code (`run_result` frames, and the `state` frame's list), oldest first
  * running     a run from the pad's Run button is on its way
  * execution   {enabled, sandbox}: whether code runs on this server, and how it is isolated
+ * mode        "practice" | "exam" (from the `state` frame): in exam mode no grade nor principle is kept until the
+ *             round has ended (the server sends none; grade frames are ignored anyway), and no grade panel is shown
  * effects     what the page must do after this step, in order: [{type: "toast" | "restore_answer" | ...}]
  */
 export function initialState({ showGrades = true, outbox = null } = {}) {
@@ -60,8 +62,14 @@ export function initialState({ showGrades = true, outbox = null } = {}) {
     runs: [],
     running: false,
     execution: { enabled: true, sandbox: null },
+    mode: "practice",
     effects: [],
   };
+}
+
+/** Whether grades and principles are held back now: exam mode, until the round has ended. */
+export function withholdsGrades(state) {
+  return state.mode === "exam" && state.status !== "ended";
 }
 
 /** A server frame. Unknown frames are ignored (the protocol may grow): the same state comes back. */
@@ -75,7 +83,7 @@ export function applyFrame(state, frame) {
     case "interviewer_done":
       return onDone(step(state), frame);
     case "turn_grade":
-      return Number.isInteger(frame.turn) ? onGrade(step(state), frame) : state;
+      return Number.isInteger(frame.turn) && !withholdsGrades(state) ? onGrade(step(state), frame) : state;
     case "debrief":
       return onDebrief(step(state), frame);
     case "error":
@@ -267,7 +275,9 @@ function onState(s, f) {
   if (f.limits && Number.isInteger(f.limits.max_answer_chars)) {
     s.limits = { ...s.limits, max_answer_chars: f.limits.max_answer_chars };
   }
-  const turns = Array.isArray(f.turns) ? f.turns.map((t) => ({ ...t })) : [];
+  if (f.mode === "exam" || f.mode === "practice") s.mode = f.mode;
+  const hidden = s.mode === "exam" && f.status !== "ended";
+  const turns = Array.isArray(f.turns) ? f.turns.map((t) => (hidden ? withoutGrade(t) : { ...t })) : [];
   turns.sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
 
   // An answer not yet confirmed on the server's disk: is it in the transcript, or must it go again?
@@ -343,7 +353,7 @@ function onDone(s, f) {
     // goes again, as the same answer (same id: never filed twice)
     const box = s.outbox;
     s.turns = upsertTurn(s.turns, { index: f.index, role: "interviewer", text: typeof f.text === "string" ? f.text : "",
-      move: f.move || null, principle: f.principle || null, question_id: f.question_id || null });
+      move: f.move || null, principle: (!withholdsGrades(s) && f.principle) || null, question_id: f.question_id || null });
     s.effects.push({ type: "resend", frame: { type: "answer", text: box.text, answer_id: box.id, turn: box.turn } });
     s.pending = { text: box.text, prevStatus: "awaiting_answer" };
     s.live = null;
@@ -357,7 +367,7 @@ function onDone(s, f) {
     role: "interviewer",
     text: typeof f.text === "string" ? f.text : s.live ? s.live.text : "",
     move: f.move || null,
-    principle: f.principle || null,
+    principle: (!withholdsGrades(s) && f.principle) || null,
     question_id: f.question_id || null,
   };
   s.turns = upsertTurn(s.turns, turn);
@@ -556,6 +566,14 @@ function upsertTurn(turns, turn) {
   if (i < 0) return [...turns, turn].sort((a, b) => a.index - b.index);
   const merged = { ...turns[i], ...turn, grade: turn.grade || turns[i].grade };
   return turns.map((t, j) => (j === i ? merged : t));
+}
+
+/** A turn with nothing that names a grade or a principle (exam mode before the end). */
+function withoutGrade(turn) {
+  const rest = { ...turn };
+  delete rest.grade;
+  delete rest.principle;
+  return rest;
 }
 
 function withoutType(frame) {

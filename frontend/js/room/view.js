@@ -81,6 +81,9 @@ export function createRoomView({ onSend, onEnd, onToggleGrades, onActivity, onDr
     "aria-controls": "grade-panel",
     onclick: () => onToggleGrades(),
   });
+  // exam mode: no grade panel and no toggle, only this quiet note (the grades come with the debrief)
+  const examNote = el("p", { class: "exam-note", "data-testid": "exam-note", hidden: true,
+    text: "Exam mode: grades come in the debrief." });
   const endBtn = el("button", {
     type: "button",
     class: "btn btn--danger-ghost btn--small",
@@ -153,7 +156,7 @@ export function createRoomView({ onSend, onEnd, onToggleGrades, onActivity, onDr
     el(
       "div",
       { class: "room__bar" },
-      el("div", { class: "room__heading" }, titleEl, el("div", { class: "room__meta" }, subEl, clockEl)),
+      el("div", { class: "room__heading" }, titleEl, el("div", { class: "room__meta" }, subEl, clockEl), examNote),
       el("div", { class: "room__actions" }, statusPill, connPill, toggleBtn, endBtn),
     ),
     grid,
@@ -184,7 +187,7 @@ export function createRoomView({ onSend, onEnd, onToggleGrades, onActivity, onDr
     // A rebuilt transcript scrolls to its end at once; a patched one once the composer below it is redrawn.
     const scroll = reset ? renderTranscript(next) : patchTranscript(prev, next);
     if (reset || candidatesChanged(prev, next)) renderGrades(next);
-    if (next.showGrades !== prev.showGrades) renderGradeVisibility(next);
+    if (next.showGrades !== prev.showGrades || next.mode !== prev.mode) renderGradeVisibility(next);
     if (next.conn !== prev.conn) renderConnection(next);
     renderComposer(next);
     if (scroll && !reset) scrollToEnd();
@@ -338,8 +341,12 @@ export function createRoomView({ onSend, onEnd, onToggleGrades, onActivity, onDr
   }
 
   function renderGradeVisibility(state) {
-    gradePanel.hidden = !state.showGrades;
-    element.classList.toggle("room--no-grades", !state.showGrades);
+    const exam = state.mode === "exam";
+    const shown = state.showGrades && !exam;
+    gradePanel.hidden = !shown;
+    toggleBtn.hidden = exam;
+    examNote.hidden = !exam;
+    element.classList.toggle("room--no-grades", !shown);
     toggleBtn.textContent = state.showGrades ? "Hide grades" : "Show grades";
     toggleBtn.setAttribute("aria-expanded", state.showGrades ? "true" : "false");
   }

@@ -17,6 +17,7 @@ export function mountDebrief(root, ctx, { sessionId, token, debrief, round, leve
   const plan = Array.isArray(d.practice_plan) ? d.practice_plan : [];
   const feedback = Array.isArray(d.principle_feedback) ? d.principle_feedback : [];
   const notes = Array.isArray(d.notes) ? d.notes : [];
+  const caveats = Array.isArray(d.caveats) ? d.caveats.filter((c) => typeof c === "string" && c) : [];
   const allTurns = Array.isArray(turns) ? turns : [];
   const allRuns = Array.isArray(runs) ? runs : [];
 
@@ -33,7 +34,27 @@ export function mountDebrief(root, ctx, { sessionId, token, debrief, round, leve
   const roundName = round ? round.title || round.id : null;
   // spoken answers: analytics and recordings come with the stored transcript
   const speech = speechPanel({ sessionId, token });
-  getTranscript(sessionId, token).then((t) => speech.fill(t && t.turns), () => speech.fill(allTurns));
+  // the conversation as the server stored it: in exam mode the room never had the grades nor the LP tags
+  const review = el("div", { class: "transcript transcript--static" });
+  const reviewTitle = el("summary", { class: "replay__summary" });
+  const reviewPanel = el("section", { class: "panel" }, el("details", { class: "replay" }, reviewTitle, review));
+  const showReview = (ts, rs) => {
+    reviewPanel.hidden = !ts.length;
+    reviewTitle.textContent = `Review the conversation (${ts.length} turns)`;
+    replaceChildren(review, replayItems(ts, rs));
+    // the replay bubbles reuse the room's components; their own test ids, so they are not counted as live turns
+    for (const n of review.querySelectorAll("[data-testid]")) {
+      if (!n.getAttribute("data-testid").startsWith("replay-")) n.setAttribute("data-testid", `replay-${n.getAttribute("data-testid")}`);
+    }
+  };
+  showReview(allTurns, allRuns);
+  loadTranscript(sessionId, token).then(
+    (t) => {
+      speech.fill(t.turns);
+      if (Array.isArray(t.turns) && t.turns.length) showReview(t.turns, Array.isArray(t.runs) ? t.runs : allRuns);
+    },
+    () => speech.fill(allTurns),
+  );
   const stats = [];
   if (Number.isInteger(d.turns_graded)) stats.push(`${d.turns_graded} answer${d.turns_graded === 1 ? "" : "s"} graded`);
   if (Number.isInteger(d.turns_without_evidence) && d.turns_without_evidence > 0) {
@@ -63,6 +84,11 @@ export function mountDebrief(root, ctx, { sessionId, token, debrief, round, leve
           el("h2", { class: "section-title", text: "Summary" }),
           el("p", { class: "summary", "data-testid": "summary", text: d.summary }),
           notes.map((n) => el("p", { class: "muted small", text: n })))
+      : null,
+    caveats.length
+      ? el("section", { class: "panel", "aria-labelledby": "caveats-h", "data-testid": "caveats" },
+          el("h2", { id: "caveats-h", class: "section-title", text: "What this grader could not verify" }),
+          el("ul", { class: "caveats" }, caveats.map((c) => el("li", { "data-testid": "caveat", text: c }))))
       : null,
     competencies.length
       ? el("section", { class: "panel", "aria-labelledby": "comp-h" },
@@ -96,17 +122,8 @@ export function mountDebrief(root, ctx, { sessionId, token, debrief, round, leve
           el("ol", { class: "plan", "data-testid": "practice-plan" }, plan.map((p) => el("li", { text: p }))))
       : null,
     speech.element,
-    allTurns.length
-      ? el("section", { class: "panel" },
-          el("details", { class: "replay" },
-            el("summary", { class: "replay__summary", text: `Review the conversation (${allTurns.length} turns)` }),
-            el("div", { class: "transcript transcript--static" }, replayItems(allTurns, allRuns))))
-      : null,
+    reviewPanel,
   );
-  // The replay bubbles reuse the room's components; give them their own test ids so they are not counted as live turns.
-  for (const n of page.querySelectorAll(".replay [data-testid]")) {
-    n.setAttribute("data-testid", `replay-${n.getAttribute("data-testid")}`);
-  }
   replaceChildren(root, page);
 
   async function download() {
@@ -121,6 +138,18 @@ export function mountDebrief(root, ctx, { sessionId, token, debrief, round, leve
   }
 
   return () => {};
+}
+
+/** The stored transcript once the round's end is on the server (an exam round's transcript is complete only then:
+ * right after the debrief frame the server may still be saving it), a few tries. */
+async function loadTranscript(sessionId, token, tries = 5) {
+  let t = null;
+  for (let i = 0; i < tries; i += 1) {
+    t = await getTranscript(sessionId, token);
+    if (!t || t.status === "ended") return t || { turns: [] };
+    await new Promise((resolve) => setTimeout(resolve, 400 * (i + 1)));
+  }
+  return t;
 }
 
 function voteScale(activeKey) {

@@ -30,6 +30,9 @@ import {
   optionText,
   summaryText,
   canStart,
+  MODES,
+  selectMode,
+  modeText,
   roundTitle as titleOfRound,
 } from "../lobby/state.js";
 
@@ -67,6 +70,23 @@ export function mountLobby(root, ctx) {
   }, anyOption());
   const questionHint = el("div", { class: "question-hint", id: "question-hint", "aria-live": "polite" });
   const summary = el("p", { class: "start-summary", "aria-live": "polite" });
+  // practice or exam: the round's default until the candidate picks (grades live, or only in the debrief)
+  const modeButtons = MODES.map((m) => el("button", {
+    type: "button",
+    class: "mode-btn",
+    "data-testid": `mode-${m}`,
+    "aria-pressed": "false",
+    "aria-describedby": "mode-note",
+    onclick: () => {
+      state = selectMode(state, m);
+      renderMode();
+      renderSummary();
+    },
+  }, m === "exam" ? "Exam" : "Practice"));
+  const modeNote = el("p", { class: "mode-note muted small", id: "mode-note", "data-testid": "mode-note", "aria-live": "polite" });
+  const modePicker = el("div", { class: "mode-picker" },
+    el("div", { class: "mode-picker__buttons", role: "group", "aria-label": "Mode" }, modeButtons),
+    modeNote);
   const errorBox = el("p", { class: "form-error", role: "alert", "data-testid": "start-error", hidden: true });
   const startBtn = el("button", {
     type: "button",
@@ -125,7 +145,7 @@ export function mountLobby(root, ctx) {
     el(
       "section",
       { class: "start-bar" },
-      el("div", { class: "start-bar__text" }, summary, errorBox),
+      el("div", { class: "start-bar__text" }, modePicker, summary, errorBox),
       startBtn,
     ),
     el(
@@ -174,6 +194,7 @@ export function mountLobby(root, ctx) {
     const focused = active && page.contains(active) ? active.getAttribute("data-testid") : null;
     renderRounds();
     renderLevels();
+    renderMode();
     syncQuestions();
     renderSummary();
     if (focused && !page.contains(document.activeElement)) {
@@ -186,6 +207,15 @@ export function mountLobby(root, ctx) {
     summary.textContent = summaryText(state);
     startBtn.disabled = !canStart(state);
     startBtn.textContent = state.busy ? "Starting\u2026" : "Start interview";
+  }
+
+  function renderMode() {
+    for (const [i, m] of MODES.entries()) {
+      const on = state.mode === m;
+      modeButtons[i].classList.toggle("is-selected", on);
+      modeButtons[i].setAttribute("aria-pressed", on ? "true" : "false");
+    }
+    modeNote.textContent = modeText(state.mode);
   }
 
   function renderRounds() {
@@ -319,7 +349,7 @@ export function mountLobby(root, ctx) {
     renderSummary();
     const q = chosenQuestion(state);
     try {
-      const s = await createSession(state.round.id, state.level, q ? q.id : undefined);
+      const s = await createSession(state.round.id, state.level, q ? q.id : undefined, { mode: state.mode });
       if (!alive) return;
       const round = s.round || state.round.id;
       const level = s.level || state.level;

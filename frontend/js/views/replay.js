@@ -9,7 +9,7 @@
 import { el, clear, replaceChildren, quoted, snippet } from "../dom.js";
 import { getReplay, lookupSessions, forkSession, createSession, saveFile, ApiError } from "../api.js";
 import { vote, moveTag } from "../labels.js";
-import { voteChip } from "../components.js";
+import { voteChip, tentativeChip } from "../components.js";
 import { showToast } from "../toast.js";
 import { tokenFor, sessionKeys, saveSession, recordSessionStart } from "../store.js";
 import { problemCard } from "../room/view.js";
@@ -142,12 +142,8 @@ function dateText(seconds) {
 function gradeChip(grade, testid) {
   if (!grade) return el("span", { class: "chip chip--none", "data-testid": testid, "data-vote": "pending", text: "Not graded yet" });
   const chip = voteChip(grade.overall_label, grade.overall, { testid });
-  if (grade.confidence === "low" && grade.overall) {
-    chip.classList.add("chip--tentative");
-    chip.textContent = `${chip.textContent} (tentative)`;
-    chip.title = "The grader was not sure: a tentative grade";
-  }
-  return chip;
+  const tentative = tentativeChip(grade, { testid: `${testid}-tentative` });
+  return tentative ? el("span", { class: "grade-chips" }, chip, tentative) : chip;
 }
 
 /**
@@ -165,6 +161,8 @@ function drawReplay(root, ctx, replay, { raw = null, token = null, imported = fa
 
   // ------------------------------------------------------------------ head
   const v = d && d.vote_level ? vote(null, d.vote_level) : null;
+  // an exam-mode round still running: the server sent no grades (they are not "not graded yet")
+  const withheld = replay.mode === "exam" && replay.status !== "ended";
   const title = `${replay.round_title}${replay.level ? ` \u00B7 ${replay.level}` : ""}`;
   const meta = [dateText(replay.started_at ?? replay.created_at), replay.status === "ended" ? "Ended" : "In progress",
     replay.brain ? `${replay.brain} brain` : null, imported ? "Imported file" : null].filter(Boolean);
@@ -202,6 +200,8 @@ function drawReplay(root, ctx, replay, { raw = null, token = null, imported = fa
       d && d.vote_level ? voteChip(null, d.vote_level, { testid: "replay-vote" })
         : el("span", { class: "chip chip--none", "data-testid": "replay-vote", text: d ? "Not enough evidence to vote" : "No debrief yet" })),
     kindNote ? el("p", { class: "replay-head__note", "data-testid": "replay-kind-note", text: kindNote }) : null,
+    withheld ? el("p", { class: "exam-note", "data-testid": "replay-exam-note",
+      text: "Exam mode: the grades, and what each question aimed at, come in the debrief." }) : null,
     d && d.summary ? el("p", { class: "summary", text: d.summary }) : null,
     actions);
 
@@ -330,7 +330,9 @@ function drawReplay(root, ctx, replay, { raw = null, token = null, imported = fa
     el("div", { class: "rturn__head" },
       clock ? el("time", { class: "rturn__clock", text: clock, title: "Time since the round started" }) : null,
       el("span", { class: "rturn__who", text: `Your answer ${n}` }),
-      gradeChip(g, "turn-grade")),
+      !g && withheld
+        ? el("span", { class: "chip chip--none", "data-testid": "turn-grade", "data-vote": "withheld", text: "Grade in the debrief" })
+        : gradeChip(g, "turn-grade")),
     text,
     timing.length ? el("p", { class: "rturn__timing muted small", "data-testid": "turn-timing", text: timing.join(" \u00B7 ") }) : null,
     recording,
