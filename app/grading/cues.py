@@ -154,7 +154,7 @@ class Text:
             rest = " ".join(after[: max_words - len(keep_before) - 1])
             if rest:
                 clause += ("" if sentence[rel_end : rel_end + 1] != " " else " ") + rest
-        clause = clause.strip(" ,;:-")
+        clause = clause.strip(" ,;:-").lstrip(".!?) ")  # never a quote that opens with the last one's full stop
         while (tail := clause.rsplit(" ", 1)) and len(tail) == 2 and tail[1].lower() in _DANGLING:
             clause = tail[0]
         return clause if clause and clause in self.original else sentence[rel_start:rel_end]

@@ -150,7 +150,9 @@ class OfflineDecider:
             and progress >= _PIVOT_MIN_COVERAGE
             and (_follow_ups_asked(thread) >= 1 or not may_follow_up)
         )
-        pivot = _lp_trigger(view, question, reading) if "lp_pivot" in allowed and solid else None
+        # never hooked on a remark about the interview ("I covered that in my solution")
+        hookable = solid and not reading.points_back
+        pivot = _lp_trigger(view, question, reading) if "lp_pivot" in allowed and hookable else None
         # 7. project deep dives dig into what went wrong: at once when the answer hints at it, else after the first
         # answer (unless the candidate just said something the round's first LP probe should pick up while it is
         # fresh)
