@@ -395,3 +395,133 @@ def test_websocket_says_the_model_is_unavailable_and_the_session_continues(fake,
             while frame["type"] != "interviewer_done":
                 frame = ws.receive_json()
             assert frame["move"] == "lp_pivot"
+
+
+def _script(*rules: dict) -> dict:
+    """BASE_RULES with ``rules`` tried first."""
+    return {"rules": [*rules, *BASE_RULES]}
+
+
+async def test_grades_sampled_k_times_keep_the_median_show_the_spread_and_abstain_past_one_level(
+    fake, llm_settings, catalog
+):
+    """k = 3 grader samples per answer, sampled at the grader temperature: 2 / 3 / 4 are two levels apart (no grade,
+    said so); 3 / 3 / 4 keep the median 3 with a spread of 1."""
+    disagree = [
+        {"match": {"schema": "GradeOut"}, "times": 1, "respond": {"json": grade(level, "the model overfits")}}
+        for level in (2, 3, 4)
+    ]
+    fake.set_script(_script(*disagree))
+    brain = make_brain(llm_settings.model_copy(update={"llm_grade_samples": 3, "llm_grade_temperature": 0.7}))
+    r = Round(brain, catalog)
+    await r.open()
+    fake.reset()
+    frames = await r.answer("I guess the model overfits when it is far too complex for the data we have.")
+    [g] = [f for f in frames if f["type"] == "turn_grade"]
+    grades = [req["body"] for req in fake.requests() if req["body"]["model"] == "grader-model"]
+    assert len(grades) == 3 and {b["temperature"] for b in grades} == {0.7}
+    assert g["overall"] is None and g["spread"] == 2 and all(c["level"] is None for c in g["criteria"])
+    assert "the grader samples disagree by 2 levels: no grade" in g["notes"]
+
+    agree = [
+        {"match": {"schema": "GradeOut"}, "times": 1, "respond": {"json": grade(level, "the model overfits")}}
+        for level in (3, 4, 3)
+    ]
+    fake.set_script(_script(*agree))
+    frames = await r.answer("I would still say the model overfits, and I would check a learning curve first.")
+    [g] = [f for f in frames if f["type"] == "turn_grade"]
+    assert g["overall"] == 3 and g["spread"] == 1 and g["confidence"] == "medium"
+    assert [c["level"] for c in g["criteria"]][:2] == [3, 3]
+    assert any(n.startswith("3 grader samples: overall") for n in g["notes"])
+
+
+async def test_the_grader_prompt_carries_anchored_examples_per_level_from_the_rubric(fake, llm_settings, catalog):
+    r = Round(make_brain(llm_settings), catalog)
+    await r.open()
+    fake.reset()
+    await r.answer(STRONG)
+    body = next(req["body"] for req in fake.requests() if req["body"]["model"] == "grader-model")
+    system = body["messages"][0]["content"]
+    q = catalog.questions["ml-bias-variance"]
+    assert "Anchored examples at L5" in system
+    for vote in ("4 strong_hire (>=", "3 inclined (>=", "2 not_inclined (>=", "1 strong_no_hire:"):
+        assert vote in system
+    assert q.rubric.key_points[0].claims[0].says.strip() in system  # examples are the rubric's own claims
+    assert "# Grade the candidate's last answer" in body["messages"][-1]["content"]  # the instruction comes last
+    reply = next(req["body"] for req in fake.requests() if req["body"]["model"] == "interviewer-model")
+    assert reply["messages"][0] == body["messages"][0]  # one stable prefix shared with the reply
+
+
+LEAK = "Think about adding regularization or more data to reduce variance."
+VAGUE = "I think it is about how complex the model is compared with the data we have."
+
+
+async def test_a_leaking_line_is_regenerated_once(fake, llm_settings, catalog):
+    fake.set_script(
+        _script(
+            {
+                "match": {"schema": "InterviewerTurn", "last_user_contains": "Your first draft of this turn said"},
+                "respond": {"json": turn("follow_up", "What would you look at first to tell the two apart?")},
+            },
+            {
+                "match": {"schema": "InterviewerTurn", "last_user_contains": "compared with the data we have"},
+                "respond": {"json": turn("follow_up", LEAK, key_point="diagnosis")},
+            },
+        )
+    )
+    r = Round(make_brain(llm_settings), catalog)
+    await r.open()
+    fake.reset()
+    frames = await r.answer(VAGUE)
+    [reply] = done(frames)
+    assert reply["text"] == "What would you look at first to tell the two apart?"
+    said = "".join(f["text"] for f in frames if f["type"] == "interviewer_delta")
+    assert "regulari" not in said  # the leak never went out, not even as a streamed piece
+    replies = [req for req in fake.requests() if req["body"]["model"] == "interviewer-model"]
+    assert len(replies) == 2
+    last = (await r.values())["turns"][-1]
+    assert "regenerated once: the first draft it gave away" in last["rationale"]
+
+
+async def test_a_line_that_leaks_twice_is_cut_to_a_bank_line(fake, llm_settings, catalog):
+    fake.set_script(
+        _script(
+            {
+                "match": {"schema": "InterviewerTurn", "last_user_contains": "compared with the data we have"},
+                "respond": {"json": turn("follow_up", LEAK, key_point="diagnosis")},
+            },
+        )
+    )
+    r = Round(make_brain(llm_settings), catalog)
+    await r.open()
+    frames = await r.answer(VAGUE)
+    [reply] = done(frames)
+    assert reply["text"].strip() and "regulari" not in reply["text"].lower()
+    last = (await r.values())["turns"][-1]
+    assert "cut to a bank line: the regenerated line it gave away" in last["rationale"]
+
+
+async def test_a_line_already_said_in_the_round_is_not_said_again(fake, llm_settings, catalog):
+    again = "What would you look at first to tell the two apart?"
+    fake.set_script(
+        _script(
+            {
+                "match": {"schema": "InterviewerTurn", "last_user_contains": "Your first draft of this turn said"},
+                "respond": {"json": turn("follow_up", "Which numbers would convince you either way?")},
+            },
+            {
+                "match": {"schema": "InterviewerTurn", "last_user_contains": "Allowed moves now: ask."},
+                "respond": {"json": turn("ask", "Hello.")},
+            },
+            {
+                "match": {"schema": "InterviewerTurn"},
+                "respond": {"json": turn("follow_up", again, key_point="diagnosis")},
+            },
+        )
+    )
+    r = Round(make_brain(llm_settings), catalog)
+    await r.open()
+    [first] = done(await r.answer(VAGUE))
+    assert first["text"] == again
+    [second] = done(await r.answer("Maybe the amount of data matters too, I am not sure how exactly."))
+    assert second["text"] == "Which numbers would convince you either way?"
