@@ -70,7 +70,7 @@ class Settings(BaseSettings):
         "time, so between summaries the conversation only grows at its end (provider caching) and stays bounded.",
     )
     llm_history_chunk_turns: int = Field(
-        8,
+        12,
         ge=2,
         le=64,
         description="Turns summarised at once when the verbatim part reaches history + chunk turns (rounded up to "

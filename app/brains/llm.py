@@ -298,9 +298,9 @@ class LLMBrain:
 
     # ------------------------------------------------------------------ the conversation
 
-    def _conversation(self, view: RoundView, instruction: str) -> list[dict]:
+    def _conversation(self, view: RoundView, instruction: str, upcoming: str | None = None) -> list[dict]:
         s = self.settings
-        return conversation(self.prompts, view, s.llm_history_turns, s.llm_history_chunk_turns, instruction)
+        return conversation(self.prompts, view, s.llm_history_turns, s.llm_history_chunk_turns, instruction, upcoming)
 
     def _schema(self, view: RoundView) -> dict:
         """The response schema of every interviewer turn (built once per catalogue)."""
@@ -367,7 +367,7 @@ class LLMBrain:
                     " ".join(x for x in (note, retry_note) if x),
                     execution=self.settings.code_execution == "on",
                 )
-                messages = self._conversation(view, instruction)
+                messages = self._conversation(view, instruction, c.next_question_id)
                 with llm_call(view.state["session_id"], "respond", view.next_index, attempt), _as_brain_errors():
                     pacing = ReadPacing()
                     usage: list[Any] = []

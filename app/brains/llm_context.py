@@ -219,10 +219,14 @@ def _interviewer_message(t: Turn) -> str:
     return json.dumps({"move": t.get("move"), "utterance": t["text"][:MAX_TURN_CHARS]}, ensure_ascii=False)
 
 
-def conversation(prompts: Prompts, view: RoundView, history: int, chunk: int, instruction: str) -> list[dict]:
-    """The messages of one call: the stable prefix, the verbatim transcript, and ``instruction`` last."""
+def conversation(
+    prompts: Prompts, view: RoundView, history: int, chunk: int, instruction: str, upcoming: str | None = None
+) -> list[dict]:
+    """The messages of one call: the stable prefix, the verbatim transcript, and ``instruction`` last. Before any
+    question is open, the notes are those of ``upcoming`` (the question the opening asks), so the first answer's
+    calls find the opening's prompt cached."""
     w = window(view.turns, history, chunk)
-    q = view.catalog.questions.get(view.technical_question_id or "")
+    q = view.catalog.questions.get(view.technical_question_id or upcoming or "")
     context = prompts.render(
         "question_context",
         question_notes=question_notes(q, view) if q else "(no question open yet)",
@@ -295,10 +299,7 @@ def turn_instruction(
     next_q = ""
     if next_question_id and "ask" in allowed:
         nq = view.catalog.questions[next_question_id]
-        next_q = (
-            f"If you ask, the next question is '{nq.title}'; say only a one-sentence transition, its text is "
-            "appended to your words."
-        )
+        next_q = f"If you ask, the next question is '{nq.title}'."
     instruction = f"You must make the move '{forced}' now ({reason})." if forced else ""
     run = run_notes(view, execution=execution).strip()
     return prompts.render(

@@ -311,7 +311,7 @@ async def test_prompts_stay_bounded_and_only_grow_at_the_end_between_summaries(f
             appended += messages[: len(head)] == head
         previous = messages
     assert max(sizes[20:]) <= max(sizes[:20]) + 100  # bounded: no growth with the round's length (a digit or two)
-    assert appended >= 30  # all but the calls that summarised a chunk (every 4th) extend the previous prompt
+    assert appended >= 30  # all but the calls that summarised a chunk (every 6th) extend the previous prompt
     assert messages[0]["content"].startswith("# Who you are")  # the static part comes first, for provider caching
     assert "Earlier on this question" in messages[0]["content"]  # what is no longer quoted is summarised
 
