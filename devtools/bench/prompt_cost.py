@@ -273,10 +273,14 @@ def summarise(rows: list[dict], result: dict, turns: int) -> dict:
             ("whole_interview", rows),
         ):
             prompt = total(part, "prompt") + (total(part, extra) if extra else 0)
+            cached, uncached = total(part, f"cached_{view}"), total(part, f"uncached_{view}")
             block[name] = {
                 "prompt": prompt,
-                "cached": total(part, f"cached_{view}"),
-                "uncached": total(part, f"uncached_{view}"),
+                "cached": cached,
+                "uncached": uncached,
+                # what a provider bills, in prompt-token equivalents, when cached tokens cost 50 % or 10 %
+                "billed_at_50": round(uncached + cached * 0.5),
+                "billed_at_10": round(uncached + cached * 0.1),
             }
         report[view] = block
     sizes = [r["prompt"] + r["schema"] for r in in_round if r["purpose"] == "reply"]
@@ -296,6 +300,11 @@ def human(report: dict, before: dict | None = None) -> str:
         f"({report['calls']['in_round']} in the turns), schedule followed: {report['schedule_followed']}",
         "tokens are o200k_base; cached = the prefix shared with an earlier request, >= 1,024 tokens in 128-token steps",
     ]
+    if before is not None:
+        lines.append(
+            f"before: {before['answered']} answers, {before['calls']['all']} calls, schedule followed: "
+            f"{before['schedule_followed']}"
+        )
     for view, label in (("msgs", "messages only"), ("schema_first", "schema as a prefix")):
         lines.append(f"  {label}:")
         for name in ("interviewer", "grader", "everything", "whole_interview"):
@@ -303,9 +312,13 @@ def human(report: dict, before: dict | None = None) -> str:
             was = ""
             if before is not None:
                 w = before[view][name]
-                was = f"   (before: {w['prompt']:,} / {w['uncached']:,} uncached, {b['uncached'] / max(1, w['uncached']):.2f}x)"
+                was = (
+                    f"   (before: prompt {w['prompt']:,}, uncached {w['uncached']:,}, billed {w['billed_at_50']:,}/"
+                    f"{w['billed_at_10']:,}; uncached now {b['uncached'] / max(1, w['uncached']):.2f}x)"
+                )
             lines.append(
-                f"    {name:16} prompt {b['prompt']:>7,}  cached {b['cached']:>7,}  uncached {b['uncached']:>7,}{was}"
+                f"    {name:16} prompt {b['prompt']:>7,}  cached {b['cached']:>7,}  uncached {b['uncached']:>7,}  "
+                f"billed at 50%/10% {b['billed_at_50']:>7,}/{b['billed_at_10']:>7,}{was}"
             )
     rp = report["reply_prompt"]
     lines.append(
