@@ -336,9 +336,12 @@ class LLMBrain:
 
     # ------------------------------------------------------------------ decide + speak (one round trip)
 
-    def _decision(self, head: dict, c: Constraints) -> Decision:
+    def _decision(self, head: dict, c: Constraints, strict: bool = True) -> Decision:
+        """The draft's decision. A move outside this turn's allowed ones (the response schema allows every move) is
+        refused once (``strict``), so the model tries again; the second time it goes to the rules, which fall back
+        to the closest allowed move and have it phrased by a forced call (app/interview/rules.py)."""
         fields = {k: head.get(k) for k in ("move", "principle", "key_point", "star_part", "failure_mode", "quote")}
-        if fields["move"] not in MOVES or fields["move"] not in c.allowed:
+        if fields["move"] not in MOVES or (strict and fields["move"] not in c.allowed):
             raise ModelOutputError(f"move {fields['move']!r} is not one of the allowed moves {c.allowed}")
         if fields["move"] == "ask":
             fields["question_id"] = c.next_question_id
@@ -390,7 +393,7 @@ class LLMBrain:
                     )
                     stream.usage = usage
                     try:
-                        decision = self._decision(await stream.head(), c)
+                        decision = self._decision(await stream.head(), c, strict=attempt == 0)
                     except (ModelOutputError, LLMOutputInvalid, json.JSONDecodeError) as exc:
                         last = exc
                         await stream.aclose()

@@ -525,3 +525,28 @@ async def test_a_line_already_said_in_the_round_is_not_said_again(fake, llm_sett
     assert first["text"] == again
     [second] = done(await r.answer("Maybe the amount of data matters too, I am not sure how exactly."))
     assert second["text"] == "Which numbers would convince you either way?"
+
+
+async def test_a_move_outside_the_allowed_ones_twice_goes_to_the_rules_not_to_an_error(fake, llm_settings, catalog):
+    """The schema allows every move, so a model may pick one the rules do not allow now: refused once, then the
+    rules pick the closest allowed move and a forced call phrases it; the candidate never sees an error."""
+    fake.set_script(
+        _script(
+            {
+                "match": {"schema": "InterviewerTurn", "last_user_contains": "compared with the data we have"},
+                "respond": {"json": turn("lp_follow_up", "And what did you do yourself?", star_part="action")},
+            },
+        )
+    )
+    r = Round(make_brain(llm_settings), catalog)
+    await r.open()
+    fake.reset()
+    frames = await r.answer(VAGUE)
+    assert not [f for f in frames if f["type"] == "error"]
+    [reply] = done(frames)
+    assert reply["move"] == "follow_up" and reply["text"]  # the rules' fallback in a technical thread
+    prompts = [
+        req["body"]["messages"][-1]["content"] for req in fake.requests() if req["body"]["model"] == "interviewer-model"
+    ]
+    assert "Your last reply was refused" in prompts[1]  # the retry said why
+    assert any("You must make the move 'follow_up'" in p for p in prompts[2:])  # the rules' move, phrased
