@@ -191,11 +191,18 @@ class _TurnSpeech:
         if self.stream is None:
             try:
                 self.stream = await self._fresh()
-            except ModelOutputError:
-                if decision.move not in _PLAIN_LINES:
-                    raise
-                # closing the round must not hang on a model that will not say goodbye: say the plain line
-                yield view.catalog.lines.lines[decision.move][0]
+            except ModelOutputError as exc:
+                # the model will not phrase the move the rules chose (a goodbye, a fallback move): the offline
+                # brain's words for it, so the round goes on (or closes) instead of failing
+                plain = decision.move in _PLAIN_LINES
+                line = view.catalog.lines.lines[decision.move][0] if plain else _bank_line(view, decision)
+                if line:
+                    yield line
+                if decision.move == "ask" and decision.question_id:
+                    prompt = view.catalog.questions[decision.question_id].prompt.strip()
+                    yield ("\n\n" if line else "") + prompt
+                note = f"[words: a bank line, the model gave none for this move: {exc}]"
+                self._tail = SpeechTail(rationale=f"{decision.rationale} {note}".strip())
                 return
         stream = self.stream
         self._streams.append(stream)
@@ -339,7 +346,8 @@ class LLMBrain:
     def _decision(self, head: dict, c: Constraints, strict: bool = True) -> Decision:
         """The draft's decision. A move outside this turn's allowed ones (the response schema allows every move) is
         refused once (``strict``), so the model tries again; the second time it goes to the rules, which fall back
-        to the closest allowed move and have it phrased by a forced call (app/interview/rules.py)."""
+        to the closest allowed move and have it phrased by a forced call (app/interview/rules.py). A forced call
+        stays strict: words written for another move are not said (the bank's line for the move is)."""
         fields = {k: head.get(k) for k in ("move", "principle", "key_point", "star_part", "failure_mode", "quote")}
         if fields["move"] not in MOVES or (strict and fields["move"] not in c.allowed):
             raise ModelOutputError(f"move {fields['move']!r} is not one of the allowed moves {c.allowed}")
@@ -393,7 +401,7 @@ class LLMBrain:
                     )
                     stream.usage = usage
                     try:
-                        decision = self._decision(await stream.head(), c, strict=attempt == 0)
+                        decision = self._decision(await stream.head(), c, strict=attempt == 0 or bool(c.forced))
                     except (ModelOutputError, LLMOutputInvalid, json.JSONDecodeError) as exc:
                         last = exc
                         await stream.aclose()

@@ -529,7 +529,8 @@ async def test_a_line_already_said_in_the_round_is_not_said_again(fake, llm_sett
 
 async def test_a_move_outside_the_allowed_ones_twice_goes_to_the_rules_not_to_an_error(fake, llm_settings, catalog):
     """The schema allows every move, so a model may pick one the rules do not allow now: refused once, then the
-    rules pick the closest allowed move and a forced call phrases it; the candidate never sees an error."""
+    rules pick the closest allowed move and a forced call asks for its words; a model that still will not make it
+    gets the bank's line for that move. The candidate never sees an error."""
     fake.set_script(
         _script(
             {
@@ -549,4 +550,7 @@ async def test_a_move_outside_the_allowed_ones_twice_goes_to_the_rules_not_to_an
         req["body"]["messages"][-1]["content"] for req in fake.requests() if req["body"]["model"] == "interviewer-model"
     ]
     assert "Your last reply was refused" in prompts[1]  # the retry said why
-    assert any("You must make the move 'follow_up'" in p for p in prompts[2:])  # the rules' move, phrased
+    assert any("You must make the move 'follow_up'" in p for p in prompts[2:])  # the rules' move, asked for
+    assert "what did you do yourself" not in reply["text"]  # words for another move are never said: a bank line
+    last = (await r.values())["turns"][-1]
+    assert "a bank line, the model gave none for this move" in last["rationale"]
