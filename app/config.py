@@ -86,6 +86,13 @@ class Settings(BaseSettings):
     llm_grade_temperature: float = Field(
         0.7, ge=0, le=2, description="Sampling temperature of the grader when llm_grade_samples > 1 (k = 1: 0)."
     )
+    llm_grade_waits_for_reply_s: float = Field(
+        2.0,
+        ge=0,
+        description="When the grader is the interviewer model, the grade waits up to this long for the reply's first "
+        "bytes (its prompt is then cached for the grade, which shares it); past that, or when there is no reply "
+        "(a grade re-run after a restart), it goes at once.",
+    )
     llm_check_words: bool = Field(
         True,
         description="Check each sentence the LLM interviewer says before it goes out (a leak of an uncovered key "

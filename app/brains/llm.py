@@ -331,12 +331,12 @@ class LLMBrain:
 
     async def _after_reply_prefill(self, view: RoundView) -> None:
         """Let the reply's request be read first, so the grade (same prompt up to its last message) hits the cache.
-        The reply never waits for the grade; the grade waits at most one request timeout."""
+        The reply never waits for the grade; the grade waits at most ``llm_grade_waits_for_reply_s``."""
         event = self._prefill_event(view)
         if event is None:
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout=self.settings.llm_timeout_s)
+            await asyncio.wait_for(event.wait(), timeout=self.settings.llm_grade_waits_for_reply_s)
         answer = view.last_answer
         assert answer is not None
         self._prefilled.pop((view.state["session_id"], answer["index"]), None)
