@@ -64,7 +64,40 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(30.0, gt=0, description="Timeout of one LLM request, in seconds.")
     llm_max_retries: int = Field(2, ge=0, le=10, description="Retries on timeouts, 429 and 5xx (backoff with jitter).")
     llm_history_turns: int = Field(
-        8, ge=2, description="Turns quoted verbatim in each prompt; older turns are summarised (bounded prompts)."
+        8,
+        ge=2,
+        description="Turns of the current question always quoted verbatim; older ones are summarised a chunk at a "
+        "time, so between summaries the conversation only grows at its end (provider caching) and stays bounded.",
+    )
+    llm_history_chunk_turns: int = Field(
+        12,
+        ge=2,
+        le=64,
+        description="Turns summarised at once when the verbatim part reaches history + chunk turns (rounded up to "
+        "an even number: a chunk is whole exchanges).",
+    )
+    llm_grade_samples: int = Field(
+        1,
+        ge=1,
+        le=9,
+        description="Grade every answer this many times (k); the median is kept, the spread shown, and the grade "
+        "abstains when the samples are more than one level apart.",
+    )
+    llm_grade_temperature: float = Field(
+        0.7, ge=0, le=2, description="Sampling temperature of the grader when llm_grade_samples > 1 (k = 1: 0)."
+    )
+    llm_grade_waits_for_reply_s: float = Field(
+        2.0,
+        ge=0,
+        description="When the grader is the interviewer model, the grade waits up to this long for the reply's first "
+        "bytes (its prompt is then cached for the grade, which shares it); past that, or when there is no reply "
+        "(a grade re-run after a restart), it goes at once.",
+    )
+    llm_check_words: bool = Field(
+        True,
+        description="Check each sentence the LLM interviewer says before it goes out (a leak of an uncovered key "
+        "point's claim, or a line already said): regenerated once, else cut to a safe bank line. Holds the first "
+        "words back until the first sentence is complete.",
     )
     llm_max_output_tokens: int = Field(700, ge=64, description="Upper bound on tokens per LLM response.")
     llm_stream_read_interval_ms: float = Field(

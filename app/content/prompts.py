@@ -11,10 +11,22 @@ from app.content.catalog import ContentError, ContentProblem
 
 # template name -> placeholders it must use
 TEMPLATES: dict[str, set[str]] = {
-    "interviewer_system": {"round_title", "level", "level_note", "evaluates", "persona", "principles"},
-    "interviewer_turn": {"thread", "question_notes", "summary", "recent", "run", "allowed", "next_question"},
-    "grader_system": set(),
-    "grader_turn": {"round_title", "level", "level_note", "asked", "rubric", "answer"},
+    # the conversation's stable prefix: role, rules, moves, LP catalogue (static per round and level), the grading
+    # rules with the LP answer rubric (static), then the current question's notes and the summary (static between
+    # summaries); the turn's instruction (interviewer_turn or grader_turn) comes last
+    "interviewer_system": {
+        "round_title",
+        "level",
+        "level_note",
+        "evaluates",
+        "persona",
+        "principles",
+        "failure_modes",
+    },
+    "grader_system": {"lp_rubric"},
+    "question_context": {"question_notes", "summary"},
+    "interviewer_turn": {"run", "thread", "clock", "allowed", "next_question", "instruction"},
+    "grader_turn": {"answers", "criteria", "level", "level_note", "extra"},
     "debrief_system": set(),
     "debrief_request": {"round_title", "level", "debrief", "lp_answers"},
 }

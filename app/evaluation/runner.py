@@ -9,7 +9,6 @@ index. After the last turn the round is ended with a control frame (unless it al
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from dataclasses import dataclass, field
 
@@ -20,6 +19,7 @@ from app.core.frames import DebriefFrame, Frame, InterviewerDone, TurnGradeFrame
 from app.core.ports import Brain
 from app.core.state import initial_state
 from app.evaluation.scenarios import Case
+from app.grading.repeats import MIN_WORDS, asked_questions
 from app.interview.graph import build_graph
 from app.interview.nodes import Services
 from app.interview.session import RoundDriver
@@ -103,14 +103,6 @@ class ScenarioResult:
         return all(r.passed for r in self.runs)
 
 
-_QUESTION = re.compile(r"[^.?!]*\?")
-
-
-def _asks(text: str) -> list[str]:
-    """The questions in an interviewer turn, normalised (lower case, words only)."""
-    return [" ".join(re.findall(r"[a-z0-9']+", q.lower())) for q in _QUESTION.findall(text)]
-
-
 def repeated_questions(said: list[str], moves: list[str] | None = None) -> int:
     """Interviewer turns that ask again a question (of five words or more) the interviewer already asked in the round.
     A new bank question (move ``ask``) is judged as a whole: two bank questions may both say "What does this query
@@ -124,7 +116,7 @@ def repeated_questions(said: list[str], moves: list[str] | None = None) -> int:
             repeats += key in asked
             asked.add(key)
             continue
-        asks = [q for q in _asks(text) if len(q.split()) >= 5]
+        asks = [q for q in asked_questions(text) if len(q.split()) >= MIN_WORDS]
         if any(q in seen for q in asks):
             repeats += 1
         seen.update(asks)

@@ -85,6 +85,15 @@ def schema_instruction(schema: dict) -> str:
     )
 
 
+def with_schema_instruction(messages: list[dict], schema: dict) -> list[dict]:
+    """The messages with the schema instruction appended to the last one: at the end, so calls that share a
+    conversation still share its prefix (a leading system message would differ between purposes)."""
+    if not messages:
+        return [{"role": "user", "content": schema_instruction(schema)}]
+    last = messages[-1]
+    return [*messages[:-1], {**last, "content": f"{last['content']}\n\n{schema_instruction(schema)}"}]
+
+
 @dataclass
 class Capabilities:
     """What this endpoint supports, learnt from its answers (shared by all calls of a brain)."""
@@ -118,13 +127,20 @@ def _json_schema_format(name: str, schema: dict) -> dict:
 
 
 async def parse_structured(
-    client: AsyncOpenAI, caps: Capabilities, *, model: str, messages: list[dict], schema: type[M], max_tokens: int
+    client: AsyncOpenAI,
+    caps: Capabilities,
+    *,
+    model: str,
+    messages: list[dict],
+    schema: type[M],
+    max_tokens: int,
+    temperature: float = 0.0,
 ) -> tuple[M, Any]:
     """One validated instance of ``schema`` and the call's usage.
 
     The request ``chat.completions.parse`` would send (a strict ``json_schema``); the answer is validated here."""
     last_error: Exception | None = None
-    body = {"model": model, "max_tokens": max_tokens, "temperature": 0}
+    body = {"model": model, "max_tokens": max_tokens, "temperature": temperature}
     for _attempt in range(2):
         try:
             raw = None
@@ -144,7 +160,7 @@ async def parse_structured(
                         raise
                     caps.json_schema = False
             if raw is None:
-                fallback = [{"role": "system", "content": schema_instruction(schema.model_json_schema())}, *messages]
+                fallback = with_schema_instruction(messages, schema.model_json_schema())
                 raw = await _post(
                     client,
                     {**body, "messages": fallback, "response_format": json_object_format(schema.model_json_schema())},
@@ -190,10 +206,13 @@ async def stream_json(
     max_tokens: int,
     usage_sink: list[Any],
     pacing: ReadPacing | None = None,
+    grammar: dict | None = None,
 ) -> AsyncGenerator[str, None]:
     """Stream the raw content of a JSON response (``json_schema`` when supported, else ``json_object`` with the
     schema in the prompt), one string per network read. The usage, when the server reports it, is appended to
-    ``usage_sink``; ``pacing`` (which the caller may change while reading) spaces the reads out."""
+    ``usage_sink``; ``pacing`` (which the caller may change while reading) spaces the reads out. ``grammar`` is a
+    narrower schema for the ``json_object`` fallback only (llama.cpp turns it into a grammar; it costs no prompt
+    tokens), e.g. this turn's allowed moves, where the prompt and ``json_schema`` keep the stable ``schema``."""
     body: dict[str, Any] = {"model": model, "max_tokens": max_tokens, "temperature": 0.3, "stream": True}
     if caps.stream_usage:
         body["stream_options"] = {"include_usage": True}
@@ -211,9 +230,11 @@ async def stream_json(
                     raise
                 caps.json_schema = False
         if response is None:
-            fallback = [{"role": "system", "content": schema_instruction(schema)}, *messages]
+            fallback = with_schema_instruction(messages, schema)
             response = await _post(
-                client, {**body, "messages": fallback, "response_format": json_object_format(schema)}, stream=True
+                client,
+                {**body, "messages": fallback, "response_format": json_object_format(grammar or schema)},
+                stream=True,
             )
         try:
             async for text in _sse_content(response, usage_sink, pacing or ReadPacing()):

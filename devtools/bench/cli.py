@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,21 @@ def _run_args(args: argparse.Namespace, settings: Any = None) -> int:
             print(f"bench failed: {exc}", file=sys.stderr)
             return 1
         print(json.dumps(report, indent=2) if args.json else voice_human(report), flush=True)
+        return 0
+    if args.prompt_cost:
+        from devtools.bench.prompt_cost import human as prompt_human
+        from devtools.bench.prompt_cost import run_prompt_cost
+
+        try:
+            before = run_prompt_cost(args.prompt_turns, Path(args.prompt_before)) if args.prompt_before else None
+            report = run_prompt_cost(args.prompt_turns)
+        except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+            print(f"bench failed: {exc}", file=sys.stderr)
+            return 1
+        if args.json:
+            print(json.dumps({"after": report, "before": before}, indent=2), flush=True)
+        else:
+            print(prompt_human(report, before), flush=True)
         return 0
     if args.grading:
         from app.config import PROJECT_ROOT, Settings
@@ -174,6 +190,19 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
         help="instead, the offline grader's CPU per grade over the eval suite's answers (devtools/bench/grading.py)",
     )
     parser.add_argument("--grading-repeats", type=int, default=5, help="--grading: grades per answer (default 5)")
+    parser.add_argument(
+        "--prompt-cost",
+        action="store_true",
+        help="instead, the LLM brain's prompt tokens on a scripted round and what stays uncached under provider "
+        "prefix caching (devtools/bench/prompt_cost.py)",
+    )
+    parser.add_argument("--prompt-turns", type=int, default=20, help="--prompt-cost: answers in the round (default 20)")
+    parser.add_argument(
+        "--prompt-before",
+        metavar="DIR",
+        help="--prompt-cost: also run the same round on the checkout in DIR (e.g. a worktree of the old code) and "
+        "report the ratios",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(handler=_run_args)
 

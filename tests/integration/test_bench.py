@@ -102,3 +102,29 @@ def test_grading_bench_times_real_grades_cold(catalog) -> None:
     assert 0 < cpu["p50"] <= cpu["p90"] <= cpu["p99"]
     assert report["goal_ms"] == 2.0 and isinstance(report["meets_goal"], bool)
     assert "CPU per grade" in human(report)
+
+
+def test_prompt_cost_rule_and_counting() -> None:
+    """The caching rule (nothing below 1,024 shared tokens, then 128-token steps) and the cookbook prompt count."""
+    from devtools.bench.prompt_cost import _cacheable, count
+
+    assert [_cacheable(n) for n in (0, 1023, 1024, 1151, 1152, 5000)] == [0, 0, 1024, 1024, 1152, 4992]
+    long = "word " * 1500
+    first = {"body": {"messages": [{"role": "system", "content": long}, {"role": "user", "content": "a"}]}}
+    second = {"body": {"messages": [{"role": "system", "content": long}, {"role": "user", "content": "b c d"}]}}
+    a, b = count([first, second])
+    assert a["cached_msgs"] == 0 and a["uncached_msgs"] == a["prompt"]
+    assert b["shared_msgs"] >= 1500 and b["cached_msgs"] % 128 == 0 and b["cached_msgs"] >= 1024
+    assert b["uncached_msgs"] == b["prompt"] - b["cached_msgs"]
+
+
+def test_prompt_cost_bench_follows_its_schedule_and_reports_uncached_tokens(capsys) -> None:
+    """A 6-answer scripted round through the LLM brain and the fake: every scheduled move is made, every prompt is
+    counted, and the turns' calls find most of their prompt cached."""
+    code, report = _bench(capsys, "--prompt-cost", "--prompt-turns", "6", "--json")
+    after = report["after"]
+    assert code == 0 and report["before"] is None
+    assert after["answered"] == 6 and after["schedule_followed"], after["moves"]
+    every = after["msgs"]["everything"]
+    assert every["prompt"] == every["cached"] + every["uncached"] and every["cached"] > every["uncached"] > 0
+    assert after["calls"]["in_round"] == 12  # a reply and a grade per answer

@@ -61,7 +61,7 @@ def llama_server(tmp_path_factory) -> Iterator[tuple[str, str]]:
         "--port",
         PORT,
         "--n_ctx",
-        "4096",
+        "8192",  # the conversation is 4-6k tokens: the stable prefix (role, rules, LP catalogue, grading), notes, history
         "--n_threads",
         "2",
         "--interrupt_requests",
