@@ -27,7 +27,7 @@ from app.server import api, history, ws
 from app.server.deps import BarRaiser
 from app.server.interviews import Interviews, RateLimiter
 from app.server.owners import LocalOwners
-from app.store.sqlite import open_storage
+from app.store.database import open_database
 from app.voice.stack import VoiceStack
 
 # The page loads only its own files; candidate text can never become script or markup. Its socket goes only to
@@ -150,7 +150,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         redact_tokens_in_server_logs()  # here, after the server has configured its logging
         try:
-            async with open_storage(settings.sqlite_path, prune=settings.prune_checkpoints) as storage:
+            async with open_database(
+                settings.database_url, prune=settings.prune_checkpoints, pool_size=settings.database_pool_size
+            ) as storage:
                 driver = RoundDriver(
                     build_graph(storage.checkpointer),
                     Services(brain=brain, catalog=catalog, runner=runner),
