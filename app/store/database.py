@@ -41,6 +41,15 @@ def is_postgres(url: str) -> bool:
     return url.startswith(("postgresql://", "postgres://"))
 
 
+def redact(url: str) -> str:
+    """The URL without its password (for messages and logs)."""
+    if not is_postgres(url):
+        return url
+    from app.store.postgres import redact as redact_postgres
+
+    return redact_postgres(url)
+
+
 @asynccontextmanager
 async def open_database(url: str, *, prune: bool = True, pool_size: int = 10) -> AsyncIterator[Storage]:
     """Open the storage named by ``url`` (see ``Settings.database_url``); :class:`StorageError` if it cannot be."""

@@ -22,7 +22,9 @@ of step as real ones are. ``workers`` runs ``barraiser serve --workers N``: CPU 
 server's processes, and RSS is also reported per live session. ``database``: ``sqlite`` (a temporary file, the
 default), ``postgresql`` (a throwaway cluster, devtools/postgres.py) or a ``postgresql://`` URL (an existing, empty
 database). ``db_bytes_per_turn``: what the database holds at the end (checkpoints, writes, blobs and the session
-tables: SQLite's pages in use, PostgreSQL's row bytes) over the interviewer turns stored.
+tables: SQLite's pages in use, PostgreSQL's row bytes) over the interviewer turns stored. ``prompt_cache`` (LLM
+brain): prompt tokens per round and how many would be uncached under a provider's prefix caching
+(devtools/bench/prompt_cache.py).
 
 Both children are always stopped (``try`` / ``finally``).
 """
@@ -499,8 +501,11 @@ def run_bench(
         "error_count": len(errors),
     }
     if brain == "llm":
+        from devtools.bench.prompt_cache import uncached_per_round
+
         report["fake_first_byte_ms"] = {k: round(v, 3) for k, v in fake_ms.items()}
         report["answer_to_llm_request_ms"] = _pcts(_to_llm_request(samples, requests))
+        report["prompt_cache"] = uncached_per_round(requests)  # devtools/bench/prompt_cache.py
     return report
 
 
@@ -592,6 +597,14 @@ def human(report: dict) -> str:
         ),
         f"  database: {report.get('db_bytes_per_turn')} bytes per turn stored ({report['settings']['database']})",
     ]
+    cache = report.get("prompt_cache") or {}
+    if cache.get("rounds"):
+        lines.append(
+            f"  prompt tokens per round ({report['settings']['turns_per_session'] - 1} answers, "
+            f"{cache['calls_per_round']} calls): {cache['prompt_tokens_per_round']}, uncached under prefix caching "
+            f"{cache['uncached_prompt_tokens_per_round']} ({cache['cacheable_share']:.0%} cacheable; "
+            f"+{cache['schema_tokens_per_round']} schema tokens)"
+        )
     if report.get("floor_ms_per_turn"):
         lines.append(
             f"  floor (same run): {report['floor_ms_per_turn']} ms per turn; CPU per turn is "
