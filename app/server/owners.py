@@ -225,7 +225,10 @@ class PostgresOwners:
                 async for note in self._listen.notifies():
                     owner = self.local.get(note.payload)
                     if owner is not None:  # another worker wants it: our socket steps down (release unlocks)
-                        await owner.taken_over()
+                        try:
+                            await owner.taken_over()
+                        except Exception:  # one socket's failure must not stop the listener
+                            log.exception("session %s: stepping down failed", note.payload)
             except psycopg.Error as exc:  # PostgreSQL restarted: the locks went with the lock connection too
                 log.warning("session-owner listener lost PostgreSQL (%s); reconnecting", exc)
                 await asyncio.sleep(0.5)
