@@ -18,7 +18,7 @@ Reported (docs/performance.md):
 
 The load model: ``think_s`` (mean seconds a candidate thinks before each answer; 0 = answer at once, saturation)
 draws each pause from a log-normal distribution with that mean (sigma 0.5, seeded per session), so sessions are out
-of step as real ones are. ``workers`` runs ``barraiser serve --workers N``: CPU and RSS are then summed over the
+of step as real ones are; sessions also arrive spread uniformly over the first ``think_s`` seconds. ``workers`` runs ``barraiser serve --workers N``: CPU and RSS are then summed over the
 server's processes, and RSS is also reported per live session. ``database``: ``sqlite`` (a temporary file, the
 default), ``postgresql`` (a throwaway cluster, devtools/postgres.py) or a ``postgresql://`` URL (an existing, empty
 database). ``db_bytes_per_turn``: what the database holds at the end (checkpoints, writes, blobs and the session
@@ -257,6 +257,8 @@ async def _drive(
     out = SessionResult()
     thinking = think_times(think_s, seed=index)
     await start.wait()
+    if think_s > 0:  # candidates arrive spread over one think time, not all at the same instant
+        await asyncio.sleep(random.Random(-1 - index).uniform(0, think_s))
     url = f"{ws_base}/ws/sessions/{session['session_id']}?token={session['token']}"
     clock = time.perf_counter
     sent_wall = 0.0
@@ -332,8 +334,8 @@ async def _run_client(
     ticks0, t0, idle_rss = tree_cpu_ticks(pid), time.perf_counter(), tree_rss_mb(pid)
     start.set()
     live_rss = 0.0
-    if think_s > 0:  # mid-run, every session is connected and thinking: the memory live sessions add
-        await asyncio.sleep(min(think_s, 5.0) + 1.0)
+    if think_s > 0:  # once every session has arrived and is thinking: the memory live sessions add
+        await asyncio.sleep(think_s + 1.0)
         live_rss = max(0.0, tree_rss_mb(pid) - idle_rss)
     results = await asyncio.gather(*tasks)
     wall = time.perf_counter() - t0
