@@ -92,6 +92,7 @@ class LocalOwners:
         return len(self._owners)
 
 
+_ASK_AGAIN_S = 0.5
 CHANNEL = "barraiser_owners"  # NOTIFY channel: the payload is the id of a session another worker asks for
 
 
@@ -131,11 +132,13 @@ class PostgresOwners:
         async with lock:
             if session_id in self._held:
                 return self.local.take(session_id, owner)
-            deadline, asked = time.monotonic() + self.takeover_s, False
+            deadline, asked = time.monotonic() + self.takeover_s, 0.0
             while not await self._try_lock(session_id):
-                if not asked:  # the holder hears it and lets go once its run is over
+                # the holder hears it and lets go once its run is over; asked again now and then, as a holder
+                # that had only just taken the lock may not have listed its socket yet when the first one came
+                if time.monotonic() - asked > _ASK_AGAIN_S:
                     await self._execute("SELECT pg_notify(%s, %s)", (CHANNEL, session_id))
-                    asked = True
+                    asked = time.monotonic()
                 if time.monotonic() > deadline:
                     raise HeldElsewhere(session_id)
                 await asyncio.sleep(self.poll_s)
