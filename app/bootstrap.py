@@ -2,7 +2,8 @@
 
 Standard library only, so it runs on a fresh machine before anything is installed. It creates ``.venv``,
 installs the project with its voice extra (for ``test`` also the test extra and the developer tools of
-``devtools/``, their own distribution), installs Debian's chromium for the browser test when it is missing and we are root, then runs
+``devtools/``, their own distribution), installs Debian's chromium for the browser test and Debian's postgresql for
+the PostgreSQL tests when they are missing and we are root, then runs
 ``barraiser serve`` or ``pytest`` with any extra arguments. Re-runs skip the install while the pyproject.toml
 files installed are unchanged.
 """
@@ -136,6 +137,31 @@ def ensure_node() -> None:
     say(f"installing the page's dev tools (ESLint) with npm ci in frontend/: {why}")
     run(["npm", "ci", "--no-audit", "--no-fund"], cwd=frontend)
     stamp.write_text(digest + "\n")
+
+
+def postgres_installed() -> bool:
+    """Debian's PostgreSQL server binaries (or an initdb on PATH): the tests start a throwaway cluster with them."""
+    return any(Path("/usr/lib/postgresql").glob("*/bin/initdb")) or shutil.which("initdb") is not None
+
+
+def ensure_postgres() -> None:
+    """For the PostgreSQL back end's tests (every store test runs on SQLite and on PostgreSQL): Debian's
+    postgresql, installed when missing and we are root. The tests start their own cluster in a temporary folder on a
+    free port (as the ``postgres`` user when root), never the system's service."""
+    if postgres_installed():
+        return
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        say(
+            "PostgreSQL is not installed and we are not root: the PostgreSQL tests will be skipped (install it "
+            "with `sudo apt-get install postgresql` to run them)"
+        )
+        return
+    say("installing Debian postgresql for the PostgreSQL back end's tests (a throwaway cluster per test run)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run(["apt-get", "update", "-q"], env=env)
+    run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "postgresql"], env=env)
+    if not postgres_installed():
+        fail("apt-get installed postgresql but no initdb is under /usr/lib/postgresql/*/bin")
 
 
 def main(argv: list[str]) -> int:

@@ -40,23 +40,23 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
+    proxies = settings.trusted_proxy_list
+    options: dict[str, Any] = dict(
+        host=host,
+        port=port,
+        ws_max_size=settings.max_frame_bytes * 4,
+        ws_per_message_deflate=False,  # frames are small; compressing each costs more CPU than it saves
+        log_level="info",
+        timeout_graceful_shutdown=5,
+        # X-Forwarded-For is believed only from the configured proxies (uvicorn trusts loopback by default)
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or [],
+    )
+    if args.workers > 1:
+        return _serve_workers(args.workers, settings, options, application.state.brain_label)
     tune_gc_for_serving()
     print(f"Bar Raiser on http://{host}:{port} (brain: {application.state.brain_label})", flush=True)
-    proxies = settings.trusted_proxy_list
-    server = uvicorn.Server(
-        uvicorn.Config(
-            application,
-            host=host,
-            port=port,
-            ws_max_size=settings.max_frame_bytes * 4,
-            ws_per_message_deflate=False,  # frames are small; compressing each costs more CPU than it saves
-            log_level="info",
-            timeout_graceful_shutdown=5,
-            # X-Forwarded-For is believed only from the configured proxies (uvicorn trusts loopback by default)
-            proxy_headers=bool(proxies),
-            forwarded_allow_ips=proxies or [],
-        )
-    )
+    server = uvicorn.Server(uvicorn.Config(application, **options))
     try:
         server.run()
     except SystemExit:  # uvicorn exits on its own when the app's startup fails
@@ -68,6 +68,32 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 3
+    return 0
+
+
+def _serve_workers(workers: int, settings: Settings, options: dict[str, Any], brain_label: str) -> int:
+    """N uvicorn worker processes on one listening socket, each building the app from the environment
+    (``app.server.runtime:worker_app``); any worker serves any session, PostgreSQL settles which one drives it."""
+    import os
+
+    import uvicorn
+
+    from app.store.database import is_postgres
+
+    if not is_postgres(settings.database_url):
+        print(
+            "barraiser serve --workers needs a PostgreSQL database (BARRAISER_DATABASE_URL=postgresql://...): "
+            "a SQLite file takes one server process",
+            file=sys.stderr,
+        )
+        return 2
+    if settings.record_dir is not None:  # the workers read their settings from the environment
+        os.environ["BARRAISER_RECORD_DIR"] = str(settings.record_dir)
+    print(
+        f"Bar Raiser on http://{options['host']}:{options['port']} (brain: {brain_label}, {workers} workers)",
+        flush=True,
+    )
+    uvicorn.run("app.server.runtime:worker_app", factory=True, workers=workers, **options)
     return 0
 
 
@@ -149,6 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the web app")
     serve.add_argument("--host", help="interface to bind (default BARRAISER_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default BARRAISER_PORT or 8000; 0 = any free port)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes sharing the port (default 1; more than one needs a postgresql:// database)",
+    )
     serve.add_argument(
         "--record",
         type=Path,

@@ -32,7 +32,17 @@ class Settings(BaseSettings):
     # Where things live
     database_url: str = Field(
         "sqlite:///./data/barraiser.db",
-        description="Checkpoints, sessions and transcripts. sqlite:///relative/path or sqlite:////absolute/path.",
+        description="Checkpoints, sessions and transcripts: sqlite:///relative/path, sqlite:////absolute/path, or "
+        "postgresql://user:password@host:port/dbname (needed for several workers).",
+    )
+    database_pool_size: int = Field(
+        10, ge=1, le=1000, description="PostgreSQL: most connections each server process opens to the database."
+    )
+    owner_takeover_s: float = Field(
+        10.0,
+        gt=0,
+        description="Several workers: how long a socket waits for the worker that holds its session to let go "
+        "before it is refused with session_busy.",
     )
     prune_checkpoints: bool = Field(
         True,
@@ -219,9 +229,10 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
-        if not value.startswith("sqlite:///"):
+        if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
             raise ValueError(
-                f"BARRAISER_DATABASE_URL must start with sqlite:/// (e.g. sqlite:///./data/barraiser.db); got {value!r}"
+                "BARRAISER_DATABASE_URL must start with sqlite:/// (e.g. sqlite:///./data/barraiser.db) or "
+                f"postgresql:// (e.g. postgresql://bar:secret@127.0.0.1:5432/barraiser); got {value!r}"
             )
         return value
 

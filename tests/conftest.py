@@ -1,5 +1,6 @@
 """Shared fixtures: the real content catalog, per-test settings on a temporary SQLite file, an in-process
-client, and a real uvicorn server on a free port (stopped by the fixture)."""
+client, a real uvicorn server on a free port (stopped by the fixture), and a throwaway PostgreSQL cluster (one per
+test session, a fresh database per test; ``database_url`` runs a test on both back ends)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 from app.config import PROJECT_ROOT, Settings
 from app.content.catalog import Catalog, load_catalog
+from devtools import postgres as throwaway_postgres
 from devtools.processes import PORT, ChildServer
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
@@ -29,6 +31,34 @@ def _isolated_environment(monkeypatch):
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
     return load_catalog(PROJECT_ROOT / "rubrics", PROJECT_ROOT / "prompts")
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[throwaway_postgres.ThrowawayPostgres]:
+    """One PostgreSQL server for the whole test session (in a temporary folder, on a free port); skipped, with the
+    reason, only where PostgreSQL cannot run at all."""
+    reason = throwaway_postgres.unavailable()
+    if reason:
+        pytest.skip(f"PostgreSQL cannot run here: {reason}")
+    cluster = throwaway_postgres.ThrowawayPostgres().start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: throwaway_postgres.ThrowawayPostgres) -> str:
+    """A new empty database in the session's cluster."""
+    return postgres_cluster.create_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The test runs once on a SQLite file and once on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'barraiser.db'}"
+    return request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture

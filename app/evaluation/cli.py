@@ -205,7 +205,7 @@ def run_regrade(args: argparse.Namespace, settings: Settings) -> int:
         for f in args.exports:
             cases.append(case_from_export(Path(f), catalog))
         if args.session_ids or not args.exports:
-            stored = asyncio.run(load_sessions(settings.sqlite_path, list(args.session_ids)))
+            stored = asyncio.run(load_sessions(settings.database_url, list(args.session_ids)))
             cases += [case_from_state(sid, session.values, catalog) for sid, session in stored.items()]
     except SessionError as exc:
         _err(str(exc))
@@ -245,7 +245,7 @@ def run_export(args: argparse.Namespace, settings: Settings) -> int:
         _err(f"{out} exists; pass --force to overwrite it")
         return 2
     try:
-        session = asyncio.run(load_sessions(settings.sqlite_path, [args.session_id]))[args.session_id]
+        session = asyncio.run(load_sessions(settings.database_url, [args.session_id]))[args.session_id]
     except SessionError as exc:
         _err(str(exc))
         return 2

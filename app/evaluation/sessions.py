@@ -14,7 +14,8 @@ from app.content.catalog import Catalog
 from app.evaluation.scenarios import Case, Scenario
 from app.interview.graph import build_graph
 from app.interview.session import RoundDriver
-from app.store.sqlite import SessionRecord, open_storage
+from app.store.database import open_database, redact
+from app.store.sqlite import SessionRecord
 
 
 class SessionError(Exception):
@@ -27,13 +28,17 @@ class StoredSession:
     values: dict[str, Any]  # the graph state
 
 
-async def load_sessions(sqlite_path: str, session_ids: list[str]) -> dict[str, StoredSession]:
-    """Each session's row and graph state, read through the store (all sessions if ``session_ids`` is empty)."""
-    if sqlite_path != ":memory:" and not Path(sqlite_path).exists():
+async def load_sessions(database: str, session_ids: list[str]) -> dict[str, StoredSession]:
+    """Each session's row and graph state, read through the store (all sessions if ``session_ids`` is empty).
+    ``database``: a SQLite path, or a ``sqlite:///`` / ``postgresql://`` URL (``Settings.database_url``)."""
+    url = database if "://" in database else f"sqlite:///{database}"
+    sqlite_path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
+    if sqlite_path is not None and sqlite_path != ":memory:" and not Path(sqlite_path).exists():
         raise SessionError(f"no database at {sqlite_path} (set BARRAISER_DATABASE_URL)")
+    where = sqlite_path or redact(url)
     out: dict[str, StoredSession] = {}
     missing: list[str] = []
-    async with open_storage(sqlite_path) as storage:
+    async with open_database(url) as storage:
         ids = session_ids or await storage.sessions.all_ids()
         graph = build_graph(storage.checkpointer)
         for sid in ids:
@@ -43,7 +48,7 @@ async def load_sessions(sqlite_path: str, session_ids: list[str]) -> dict[str, S
             else:
                 out[sid] = StoredSession(await storage.sessions.get(sid), dict(snap.values))
     if missing:
-        raise SessionError(f"no stored session {', '.join(missing)} in {sqlite_path}")
+        raise SessionError(f"no stored session {', '.join(missing)} in {where}")
     return out
 
 

@@ -3,6 +3,7 @@ its response model (the shapes docs/protocol.md describes)."""
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import sqlite3
@@ -19,6 +20,7 @@ from app.interview.transcript import TranscriptTurn, transcript_runs, transcript
 from app.server.deps import Bar
 from app.server.exam import debrief_for, turns_for
 from app.server.voice import audio_path
+from app.store.database import is_postgres
 from app.store.links import SessionLink
 
 router = APIRouter(prefix="/api")
@@ -59,6 +61,8 @@ class Health(BaseModel):
     voice: dict[str, Any] | None = Field(
         None, description="Voice mode: enabled, the VAD / STT / TTS adapters in use, which are loaded, load errors."
     )
+    worker: int | None = Field(None, description="The id of the server process that answered (several workers).")
+    database_kind: str | None = Field(None, description="sqlite or postgresql.")
 
 
 class RoundInfo(BaseModel):
@@ -126,6 +130,8 @@ async def health(bar: Bar) -> Health:
         grader_model=bar.settings.grader_model if llm else None,
         code_execution=bar.runner.name,
         voice=bar.voice.describe(),
+        worker=os.getpid(),
+        database_kind="postgresql" if is_postgres(bar.settings.database_url) else "sqlite",
     )
 
 

@@ -26,8 +26,8 @@ from app.sandbox import make_runner
 from app.server import api, history, ws
 from app.server.deps import BarRaiser
 from app.server.interviews import Interviews, RateLimiter
-from app.server.owners import LocalOwners
-from app.store.sqlite import open_storage
+from app.server.owners import LocalOwners, Owners, PostgresOwners
+from app.store.database import is_postgres, open_database
 from app.voice.stack import VoiceStack
 
 # The page loads only its own files; candidate text can never become script or markup. Its socket goes only to
@@ -150,11 +150,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         redact_tokens_in_server_logs()  # here, after the server has configured its logging
         try:
-            async with open_storage(settings.sqlite_path, prune=settings.prune_checkpoints) as storage:
+            async with open_database(
+                settings.database_url, prune=settings.prune_checkpoints, pool_size=settings.database_pool_size
+            ) as storage:
                 driver = RoundDriver(
                     build_graph(storage.checkpointer),
                     Services(brain=brain, catalog=catalog, runner=runner),
                     durable=storage.checkpointer,
+                )
+                owners: Owners = (
+                    await PostgresOwners(settings.database_url, takeover_s=settings.owner_takeover_s).start()
+                    if is_postgres(settings.database_url)
+                    else LocalOwners()
                 )
                 app.state.bar = BarRaiser(
                     settings=settings,
@@ -165,12 +172,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     interviews=Interviews(driver),
                     session_limiter=RateLimiter(settings.max_sessions_per_minute),
                     frame_limiter=RateLimiter(settings.max_frames_per_minute),
-                    owners=LocalOwners(),
+                    owners=owners,
                     voice=voice,
                 )
                 if settings.voice_enabled and settings.voice_preload:
                     asyncio.get_running_loop().run_in_executor(voice.model_pool, voice.warm_quietly)
-                yield
+                try:
+                    yield
+                finally:
+                    await owners.aclose()
         finally:
             await brain.aclose()
             voice.close()

@@ -14,7 +14,7 @@ from app.content.catalog import Catalog
 from app.core.ports import Brain, CodeRunner
 from app.server.interviews import Interviews, RateLimiter
 from app.server.owners import Owners
-from app.store.sqlite import Storage
+from app.store.database import Storage
 from app.voice.stack import VoiceStack
 
 

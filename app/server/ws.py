@@ -26,6 +26,7 @@ from app.core.vocabulary import ErrorCode
 from app.server.deps import Bar, BarRaiser
 from app.server.exam import frame_for
 from app.server.interviews import NotAwaitingAnswer, StaleTurn
+from app.server.owners import HeldElsewhere
 from app.server.pads import PadChannel
 from app.server.protocol import (
     CLIENT_FRAME_TYPES,
@@ -244,13 +245,21 @@ class Connection:
         )
 
     async def serve(self) -> None:
-        previous = self.bar.owners.claim(self.record.id, self)
+        try:
+            previous = await self.bar.owners.claim(self.record.id, self)
+        except HeldElsewhere:  # another worker keeps it (its tab is live there): this one is the read-only tab
+            await self.taken_over()
+            return
+        except StorageError as exc:
+            await self.send(error_frame(ErrorCode.storage_unavailable, f"The session cannot be opened: {exc}."))
+            await self.ws.close(code=status.WS_1011_INTERNAL_ERROR, reason="storage unavailable")
+            return
         if previous is not None:
             await previous.taken_over()
         try:
             state = await self._state()
         except StorageError as exc:
-            self.bar.owners.release(self.record.id, self)
+            await self.bar.owners.release(self.record.id, self)
             await self.send(error_frame(ErrorCode.storage_unavailable, f"The session cannot be read: {exc}."))
             await self.ws.close(code=status.WS_1011_INTERNAL_ERROR, reason="storage unavailable")
             return
@@ -277,10 +286,12 @@ class Connection:
             if self.pad_run and not self.pad_run.done():
                 await asyncio.shield(self.pad_run)  # a pad run is bounded by its time limit; it is kept for the replay
             await self.voice.close()
-            self.bar.owners.release(self.record.id, self)
-            if self.run and not self.run.done():
-                # let the run finish so its state is checkpointed; frames to a closed socket are dropped
-                await asyncio.shield(self.run)
+            try:
+                if self.run and not self.run.done():
+                    # let the run finish so its state is checkpointed; frames to a closed socket are dropped
+                    await asyncio.shield(self.run)
+            finally:  # only then may another worker drive the session
+                await self.bar.owners.release(self.record.id, self)
 
     async def _sync(self, state: StateFrame) -> None:
         """Send the session state, and the pending interviewer turn again if the candidate owes an answer."""

@@ -1,5 +1,5 @@
 """What a session is besides its round: a fork of another session's turn, a drill of one question, or a practice
-round aimed at weak spots. One row per such session (plain interviews have none), in the sessions' SQLite file.
+round aimed at weak spots. One row per such session (plain interviews have none), in the sessions' database.
 """
 
 from __future__ import annotations
@@ -9,9 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import aiosqlite
-
-from app.store.checkpoints import WriteBehindSqliteSaver, execute_write
+from app.store.tables import Tables
 
 SessionKind = Literal["interview", "fork", "drill", "practice"]
 
@@ -38,33 +36,31 @@ class SessionLink:
 
 
 class SessionLinks:
-    """Reads go to ``conn``; writes go through ``writer`` (the checkpointer's queue, the file's one writer) when
-    there is one, as the session table's do."""
+    """The links table on either database (app/store/tables.py)."""
 
-    def __init__(self, conn: aiosqlite.Connection, writer: WriteBehindSqliteSaver | None = None):
-        self._conn = conn
-        self._writer = writer
+    def __init__(self, tables: Tables):
+        self._tables = tables
 
     async def setup(self) -> None:
-        await self._conn.execute(_SCHEMA)
-        await self._conn.execute(_INDEX)
-        await self._conn.commit()
+        schema = _SCHEMA if self._tables.dialect == "sqlite" else _SCHEMA.replace(" REAL ", " DOUBLE PRECISION ")
+        await self._tables.setup([schema, _INDEX])
 
     async def add(self, link: SessionLink) -> None:
         sql = (
-            "INSERT OR REPLACE INTO session_links (session_id, kind, source_session, source_turn, focus, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)"
+            "INSERT INTO session_links (session_id, kind, source_session, source_turn, focus, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET kind = excluded.kind, "
+            "source_session = excluded.source_session, source_turn = excluded.source_turn, "
+            "focus = excluded.focus, created_at = excluded.created_at"
         )
         focus = json.dumps(link.focus) if link.focus else None
         params = (link.session_id, link.kind, link.source_session, link.source_turn, focus, time.time())
-        await execute_write(self._conn, self._writer, sql, params)
+        await self._tables.write(sql, params)
 
     async def get(self, session_id: str) -> SessionLink:
         """The session's link; a plain interview (no row) is ``kind="interview"``."""
-        async with self._conn.execute(
+        row = await self._tables.fetchone(
             "SELECT kind, source_session, source_turn, focus FROM session_links WHERE session_id = ?", (session_id,)
-        ) as cur:
-            row = await cur.fetchone()
+        )
         if row is None:
             return SessionLink(session_id, "interview")
         return SessionLink(session_id, row[0], row[1], row[2], json.loads(row[3]) if row[3] else {})

@@ -26,9 +26,10 @@ import aiosqlite
 
 from app.core.durability import StorageError
 from app.core.vocabulary import SessionMode
-from app.store.checkpoints import WriteBehindSqliteSaver, execute_write
+from app.store.checkpoints import WriteBehindSqliteSaver
 from app.store.links import SessionLinks
 from app.store.pads import PadStore
+from app.store.tables import SqliteTables, Tables
 
 log = logging.getLogger(__name__)
 
@@ -72,34 +73,31 @@ def _digest(token: str) -> str:
 
 
 class SessionStore:
-    """Session rows: id, hashed access token, round, level, brain and question plan. Reads go to ``conn``; writes
-    go through ``writer`` (the checkpointer's queue) when there is one."""
+    """Session rows: id, hashed access token, round, level, brain, mode and question plan, on either database
+    (app/store/tables.py: reads on its connection, writes committed before they return)."""
 
-    def __init__(self, conn: aiosqlite.Connection, writer: WriteBehindSqliteSaver | None = None):
-        self._conn = conn
-        self._writer = writer
+    def __init__(self, tables: Tables):
+        self._tables = tables
 
     async def setup(self) -> None:
-        await self._conn.execute(_SCHEMA)
-        async with self._conn.execute("PRAGMA table_info(sessions)") as cur:
-            columns = {row[1] for row in await cur.fetchall()}
-        for column, statement in _MIGRATIONS.items():
-            if column not in columns:
-                await self._conn.execute(statement)
-        await self._conn.execute(_INDEX)
-        await self._conn.commit()
+        if self._tables.dialect == "sqlite":
+            await self._tables.setup([_SCHEMA])
+            columns = {row[1] for row in await self._tables.fetchall("PRAGMA table_info(sessions)")}
+            missing = [statement for column, statement in _MIGRATIONS.items() if column not in columns]
+            await self._tables.setup(missing + [_INDEX])
+        else:
+            await self._tables.setup([_SCHEMA.replace(" REAL ", " DOUBLE PRECISION "), _INDEX])
 
     async def recent(self, client_id: str, limit: int) -> list[str]:
         """The ids of this browser's most recent sessions, newest first."""
-        async with self._conn.execute(
+        rows = await self._tables.fetchall(
             "SELECT id FROM sessions WHERE client_id = ? ORDER BY created_at DESC LIMIT ?", (client_id, limit)
-        ) as cur:
-            return [row[0] for row in await cur.fetchall()]
+        )
+        return [row[0] for row in rows]
 
     async def all_ids(self) -> list[str]:
         """Every session's id, oldest first."""
-        async with self._conn.execute("SELECT id FROM sessions ORDER BY created_at") as cur:
-            return [row[0] for row in await cur.fetchall()]
+        return [row[0] for row in await self._tables.fetchall("SELECT id FROM sessions ORDER BY created_at")]
 
     async def create(
         self,
@@ -136,7 +134,7 @@ class SessionStore:
             client_id,
             mode,
         )
-        await execute_write(self._conn, self._writer, sql, params)
+        await self._tables.write(sql, params)
         return record, token
 
     _COLUMNS = "id, round_id, level, brain, plan, created_at, mode"
@@ -154,18 +152,16 @@ class SessionStore:
         )
 
     async def get(self, session_id: str) -> SessionRecord | None:
-        async with self._conn.execute(f"SELECT {self._COLUMNS} FROM sessions WHERE id = ?", (session_id,)) as cur:
-            row = await cur.fetchone()
+        row = await self._tables.fetchone(f"SELECT {self._COLUMNS} FROM sessions WHERE id = ?", (session_id,))
         return None if row is None else self._record(row)
 
     async def authorize(self, session_id: str, token: str | None) -> SessionRecord | None:
         """The session if ``token`` opens it, else ``None`` (constant-time comparison; one query)."""
         if not token:
             return None
-        async with self._conn.execute(
+        row = await self._tables.fetchone(
             f"SELECT {self._COLUMNS}, token_sha256 FROM sessions WHERE id = ?", (session_id,)
-        ) as cur:
-            row = await cur.fetchone()
+        )
         if row is None or not hmac.compare_digest(row[7], _digest(token)):
             return None
         return self._record(row)
@@ -264,12 +260,12 @@ async def open_storage(sqlite_path: str, *, prune: bool = True) -> AsyncIterator
         file = DatabaseFile(sqlite_path)
         saver = WriteBehindSqliteSaver(graph_conn, guard=file.check, prune=prune)
         await saver.setup()
-        writer = saver if session_conn is not graph_conn else None
-        sessions = SessionStore(session_conn, writer=writer)
+        tables = SqliteTables(session_conn, writer=saver if session_conn is not graph_conn else None)
+        sessions = SessionStore(tables)
         await sessions.setup()
-        links = SessionLinks(session_conn, writer=writer)
+        links = SessionLinks(tables)
         await links.setup()
-        pads = PadStore(session_conn, writer=writer)
+        pads = PadStore(tables)
         await pads.setup()
     except (sqlite3.Error, OSError) as exc:
         for conn in reversed(conns):

@@ -83,6 +83,16 @@ def _run_args(args: argparse.Namespace, settings: Any = None) -> int:
     from devtools.bench.run import human, run_bench
 
     log = None if args.json else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    if args.workers > 1 and args.database == "sqlite":
+        print("--workers needs --database postgresql (or a postgresql:// URL)", file=sys.stderr)
+        return 2
+    floor = None
+    if not args.no_floor:  # the floor of the same machine, in the same run, before the load
+        from devtools.bench.floor import run_floor
+
+        if log:
+            log("measuring the floor (LangGraph + openai client alone)")
+        floor = run_floor(min(args.sessions, 50), args.turns, repeats=3)
     try:
         report = run_bench(
             args.sessions,
@@ -95,10 +105,19 @@ def _run_args(args: argparse.Namespace, settings: Any = None) -> int:
             args.frame_timeout_s,
             log=log,
             server_profile=args.server_profile,
+            think_s=args.think_s,
+            workers=args.workers,
+            database=args.database,
         )
     except (RuntimeError, OSError) as exc:
         print(f"bench failed: {exc}", file=sys.stderr)
         return 1
+    if floor is not None:
+        report["floor_ms_per_turn"] = floor["floor_ms_per_turn"]
+        report["cpu_over_floor"] = (
+            round(report["cpu_ms_per_turn"] / floor["floor_ms_per_turn"], 2) if report["cpu_ms_per_turn"] else None
+        )
+        report["floor"] = floor
     print(json.dumps(report, indent=2) if args.json else human(report), flush=True)
     return 1 if report["error_count"] else 0
 
@@ -135,6 +154,25 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--round", default="ml_breadth", help="round id (default ml_breadth)")
     parser.add_argument("--level", default="L5", help="level (default L5)")
     parser.add_argument("--frame-timeout-s", type=float, default=120.0, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--think-s",
+        type=_positive(float),
+        default=0.0,
+        metavar="MEAN",
+        help="mean think time before each answer, drawn log-normal per answer (default 0: saturation)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes (barraiser serve --workers N; needs PostgreSQL)"
+    )
+    parser.add_argument(
+        "--database",
+        default="sqlite",
+        help="sqlite (a temporary file, default), postgresql (a throwaway cluster) or a postgresql:// URL of an "
+        "empty database",
+    )
+    parser.add_argument(
+        "--no-floor", action="store_true", help="skip measuring the floor in the same run (no floor ratio)"
+    )
     parser.add_argument(
         "--server-profile",
         type=Path,

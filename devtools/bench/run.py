@@ -16,6 +16,16 @@ Reported (docs/performance.md):
   phase, divided by the turns driven.
 - ``turns_per_s`` over the driven phase, and ``rss_mb``: the server's peak resident set (``VmHWM``).
 
+The load model: ``think_s`` (mean seconds a candidate thinks before each answer; 0 = answer at once, saturation)
+draws each pause from a log-normal distribution with that mean (sigma 0.5, seeded per session), so sessions are out
+of step as real ones are; sessions also arrive spread uniformly over the first ``think_s`` seconds. ``workers`` runs ``barraiser serve --workers N``: CPU and RSS are then summed over the
+server's processes, and RSS is also reported per live session. ``database``: ``sqlite`` (a temporary file, the
+default), ``postgresql`` (a throwaway cluster, devtools/postgres.py) or a ``postgresql://`` URL (an existing, empty
+database). ``db_bytes_per_turn``: what the database holds at the end (checkpoints, writes, blobs and the session
+tables: SQLite's pages in use, PostgreSQL's row bytes) over the interviewer turns stored. ``prompt_cache`` (LLM
+brain): prompt tokens per round and how many would be uncached under a provider's prefix caching
+(devtools/bench/prompt_cache.py).
+
 Both children are always stopped (``try`` / ``finally``).
 """
 
@@ -25,12 +35,15 @@ import asyncio
 import json
 import math
 import os
+import random
 import re
 import signal
 import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,6 +137,43 @@ def cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (the uvicorn supervisor and its workers), from ``/proc/*/task/*/children``."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*/children"):
+            try:
+                todo += [int(c) for c in task.read_text().split()]
+            except OSError:
+                pass
+    return out
+
+
+def tree_cpu_ticks(pid: int) -> int:
+    total = 0
+    for p in process_tree(pid):
+        try:
+            total += cpu_ticks(p)
+        except OSError:  # exited meanwhile
+            pass
+    return total
+
+
+def tree_rss_mb(pid: int, field: str = "VmRSS:") -> float:
+    """Resident memory of ``pid`` and its descendants (``VmRSS``, or ``VmHWM`` for the peak), summed."""
+    total = 0.0
+    for p in process_tree(pid):
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith(field):
+                    total += int(line.split()[1]) / 1024.0
+        except OSError:
+            pass
+    return total
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -138,12 +188,13 @@ def _http(method: str, url: str, payload: Any = None, timeout: float = 10.0) -> 
         return json.loads(resp.read())
 
 
-def server_child(env: dict[str, str], log_path: Path, profile: Path | None = None) -> ChildServer:
+def server_child(env: dict[str, str], log_path: Path, profile: Path | None = None, workers: int = 1) -> ChildServer:
     """``python -m app.cli serve`` in a child process on a free loopback port, ready once ``/api/health`` answers;
     with ``profile``, under cProfile writing its stats there."""
     wrap = ["-m", "cProfile", "-o", str(profile)] if profile else []
+    more = ["--workers", str(workers)] if workers > 1 else []
     return ChildServer(
-        [sys.executable, *wrap, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", PORT],
+        [sys.executable, *wrap, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", PORT, *more],
         env=env,
         cwd=PROJECT_ROOT,
         log_path=log_path,
@@ -184,13 +235,30 @@ async def _create_sessions(base: str, n: int, round_id: str, level: str) -> list
     )
 
 
+def think_times(mean_s: float, seed: int, sigma: float = 0.5):
+    """An endless stream of think times, log-normal with mean ``mean_s`` (0: always 0)."""
+    rng = random.Random(seed)
+    mu = math.log(mean_s) - sigma * sigma / 2 if mean_s > 0 else 0.0
+    while True:
+        yield rng.lognormvariate(mu, sigma) if mean_s > 0 else 0.0
+
+
 async def _drive(
-    index: int, ws_base: str, session: dict, turns: int, start: asyncio.Event, frame_timeout_s: float
+    index: int,
+    ws_base: str,
+    session: dict,
+    turns: int,
+    start: asyncio.Event,
+    frame_timeout_s: float,
+    think_s: float = 0.0,
 ) -> SessionResult:
     import websockets
 
     out = SessionResult()
+    thinking = think_times(think_s, seed=index)
     await start.wait()
+    if think_s > 0:  # candidates arrive spread over one think time, not all at the same instant
+        await asyncio.sleep(random.Random(-1 - index).uniform(0, think_s))
     url = f"{ws_base}/ws/sessions/{session['session_id']}?token={session['token']}"
     clock = time.perf_counter
     sent_wall = 0.0
@@ -225,6 +293,8 @@ async def _drive(
                     sample.sent_at = sent_wall
                 out.samples.append(sample)
                 if turn < turns - 1:
+                    if think_s > 0:  # the candidate thinks (the server has nothing to do meanwhile)
+                        await asyncio.sleep(next(thinking))
                     text = f"{ANSWER} [bench s{index} a{turn + 1}]"
                     sent_wall = time.time()
                     t_sent = clock()
@@ -250,17 +320,26 @@ async def _warm_up(base: str, round_id: str, level: str, frame_timeout_s: float)
 
 
 async def _run_client(
-    base: str, sessions: list[dict], turns: int, pid: int, frame_timeout_s: float
-) -> tuple[list[SessionResult], float, int]:
+    base: str, sessions: list[dict], turns: int, pid: int, frame_timeout_s: float, think_s: float = 0.0
+) -> tuple[list[SessionResult], float, int, float]:
+    """Drive every session; returns the results, the wall time, the server's CPU ticks and the RSS (MB, summed
+    over its processes) that the live sessions added mid-run (with think time only)."""
     ws_base = "ws" + base[len("http") :]
     start = asyncio.Event()
-    tasks = [asyncio.create_task(_drive(i, ws_base, s, turns, start, frame_timeout_s)) for i, s in enumerate(sessions)]
+    tasks = [
+        asyncio.create_task(_drive(i, ws_base, s, turns, start, frame_timeout_s, think_s))
+        for i, s in enumerate(sessions)
+    ]
     await asyncio.sleep(0.05)  # every task is parked on the start event
-    ticks0, t0 = cpu_ticks(pid), time.perf_counter()
+    ticks0, t0, idle_rss = tree_cpu_ticks(pid), time.perf_counter(), tree_rss_mb(pid)
     start.set()
+    live_rss = 0.0
+    if think_s > 0:  # once every session has arrived and is thinking: the memory live sessions add
+        await asyncio.sleep(think_s + 1.0)
+        live_rss = max(0.0, tree_rss_mb(pid) - idle_rss)
     results = await asyncio.gather(*tasks)
     wall = time.perf_counter() - t0
-    return results, wall, cpu_ticks(pid) - ticks0
+    return results, wall, tree_cpu_ticks(pid) - ticks0, live_rss
 
 
 def _asyncio_run(coro):
@@ -308,19 +387,25 @@ def run_bench(
     frame_timeout_s: float = 120.0,
     log: Any = None,
     server_profile: Path | None = None,
+    think_s: float = 0.0,
+    workers: int = 1,
+    database: str = "sqlite",
 ) -> dict:
     """Run one benchmark and return the report (see the module docstring). ``log``: a callable for progress."""
     if sessions < 1 or turns < 1:
         raise ValueError("sessions and turns must be >= 1")
+    if workers > 1 and database == "sqlite":
+        database = "postgresql"  # several workers need PostgreSQL
     say = log or (lambda _msg: None)
     client_cpu0 = sum(os.times()[:2])
     fake = None
     server: ChildServer | None = None
     pids: dict[str, int] = {}
-    with tempfile.TemporaryDirectory(prefix="barraiser-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="barraiser-bench-") as tmp, _database(database, Path(tmp)) as db_url:
         env = {
             **os.environ,
-            "BARRAISER_DATABASE_URL": f"sqlite:///{Path(tmp) / 'bench.db'}",
+            "BARRAISER_DATABASE_URL": db_url,
+            "BARRAISER_DATABASE_POOL_SIZE": str(min(50, max(10, sessions // 10))),
             "BARRAISER_BRAIN": brain,
             "BARRAISER_STREAM_DELAY_MS": "0",
             "BARRAISER_MAX_SESSIONS_PER_MINUTE": str(max(1000, sessions * 10)),
@@ -339,18 +424,23 @@ def run_bench(
                     "BARRAISER_GRADER_MODEL": "bench",
                 }
                 say(f"fake LLM on {fake.url} (ttft {llm_ttft_ms:g} ms, {llm_tokens_per_s:g} tokens/s)")
-            server = server_child(env, Path(tmp) / "server.log", server_profile).start()
+            server = server_child(env, Path(tmp) / "server.log", server_profile, workers).start()
             url = f"http://127.0.0.1:{server.port}"
             pids["server"] = server.pid
-            say(f"server on {url} (pid {server.pid}, brain {brain})")
+            say(f"server on {url} (pid {server.pid}, brain {brain}, {workers} worker(s), {database.split(':')[0]})")
             # warm-up, not measured: the first session pays one-time costs (lazy imports, first connections)
             warm = _asyncio_run(_warm_up(url, round_id, level, frame_timeout_s))
             if warm:
                 raise RuntimeError("the warm-up session failed: " + "; ".join(warm))
             created = _asyncio_run(_create_sessions(url, sessions, round_id, level))
-            say(f"{sessions} sessions created; driving {turns} turns each")
-            results, wall, ticks = _asyncio_run(_run_client(url, created, turns, server.pid, frame_timeout_s))
-            rss = peak_rss_mb(server.pid)
+            say(
+                f"{sessions} sessions created; driving {turns} turns each"
+                + (f", {think_s:g} s think" if think_s else "")
+            )
+            results, wall, ticks, live_rss = _asyncio_run(
+                _run_client(url, created, turns, server.pid, frame_timeout_s, think_s)
+            )
+            rss = tree_rss_mb(server.pid, "VmHWM:")
             fake_ticks = cpu_ticks(fake.proc.pid) if fake else 0
             requests = fake.requests() if fake else []
         except BaseException:
@@ -362,6 +452,7 @@ def run_bench(
                 server.stop()
             if fake is not None:
                 fake.stop()
+        stored_bytes = database_bytes(db_url)
 
     client_cpu = sum(os.times()[:2]) - client_cpu0
     samples = [s for r in results for s in r.samples]
@@ -385,6 +476,8 @@ def run_bench(
         "cpu_ms_per_turn": round(ticks * 1000.0 / os.sysconf("SC_CLK_TCK") / n, 3) if n else None,
         "turns_per_s": round(n / wall, 2) if wall > 0 else None,
         "rss_mb": round(rss, 1),
+        "rss_kb_per_live_session": round(live_rss * 1024 / sessions, 1) if live_rss else None,
+        "db_bytes_per_turn": round(stored_bytes / (n + 2)) if n else None,  # + the warm-up session's 2 turns
         "brain": brain,
         "first_token_ms": _pcts(first_token),
         "opening_turn_overhead_ms": _pcts([o for s, o in timed if s.turn == 0]),
@@ -401,15 +494,60 @@ def run_bench(
             "round": round_id,
             "level": level,
             "cpus": os.cpu_count(),
+            "think_s": think_s,
+            "workers": workers,
+            "database": database if not database.startswith("postgres") or "://" not in database else "postgresql",
         },
         "pids": pids,
         "errors": errors[:20],
         "error_count": len(errors),
     }
     if brain == "llm":
+        from devtools.bench.prompt_cache import uncached_per_round
+
         report["fake_first_byte_ms"] = {k: round(v, 3) for k, v in fake_ms.items()}
         report["answer_to_llm_request_ms"] = _pcts(_to_llm_request(samples, requests))
+        report["prompt_cache"] = uncached_per_round(requests)  # devtools/bench/prompt_cache.py
     return report
+
+
+@contextmanager
+def _database(database: str, folder: Path) -> Iterator[str]:
+    """The database URL the bench's server uses: a SQLite file in ``folder``, a throwaway PostgreSQL cluster
+    (stopped afterwards) or the URL given."""
+    if database == "sqlite":
+        yield f"sqlite:///{folder / 'bench.db'}"
+    elif database == "postgresql":
+        from devtools.postgres import ThrowawayPostgres
+
+        with ThrowawayPostgres() as cluster:
+            yield cluster.create_database("bench")
+    else:
+        yield database
+
+
+def database_bytes(url: str) -> int:
+    """What the database holds once the server has stopped: SQLite's pages in use (file pages less the free list),
+    or PostgreSQL's row bytes (``pg_column_size`` of every row) of the app's and LangGraph's tables."""
+    if url.startswith("sqlite:///"):
+        import sqlite3
+
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            pages = (
+                conn.execute("PRAGMA page_count").fetchone()[0] - conn.execute("PRAGMA freelist_count").fetchone()[0]
+            )
+            return pages * conn.execute("PRAGMA page_size").fetchone()[0]
+    import psycopg
+
+    total = 0
+    with psycopg.connect(url) as conn:
+        for (table,) in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'checkpoint_migrations'"
+        ).fetchall():
+            row = conn.execute(f'SELECT COALESCE(SUM(pg_column_size(t.*)), 0) FROM "{table}" t').fetchone()
+            total += int(row[0]) if row else 0
+    return total
 
 
 def _to_llm_request(samples: list[TurnSample], requests: list[dict]) -> list[float]:
@@ -453,8 +591,27 @@ def human(report: dict) -> str:
     lines += [
         f"  server CPU: {report['cpu_ms_per_turn']} ms per turn",
         f"  throughput: {report['turns_per_s']} turns/s",
-        f"  server peak RSS: {report['rss_mb']} MB",
+        f"  server peak RSS: {report['rss_mb']} MB"
+        + (
+            f" ({report['rss_kb_per_live_session']} kB per live session)"
+            if report.get("rss_kb_per_live_session")
+            else ""
+        ),
+        f"  database: {report.get('db_bytes_per_turn')} bytes per turn stored ({report['settings']['database']})",
     ]
+    cache = report.get("prompt_cache") or {}
+    if cache.get("rounds"):
+        lines.append(
+            f"  prompt tokens per round ({report['settings']['turns_per_session'] - 1} answers, "
+            f"{cache['calls_per_round']} calls): {cache['prompt_tokens_per_round']}, uncached under prefix caching "
+            f"{cache['uncached_prompt_tokens_per_round']} ({cache['cacheable_share']:.0%} cacheable; "
+            f"+{cache['schema_tokens_per_round']} schema tokens)"
+        )
+    if report.get("floor_ms_per_turn"):
+        lines.append(
+            f"  floor (same run): {report['floor_ms_per_turn']} ms per turn; CPU per turn is "
+            f"{report['cpu_over_floor']}x the floor"
+        )
     if report["error_count"]:
         lines.append(f"  {report['error_count']} error(s): " + "; ".join(report["errors"][:5]))
     return "\n".join(lines)

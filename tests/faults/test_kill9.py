@@ -1,6 +1,6 @@
 """kill -9 at random points of a turn (issue 10, items 1-3 and 7): a real server process is killed with SIGKILL at a
 random instant of a turn, 20 times in all (offline brain, and LLM brain against the fake LLM), and restarted on the
-same database. A client that behaves like the page (it keeps each answer until ``answer_received`` and, after a
+same database (a SQLite file, or PostgreSQL). A client that behaves like the page (it keeps each answer until ``answer_received`` and, after a
 reconnect, sends it again if the state waits for the turn it answered) must see every session resume: 20/20
 resumed, 0 confirmed answers lost, 0 answers filed twice, 0 stuck. Fixed seed, bounded time."""
 
@@ -74,16 +74,21 @@ class Page:
         server.stop()
 
 
-@pytest.mark.parametrize("brain", ["offline", "llm"])
-def test_kill_9_at_random_points_of_a_turn_loses_no_confirmed_answer(brain, tmp_path):
+@pytest.mark.parametrize(
+    "brain, database", [("offline", "sqlite"), ("llm", "sqlite"), ("offline", "postgresql"), ("llm", "postgresql")]
+)
+def test_kill_9_at_random_points_of_a_turn_loses_no_confirmed_answer(brain, database, tmp_path, request):
     rng = random.Random(f"kill9-{brain}")
     env = {"BARRAISER_STREAM_DELAY_MS": "3"}
+    if database == "postgresql":
+        env["BARRAISER_DATABASE_URL"] = request.getfixturevalue("postgres_url")
     fake = None
     if brain == "llm":
         from devtools.fake_llm.harness import FakeLLM
 
         fake = FakeLLM({"rules": []}, ttft_ms=20, tokens_per_s=400).start()
-        env = {"BARRAISER_LLM_BASE_URL": fake.base_url, "BARRAISER_LLM_MAX_RETRIES": "0"}
+        env |= {"BARRAISER_LLM_BASE_URL": fake.base_url, "BARRAISER_LLM_MAX_RETRIES": "0"}
+        env.pop("BARRAISER_STREAM_DELAY_MS")
     db, log = tmp_path / "kill.db", tmp_path / "server.log"
     try:
         server = LiveServer(db, log, env=env).start()
@@ -116,6 +121,6 @@ def test_kill_9_at_random_points_of_a_turn_loses_no_confirmed_answer(brain, tmp_
     assert set(page.confirmed) <= set(filed), f"confirmed but lost: {set(page.confirmed) - set(filed)}"
     assert [t["index"] for t in tr["turns"]] == list(range(len(tr["turns"])))
     print(
-        f"[kill9 {brain}] {resumed}/{KILLS[brain]} resumed, {len(page.confirmed)} confirmed, "
+        f"[kill9 {brain} {database}] {resumed}/{KILLS[brain]} resumed, {len(page.confirmed)} confirmed, "
         f"{len(filed)} filed, 0 lost, 0 duplicated"
     )

@@ -10,9 +10,18 @@ import os
 import pytest
 
 from devtools.bench.cli import add_cli
-from devtools.bench.run import MOVE_CONTENT, UTTERANCE, bench_script, fake_first_byte_ms, percentile, utterance_offset
+from devtools.bench.run import (
+    MOVE_CONTENT,
+    UTTERANCE,
+    bench_script,
+    fake_first_byte_ms,
+    percentile,
+    think_times,
+    utterance_offset,
+)
 from devtools.fake_llm.asgi import PIECE_CHARS
 from devtools.fake_llm.script import validate_script
+from devtools.postgres import unavailable
 
 KEYS = {"sessions", "turns", "ttft_overhead_ms", "cpu_ms_per_turn", "turns_per_s", "rss_mb"}
 
@@ -61,6 +70,13 @@ def test_tiny_bench_reports_and_cleans_up(capsys, brain: str) -> None:
     assert report["rss_mb"] > 10
     assert report["brain"] == brain
     assert report["grades"] == 2  # one answer per session, each graded
+    assert report["db_bytes_per_turn"] > 1000  # every turn's checkpoints are stored
+    assert report["floor_ms_per_turn"] > 0  # the floor of the same run, and the ratio against it
+    assert report["cpu_over_floor"] == pytest.approx(report["cpu_ms_per_turn"] / report["floor_ms_per_turn"], rel=0.01)
+    if brain == "llm":  # each round's calls after its answer: the reply and the grade, counted under prefix caching
+        cache = report["prompt_cache"]
+        assert cache["rounds"] == 2 and cache["calls_per_round"] == 2
+        assert 0 < cache["uncached_prompt_tokens_per_round"] <= cache["prompt_tokens_per_round"]
     pids = report["pids"]
     assert set(pids) == ({"server", "fake"} if brain == "llm" else {"server"})
     assert all(_gone(pid) for pid in pids.values()), pids
@@ -128,3 +144,36 @@ def test_prompt_cost_bench_follows_its_schedule_and_reports_uncached_tokens(caps
     every = after["msgs"]["everything"]
     assert every["prompt"] == every["cached"] + every["uncached"] and every["cached"] > every["uncached"] > 0
     assert after["calls"]["in_round"] == 12  # a reply and a grade per answer
+
+
+@pytest.mark.skipif(bool(unavailable()), reason=f"PostgreSQL cannot run here: {unavailable()}")
+def test_bench_with_think_time_two_workers_and_postgresql(capsys) -> None:
+    code, report = _bench(
+        capsys,
+        *("--sessions", "3", "--turns", "3", "--llm-ttft-ms", "5", "--llm-tokens-per-s", "2000"),
+        *("--think-s", "0.3", "--workers", "2", "--database", "postgresql", "--no-floor", "--json"),
+    )
+    assert code == 0, report.get("errors")
+    assert report["turns"] == 9 and report["error_count"] == 0 and report["grades"] == 6
+    assert report["settings"] | {"think_s": 0.3, "workers": 2, "database": "postgresql"} == report["settings"]
+    assert report["db_bytes_per_turn"] > 1000
+    assert report["wall_s"] >= 2 * 0.3 * 0.5  # two answers per session, each after some thinking
+    assert "rss_kb_per_live_session" in report
+    assert "floor_ms_per_turn" not in report
+    assert all(_gone(pid) for pid in report["pids"].values())
+
+
+def test_bench_refuses_workers_on_sqlite(capsys) -> None:
+    parser = argparse.ArgumentParser(prog="barraiser")
+    add_cli(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["bench", "--workers", "2"])
+    assert args.handler(args, None) == 2
+    assert "--workers needs --database postgresql" in capsys.readouterr().err
+
+
+def test_think_times_are_log_normal_around_the_mean() -> None:
+    draws = [x for x, _ in zip(think_times(20.0, seed=1), range(4000), strict=False)]
+    assert sum(draws) / len(draws) == pytest.approx(20.0, rel=0.05)
+    assert min(draws) > 0 and max(draws) < 200 and len(set(draws)) == len(draws)
+    assert sorted(draws)[len(draws) // 2] < 20.0  # log-normal: the median is below the mean
+    assert next(think_times(0.0, seed=1)) == 0.0

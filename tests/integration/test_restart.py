@@ -24,9 +24,10 @@ def is_done(frame):
     return frame["type"] == "interviewer_done"
 
 
-def test_a_new_server_process_resumes_the_round(tmp_path):
+def test_a_new_server_process_resumes_the_round(tmp_path, database_url):
     db, log = tmp_path / "restart.db", tmp_path / "server.log"
-    first = LiveServer(db, log).start()
+    env = {"BARRAISER_DATABASE_URL": database_url}  # a SQLite file or a PostgreSQL database
+    first = LiveServer(db, log, env=env).start()
     try:
         created = httpx2.post(first.url + "/api/sessions", json={"round": "ml_breadth", "level": "L5"}).json()
         sid, token = created["session_id"], created["token"]
@@ -41,7 +42,7 @@ def test_a_new_server_process_resumes_the_round(tmp_path):
     finally:
         first.stop()
 
-    second = LiveServer(db, log).start()
+    second = LiveServer(db, log, env=env).start()
     try:
         assert second.port != first.port or True
         with connect(second.url.replace("http", "ws") + f"/ws/sessions/{sid}?token={token}") as ws:

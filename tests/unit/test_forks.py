@@ -1,7 +1,7 @@
 """Forks on the checkpointer (app/history/forks.py): a fork is a new thread whose first checkpoint is a copy of
 the one in which the original waited for the chosen answer; the original thread is never written; the fork waits
-for a new answer there, grades it, goes on, and survives a restart. Run on the product's write-behind SQLite saver
-and on LangGraph's in-memory saver."""
+for a new answer there, grades it, goes on, and survives a restart. Run on the product's savers (the write-behind
+SQLite one and the PostgreSQL one) and on LangGraph's in-memory saver."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from app.history.forks import ForkError, checkpoint_before, fork_round
 from app.interview.graph import build_graph
 from app.interview.nodes import Services
 from app.interview.session import RoundDriver
-from app.store.sqlite import open_storage
+from app.store.database import open_database
 
 FIRST = "High variance means overfitting, so I would add more features to fix it."
 SECOND = "I think it depends on the model."
@@ -84,13 +84,13 @@ async def _check_fork(driver: RoundDriver) -> None:
     assert after.values == original.values and after.config == original.config
 
 
-async def test_a_fork_on_the_sqlite_saver_survives_a_restart(tmp_path, catalog):
-    db = str(tmp_path / "db.sqlite")
-    async with open_storage(db) as storage:
+async def test_a_fork_on_the_stored_saver_survives_a_restart(database_url, catalog):
+    db = database_url
+    async with open_database(db) as storage:
         driver = RoundDriver(build_graph(storage.checkpointer), Services(brain=OfflineBrain(), catalog=catalog))
         await _check_fork(driver)
         forked = await driver.snapshot("f1")
-    async with open_storage(db) as storage:  # read back from disk
+    async with open_database(db) as storage:  # read back from the database
         driver = RoundDriver(build_graph(storage.checkpointer), Services(brain=OfflineBrain(), catalog=catalog))
         again = await driver.snapshot("f1")
         assert again.values == forked.values and again.next == forked.next == ("await_answer",)
