@@ -40,8 +40,11 @@ def uncached_per_round(requests: list[dict]) -> dict[str, Any]:
         if session is not None and session >= 0:  # the warm-up session is -1
             by_session[session].append({"body": body})
     rounds = []
+    purposes: dict[str, int] = defaultdict(int)
     for calls in by_session.values():
         rows = count(calls)
+        for r in rows:
+            purposes[r["purpose"]] += 1
         rounds.append(
             {
                 "calls": len(rows),
@@ -60,4 +63,5 @@ def uncached_per_round(requests: list[dict]) -> dict[str, Any]:
         "uncached_prompt_tokens_per_round": statistics.median(r["uncached"] for r in rounds),
         "cacheable_share": round(sum(r["cacheable"] for r in rounds) / max(1, sum(r["prompt"] for r in rounds)), 3),
         "schema_tokens_per_round": statistics.median(r["schema"] for r in rounds),
+        "calls_by_purpose": dict(purposes),  # over all rounds: reply, grade, debrief...
     }

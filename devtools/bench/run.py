@@ -69,7 +69,7 @@ ANSWER = (
 )
 
 
-def turn_json(move: str) -> dict:
+def turn_json(move: str, utterance: str = UTTERANCE) -> dict:
     """An InterviewerTurn response: a minimal head (``move`` and nulls), the utterance, then the tail fields."""
     return {
         "move": move,
@@ -78,7 +78,7 @@ def turn_json(move: str) -> dict:
         "star_part": None,
         "failure_mode": None,
         "quote": None,
-        "utterance": UTTERANCE,
+        "utterance": utterance,
         "covered": [],
         "rationale": "bench",
     }
@@ -97,13 +97,33 @@ def content(obj: dict) -> str:
 MOVE_CONTENT = {"ask": content(turn_json("ask")), "follow_up": content(turn_json("follow_up"))}
 
 
+MAX_SCRIPTED_ANSWERS = 200
+
+
+def follow_up_utterance(answer: int) -> str:
+    """The follow-up to answer ``answer`` of a session: UTTERANCE with every sentence made its own, so the LLM
+    brain's no-repeat check never has to regenerate a bench line (that would measure its retry path instead)."""
+    first, rest = UTTERANCE.split(". ", 1)
+    return f"{first} on answer {answer}. {rest[:-1]} for answer {answer}?"
+
+
 def bench_script() -> dict:
+    # the reply to answer n is matched by that answer's tag ("[bench s3 a2]" ends in " a2]"); same head, so the
+    # first byte of the utterance comes at the same point of the stream for every follow-up
+    follow_ups = [
+        {
+            "match": {"schema": "InterviewerTurn", "last_user_contains": f" a{n}]"},
+            "respond": {"content": content(turn_json("follow_up", follow_up_utterance(n)))},
+        }
+        for n in range(1, MAX_SCRIPTED_ANSWERS + 1)
+    ]
     return {
         "rules": [
             {
                 "match": {"schema": "InterviewerTurn", "last_user_contains": "Allowed moves now: ask."},
                 "respond": {"content": MOVE_CONTENT["ask"]},
             },
+            *follow_ups,
             {"match": {"schema": "InterviewerTurn"}, "respond": {"content": MOVE_CONTENT["follow_up"]}},
             {"match": {"schema": "GradeOut"}, "respond": {"content": content(GRADE)}},
         ]

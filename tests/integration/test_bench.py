@@ -75,7 +75,8 @@ def test_tiny_bench_reports_and_cleans_up(capsys, brain: str) -> None:
     assert report["cpu_over_floor"] == pytest.approx(report["cpu_ms_per_turn"] / report["floor_ms_per_turn"], rel=0.01)
     if brain == "llm":  # each round's calls after its answer: the reply and the grade, counted under prefix caching
         cache = report["prompt_cache"]
-        assert cache["rounds"] == 2 and cache["calls_per_round"] == 2
+        assert cache["rounds"] == 2 and cache["calls_per_round"] == 2  # no line regenerated: each is new
+        assert cache["calls_by_purpose"] == {"reply": 2, "grade": 2}
         assert 0 < cache["uncached_prompt_tokens_per_round"] <= cache["prompt_tokens_per_round"]
     pids = report["pids"]
     assert set(pids) == ({"server", "fake"} if brain == "llm" else {"server"})
