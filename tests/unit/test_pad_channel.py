@@ -14,6 +14,7 @@ from app.sandbox import make_runner
 from app.server.pads import PadChannel
 from app.server.protocol import PadFrame, PadStateFrame
 from app.store.pads import PadStore
+from app.store.tables import SqliteTables
 
 
 async def test_the_pad_follows_the_question(catalog: Catalog, tmp_path: Path) -> None:
@@ -23,7 +24,7 @@ async def test_the_pad_follows_the_question(catalog: Catalog, tmp_path: Path) ->
         sent.append(frame)
 
     async with aiosqlite.connect(tmp_path / "pads.db") as conn:
-        store = PadStore(conn)
+        store = PadStore(SqliteTables(conn))
         await store.setup()
         runner = make_runner(Settings(_env_file=None))
         pad = PadChannel("s1", "phone_screen", catalog.questions, runner, store, send, 10, 1000)
