@@ -20,20 +20,7 @@ import sys
 from app.config import PROJECT_ROOT
 from app.core.vocabulary import MOVES
 from devtools.fake_llm.harness import FakeLLM
-
-
-def _turn(move: str, utterance: str) -> dict:
-    return {
-        "move": move,
-        "principle": None,
-        "key_point": None,
-        "star_part": None,
-        "failure_mode": None,
-        "quote": None,
-        "utterance": utterance,
-        "covered": [],
-        "rationale": "scripted",
-    }
+from devtools.fake_llm.script import interviewer_turn
 
 
 def script(lines: int = 400) -> dict:
@@ -42,30 +29,34 @@ def script(lines: int = 400) -> dict:
         rules.append(
             {
                 "match": {"schema": "InterviewerTurn", "last_user_contains": f"You must make the move '{move}'"},
-                "respond": {"json": _turn(move, "Thank you." if move == "end" else "Let us go on.")},
+                "respond": {"json": interviewer_turn(move, "Thank you." if move == "end" else "Let us go on.")},
             }
         )
     rules.append(
         {
             "match": {"schema": "InterviewerTurn", "last_user_contains": "Suspended for a Leadership Principles probe"},
-            "respond": {"json": {**_turn("lp_follow_up", "And what did you do yourself?"), "star_part": "action"}},
+            "respond": {
+                "json": {**interviewer_turn("lp_follow_up", "And what did you do yourself?"), "star_part": "action"}
+            },
         }
     )
     rules.append(
         {
             "match": {"schema": "InterviewerTurn", "last_user_contains": "Suspended for a failure-case probe"},
-            "respond": {"json": _turn("failure_probe", "What was the root cause?")},
+            "respond": {"json": interviewer_turn("failure_probe", "What was the root cause?")},
         }
     )
     rules += [
         {
             "match": {"schema": "InterviewerTurn"},
             "times": 1,
-            "respond": {"json": _turn("follow_up", f"Tell me more about that, point number {n} of the follow-ups.")},
+            "respond": {
+                "json": interviewer_turn("follow_up", f"Tell me more about that, point number {n} of the follow-ups.")
+            },
         }
         for n in range(1, lines + 1)
     ]
-    rules.append({"match": {"schema": "InterviewerTurn"}, "respond": {"json": _turn("follow_up", "Go on.")}})
+    rules.append({"match": {"schema": "InterviewerTurn"}, "respond": {"json": interviewer_turn("follow_up", "Go on.")}})
     return {"rules": rules}
 
 

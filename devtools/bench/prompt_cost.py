@@ -30,6 +30,7 @@ from typing import Any
 import yaml
 
 from devtools.fake_llm.harness import FakeLLM
+from devtools.fake_llm.script import interviewer_turn
 
 ROUND = Path(__file__).with_name("prompt_cost_round.yaml")
 CACHE_MIN, CACHE_STEP = 1024, 128
@@ -89,24 +90,23 @@ LINES = [
 PRINCIPLES = ["Earn Trust", "Have Backbone; Disagree and Commit"]
 
 
-def _turn(move: str, utterance: str, **fields: Any) -> dict:
-    head = {k: fields.get(k) for k in ("principle", "key_point", "star_part", "failure_mode", "quote")}
-    return {"move": move, **head, "utterance": utterance, "covered": [], "rationale": "scripted"}
-
-
 def fake_script(turns: int) -> dict:
     """The fake's rules: forced moves first, then the schedule (each rule used once, in order), then follow-ups."""
     rules: list[dict] = [
         {
             "match": {"schema": "InterviewerTurn", "last_user_contains": "You must make the move 'end'"},
             "respond": {
-                "json": _turn("end", "Thank you, that is all the time we have today. The recruiter will be in touch.")
+                "json": interviewer_turn(
+                    "end", "Thank you, that is all the time we have today. The recruiter will be in touch."
+                )
             },
         },
         {
             "match": {"schema": "InterviewerTurn", "last_user_contains": "You must make the move 'ask'"},
             "times": 1,
-            "respond": {"json": _turn("ask", "Hi, thanks for joining. I will ask a few machine learning questions.")},
+            "respond": {
+                "json": interviewer_turn("ask", "Hi, thanks for joining. I will ask a few machine learning questions.")
+            },
         },
     ]
     pivots = iter(PRINCIPLES)
@@ -117,14 +117,18 @@ def fake_script(turns: int) -> dict:
         elif move == "lp_follow_up":
             fields["star_part"] = "action" if SCHEDULE[i - 1] == "lp_pivot" else "result"
         rules.append(
-            {"match": {"schema": "InterviewerTurn"}, "times": 1, "respond": {"json": _turn(move, LINES[i], **fields)}}
+            {
+                "match": {"schema": "InterviewerTurn"},
+                "times": 1,
+                "respond": {"json": interviewer_turn(move, LINES[i], **fields)},
+            }
         )
     later = [f"Thanks. Say more about point {n}: how would you check it on real data this week?" for n in range(40)]
     rules += [
-        {"match": {"schema": "InterviewerTurn"}, "times": 1, "respond": {"json": _turn("follow_up", line)}}
+        {"match": {"schema": "InterviewerTurn"}, "times": 1, "respond": {"json": interviewer_turn("follow_up", line)}}
         for line in later[: max(0, turns - len(SCHEDULE))]
     ]
-    rules.append({"match": {"schema": "InterviewerTurn"}, "respond": {"json": _turn("follow_up", "Go on.")}})
+    rules.append({"match": {"schema": "InterviewerTurn"}, "respond": {"json": interviewer_turn("follow_up", "Go on.")}})
     return {"rules": rules}
 
 

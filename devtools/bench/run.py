@@ -51,6 +51,7 @@ from typing import Any
 from app.config import PROJECT_ROOT
 from devtools.fake_llm.asgi import PIECE_CHARS
 from devtools.fake_llm.harness import FakeLLM
+from devtools.fake_llm.script import interviewer_turn
 from devtools.processes import LOOPBACK_HTTP, PORT, ChildServer
 
 # ----------------------------------------------------------------------------- the fake LLM's script
@@ -71,17 +72,7 @@ ANSWER = (
 
 def turn_json(move: str, utterance: str = UTTERANCE) -> dict:
     """An InterviewerTurn response: a minimal head (``move`` and nulls), the utterance, then the tail fields."""
-    return {
-        "move": move,
-        "principle": None,
-        "key_point": None,
-        "star_part": None,
-        "failure_mode": None,
-        "quote": None,
-        "utterance": utterance,
-        "covered": [],
-        "rationale": "bench",
-    }
+    return interviewer_turn(move, utterance, rationale="bench")
 
 
 GRADE = {"criteria": [{"id": "bench", "level": 3, "evidence": []}], "overall": None, "notes": ["bench"]}

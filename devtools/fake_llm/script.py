@@ -123,3 +123,11 @@ def public_script(script: dict) -> dict:
     """A validated script as served by ``GET /_fake/script``: without the pre-serialised ``_`` keys."""
     rules = [{k: v for k, v in rule.items() if not k.startswith("_")} for rule in script["rules"]]
     return {"defaults": script["defaults"], "rules": rules}
+
+
+def interviewer_turn(move: str, utterance: str, rationale: str = "scripted", **fields: Any) -> dict:
+    """A scripted ``InterviewerTurn`` response: the move, the head fields (``principle``, ``key_point``,
+    ``star_part``, ``failure_mode``, ``quote``; null unless given), the utterance, then the tail, in the order the
+    LLM brain streams them (the bench times the utterance's first byte from that order)."""
+    head = {k: fields.get(k) for k in ("principle", "key_point", "star_part", "failure_mode", "quote")}
+    return {"move": move, **head, "utterance": utterance, "covered": [], "rationale": rationale}
